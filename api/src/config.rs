@@ -1,0 +1,120 @@
+//! The api's settings: one typed struct, parsed once, each field a flag and an env var.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Parser, Subcommand};
+use sluice_shared::{
+    config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
+    lanes::LaneRules,
+    queue::QueueConfig,
+};
+
+/// sluice-api: takes Telegram webhook deliveries and queues them durably in Redis.
+#[derive(Parser, Debug)]
+#[command(name = "sluice-api", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve webhooks (the default when no command is given).
+    Serve(Box<ApiConfig>),
+    /// Apply pending database migrations and exit.
+    Migrate(DbOnly),
+    /// Manage the bots whose webhooks sluice accepts.
+    #[command(subcommand)]
+    Bots(BotsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BotsCommand {
+    /// Register a bot (or replace its secret).
+    Add {
+        /// The bot's name, used in its webhook URL: /webhook/telegram/NAME.
+        name: String,
+        /// The secret_token given to setWebhook (1-256 of A-Z a-z 0-9 _ -); only its hash is stored.
+        #[arg(long, env = "SLUICE_BOT_SECRET", hide_env_values = true)]
+        secret: String,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+    /// List registered bots.
+    List(DbOnly),
+    /// Remove a bot; its webhook answers 404 from then on.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+}
+
+/// Commands that only need the database.
+#[derive(clap::Args, Debug)]
+pub struct DbOnly {
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApiConfig {
+    /// Address of the webhook listener.
+    #[arg(long = "addr", env = "SLUICE_API_ADDR", value_name = "SLUICE_API_ADDR",
+          default_value = "0.0.0.0:8080", value_parser = parse_addr)]
+    pub addr: SocketAddr,
+
+    /// Address of the admin listener (/healthz, /readyz, /metrics).
+    #[arg(long = "admin-addr", env = "SLUICE_ADMIN_ADDR", value_name = "SLUICE_ADMIN_ADDR",
+          default_value = "127.0.0.1:9090", value_parser = parse_addr)]
+    pub admin_addr: SocketAddr,
+
+    /// Largest accepted request body in bytes; larger ones get 413.
+    #[arg(long = "max-body-bytes", env = "SLUICE_MAX_BODY_BYTES", value_name = "SLUICE_MAX_BODY_BYTES",
+          default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024))]
+    pub max_body_bytes: u64,
+
+    /// Time budget of one enqueue (milliseconds); past it the sender gets 503 + Retry-After.
+    #[arg(long = "enqueue-timeout-ms", env = "SLUICE_ENQUEUE_TIMEOUT_MS", value_name = "SLUICE_ENQUEUE_TIMEOUT_MS",
+          default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub enqueue_timeout_ms: u64,
+
+    /// How often the bot registry is re-read from Postgres (changes are seen within this).
+    #[arg(long = "registry-refresh", env = "SLUICE_REGISTRY_REFRESH", value_name = "SLUICE_REGISTRY_REFRESH",
+          default_value = "2s", value_parser = parse_duration)]
+    pub registry_refresh: Duration,
+
+    /// Lane overrides per update kind, e.g. "poll=normal,message_reaction=low".
+    #[arg(long = "lane-rules", env = "SLUICE_LANE_RULES", value_name = "SLUICE_LANE_RULES", default_value = "")]
+    pub lane_rules: LaneRules,
+
+    /// How long in-flight requests may take to finish after SIGTERM.
+    #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE_S", value_name = "SLUICE_SHUTDOWN_GRACE_S",
+          default_value = "30", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+    #[command(flatten)]
+    pub redis: RedisConfig,
+    #[command(flatten)]
+    pub queue: QueueConfig,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+impl ApiConfig {
+    pub fn enqueue_timeout(&self) -> Duration {
+        Duration::from_millis(self.enqueue_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

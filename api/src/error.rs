@@ -1,0 +1,66 @@
+//! `ApiError`: every way a webhook delivery can be refused, and the one place statuses are chosen.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no bot named '{0}' is registered")]
+    UnknownBot(String),
+    #[error("the secret token header is missing or wrong")]
+    Unauthorized,
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    /// The update is not (or not surely) queued: the sender must retry.
+    #[error("{0}")]
+    Retry(&'static str),
+    #[error("no route for this path")]
+    NotFound,
+}
+
+impl ApiError {
+    /// The stable code clients and dashboards match on; never changes once shipped.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::UnknownBot(_) => "unknown_bot",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::BodyTimeout => "body_timeout",
+            ApiError::Retry(_) => "retry",
+            ApiError::NotFound => "not_found",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::UnknownBot(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Retry(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "ok": false, "error": self.code(), "detail": self.to_string() });
+        let mut resp = (self.status(), Json(body)).into_response();
+        if let ApiError::Retry(_) = self {
+            // Telegram waits exactly Retry-After seconds before re-sending; 1 s is short enough not
+            // to hold the chat's queue, long enough for a Redis fail-over.
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}

@@ -1,0 +1,21 @@
+//! sluice-api: authenticates Telegram webhook deliveries and makes them durable in Redis before
+//! answering 2xx.
+//!
+//! # Layout
+//! - [`config`]: the CLI and every setting, parsed once.
+//! - [`startup`]: state, router and layer stack, listeners, graceful shutdown.
+//! - [`routes`]: one module per route family (`telegram`).
+//! - [`registry`]: the cached `bots` table.
+//! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
+//! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
+//! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
+//! - [`bots`]: the `sluice-api bots` commands.
+
+pub mod bots;
+pub mod config;
+pub mod enqueue;
+pub mod error;
+pub mod registry;
+pub mod routes;
+pub mod startup;
+pub mod verify;

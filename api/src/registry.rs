@@ -1,0 +1,75 @@
+//! The bot registry: the `bots` table, cached in memory and re-read every few seconds.
+//!
+//! Requests never query Postgres for a bot: a flood of deliveries for random bot names costs a
+//! hash lookup, and a Postgres outage does not stop deliveries for bots already known.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use sqlx::PgPool;
+
+#[derive(Debug, Clone)]
+pub struct BotEntry {
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+}
+
+/// What the cache knows; `None` until the first successful load.
+#[derive(Clone, Default)]
+pub struct Registry {
+    bots: Arc<RwLock<Option<Arc<HashMap<String, BotEntry>>>>>,
+}
+
+/// The answer to "is this bot registered?".
+pub enum Lookup {
+    Found(BotEntry),
+    Unknown,
+    /// The registry has never been loaded (Postgres down since start-up): we cannot say.
+    NotLoaded,
+}
+
+impl Registry {
+    pub fn lookup(&self, name: &str) -> Lookup {
+        let guard = self.bots.read().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            None => Lookup::NotLoaded,
+            Some(map) => map.get(name).cloned().map_or(Lookup::Unknown, Lookup::Found),
+        }
+    }
+
+    /// Re-reads the `bots` table and swaps the cache in one step.
+    pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT name, secret_sha256 FROM bots")
+            .fetch_all(db)
+            .await?;
+        let map: HashMap<String, BotEntry> = rows
+            .into_iter()
+            .filter_map(|(name, hash)| {
+                let secret_sha256: [u8; 32] = hash.try_into().ok()?;
+                Some((name.clone(), BotEntry { name, secret_sha256 }))
+            })
+            .collect();
+        let n = map.len();
+        *self.bots.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
+        Ok(n)
+    }
+
+    /// Keeps the cache fresh until the returned task is aborted; a failed reload keeps the last
+    /// known registry.
+    pub fn spawn_refresh(&self, db: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = registry.reload(&db).await {
+                    tracing::warn!(error = %e, "bot registry reload failed; keeping the last known one");
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! The public routes, one module per route family.
+
+pub mod telegram;

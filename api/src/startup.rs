@@ -1,0 +1,124 @@
+//! Building and running the api: state, router, layer stack, listeners and shutdown.
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use sluice_shared::{admin, lanes::LaneRules, metrics as m};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{config::ApiConfig, enqueue::Enqueuer, error::ApiError, registry::Registry, routes};
+
+/// What handlers share: cheap clonable handles only.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    pub enqueuer: Enqueuer,
+    pub lane_rules: Arc<LaneRules>,
+    pub max_body_bytes: u64,
+}
+
+/// The public router with its layer stack.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::telegram::router())
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+        // Outermost: every answer, including 404s from the fallback, is counted and timed.
+        .layer(middleware::from_fn(track_http))
+}
+
+/// Counts and times each request under its route template (never the raw path, which carries
+/// the bot name and would explode the label set).
+async fn track_http(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    let labels = [(m::LABEL_ROUTE, route), (m::LABEL_METHOD, method), (m::LABEL_STATUS, status)];
+    metrics::counter!(m::HTTP_REQUESTS_TOTAL, &labels).increment(1);
+    metrics::histogram!(m::HTTP_REQUEST_DURATION_SECONDS, &labels)
+        .record(started.elapsed().as_secs_f64());
+    resp.into_response()
+}
+
+/// Everything the api needs, built from its config.
+pub struct Api {
+    pub state: AppState,
+    pub db: PgPool,
+    pub admin: admin::AdminState,
+    pub cfg: ApiConfig,
+}
+
+impl Api {
+    /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
+    pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
+        let metrics = m::recorder().context("installing the Prometheus recorder")?;
+        let db = sluice_shared::db::pool(&cfg.db, "sluice-api").context("DATABASE_URL is not a valid Postgres URL")?;
+        if cfg.db.auto_migrate {
+            sluice_shared::db::migrate(&db).await.context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+        }
+        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+            .context("REDIS_URL is not a valid Redis URL")?;
+        let registry = Registry::default();
+        if let Err(e) = registry.reload(&db).await {
+            tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
+        }
+        let state = AppState {
+            registry,
+            enqueuer: Enqueuer::new(redis.clone(), &cfg.redis.queue_prefix, &cfg.queue, cfg.enqueue_timeout()),
+            lane_rules: Arc::new(cfg.lane_rules.clone()),
+            max_body_bytes: cfg.max_body_bytes,
+        };
+        let admin = admin::AdminState { redis, db: db.clone(), metrics };
+        Ok(Api { state, db, admin, cfg })
+    }
+
+    /// Serves webhooks on `listener` and the admin routes on `admin_listener` until `shutdown`
+    /// completes; in-flight requests then get up to the shutdown grace to finish.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        admin_listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let refresh = self.state.registry.spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let admin = tokio::spawn(admin::serve(admin_listener, self.admin, stopped(stop_rx.clone())));
+        let server = axum::serve(listener, app(self.state)).with_graceful_shutdown(stopped(stop_rx));
+        let grace = self.cfg.shutdown_grace;
+        let deadline = async move {
+            shutdown.await;
+            tracing::info!(?grace, "shutdown requested: refusing new connections, finishing in-flight requests");
+            let _ = stop_tx.send(true);
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = async { server.await } => served.context("serving webhooks")?,
+            () = deadline => tracing::warn!("shutdown grace elapsed with requests still in flight"),
+        }
+        refresh.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
+        tracing::info!("api stopped");
+        Ok(())
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,74 @@
+//! Trust as a type: a delivery becomes [`VerifiedBot`] only through [`verify_secret`].
+
+use axum::http::HeaderMap;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{error::ApiError, registry::BotEntry};
+
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// A bot whose delivery carried its secret token.
+#[derive(Debug, Clone)]
+pub struct VerifiedBot {
+    pub name: String,
+}
+
+/// SHA-256 of a secret token, as stored in `bots.secret_sha256`.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Checks the `X-Telegram-Bot-Api-Secret-Token` header against the bot's stored hash.
+///
+/// Hashing first gives equal-length inputs, and the comparison is constant-time, so neither the
+/// length nor a prefix of the secret leaks through timing.
+pub fn verify_secret(bot: &BotEntry, headers: &HeaderMap) -> Result<VerifiedBot, ApiError> {
+    let given = headers.get(SECRET_HEADER).ok_or(ApiError::Unauthorized)?;
+    let hash = Sha256::digest(given.as_bytes());
+    if bool::from(hash.as_slice().ct_eq(&bot.secret_sha256)) {
+        Ok(VerifiedBot { name: bot.name.clone() })
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// A secret token as Telegram accepts it: 1-256 characters of `A-Z a-z 0-9 _ -`.
+pub fn valid_secret(secret: &str) -> bool {
+    (1..=256).contains(&secret.len())
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot() -> BotEntry {
+        BotEntry { name: "b".into(), secret_sha256: secret_hash("s3cret") }
+    }
+
+    fn headers(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(SECRET_HEADER, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn right_secret_verifies() {
+        assert_eq!(verify_secret(&bot(), &headers("s3cret")).unwrap().name, "b");
+    }
+
+    #[test]
+    fn wrong_or_missing_secret_is_refused() {
+        assert!(matches!(verify_secret(&bot(), &headers("s3cre")), Err(ApiError::Unauthorized)));
+        assert!(matches!(verify_secret(&bot(), &HeaderMap::new()), Err(ApiError::Unauthorized)));
+    }
+
+    #[test]
+    fn secret_format_matches_telegram() {
+        assert!(valid_secret("abc_DEF-123"));
+        assert!(!valid_secret(""));
+        assert!(!valid_secret("has space"));
+        assert!(!valid_secret(&"a".repeat(257)));
+    }
+}

@@ -1,0 +1,2 @@
+//! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
+//! `loadtests/bench/ingress`).

@@ -1,0 +1,200 @@
+//! Settings shared by both binaries, parsed once at start-up from flags or the environment.
+//!
+//! Each field is a flag *and* an environment variable; its doc comment is its `--help` text.
+//! A missing or malformed value stops the process with one line naming the variable
+//! (see [`parse_or_exit`]).
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+use clap::Parser;
+
+/// Where Postgres lives and how many connections this process may hold.
+#[derive(clap::Args, Clone)]
+pub struct DatabaseConfig {
+    /// Postgres connection URL (e.g. postgres://user:pass@host:5432/sluice).
+    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Upper bound of this process's Postgres pool; replicas × this must fit the server.
+    #[arg(long = "db-pool-max-connections", env = "DB_POOL_MAX_CONNECTIONS", value_name = "DB_POOL_MAX_CONNECTIONS",
+          default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pool_max_connections: u32,
+
+    /// Connections the pool keeps open even when idle.
+    #[arg(long = "db-pool-min-connections", env = "DB_POOL_MIN_CONNECTIONS", value_name = "DB_POOL_MIN_CONNECTIONS",
+          default_value_t = 0)]
+    pub pool_min_connections: u32,
+
+    /// How long a caller waits for a free pooled connection before giving up (milliseconds).
+    #[arg(long = "db-pool-acquire-timeout-ms", env = "DB_POOL_ACQUIRE_TIMEOUT_MS", value_name = "DB_POOL_ACQUIRE_TIMEOUT_MS",
+          default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pool_acquire_timeout_ms: u64,
+
+    /// Apply pending migrations at start-up.
+    #[arg(long = "auto-migrate", env = "SLUICE_AUTO_MIGRATE", value_name = "SLUICE_AUTO_MIGRATE",
+          default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_migrate: bool,
+}
+
+impl DatabaseConfig {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.pool_acquire_timeout_ms)
+    }
+}
+
+// The URL may carry a password: never print it.
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &"[redacted]")
+            .field("pool_max_connections", &self.pool_max_connections)
+            .field("pool_min_connections", &self.pool_min_connections)
+            .field("pool_acquire_timeout_ms", &self.pool_acquire_timeout_ms)
+            .field("auto_migrate", &self.auto_migrate)
+            .finish()
+    }
+}
+
+/// Where Redis lives and under which key prefix sluice keeps its queues.
+#[derive(clap::Args, Clone)]
+pub struct RedisConfig {
+    /// Redis connection URL.
+    #[arg(long = "redis-url", env = "REDIS_URL", value_name = "REDIS_URL",
+          default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key sluice writes; one prefix is one independent set of queues.
+    #[arg(long = "queue-prefix", env = "SLUICE_QUEUE_PREFIX", value_name = "SLUICE_QUEUE_PREFIX",
+          default_value = "sluice", value_parser = parse_prefix)]
+    pub queue_prefix: String,
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &"[redacted]")
+            .field("queue_prefix", &self.queue_prefix)
+            .finish()
+    }
+}
+
+fn parse_prefix(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '{' || c == '}') {
+        return Err("must be non-empty, without spaces or braces".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// How logs are written.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TelemetryConfig {
+    /// Log line format: `text` for people, `json` for log collectors.
+    #[arg(long = "log-format", env = "SLUICE_LOG_FORMAT", value_name = "SLUICE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax (e.g. `info,sluice_api=debug`).
+    #[arg(long = "log", env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Parses a duration given in whole seconds ("30") or with a unit ("500ms", "30s", "5m", "7d").
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n = u64::from_str(num).map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 5m, 7d"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        _ => return Err(format!("'{s}' has an unknown unit (use ms, s, m, h or d)")),
+    };
+    Ok(d)
+}
+
+/// Parses a socket address, naming the problem in words a person can act on.
+pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|_| format!("'{s}' is not an address like 0.0.0.0:8080"))
+}
+
+/// Parses the command line and environment; on error prints one line that names the
+/// offending variable and exits with status 2 (help and version print as usual).
+pub fn parse_or_exit<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.exit();
+            }
+            eprintln!("{}", one_line(&e));
+            std::process::exit(2);
+        }
+    }
+}
+
+/// clap renders errors over several lines with usage hints; operators reading a crash-looping
+/// pod's log want the one line that names the variable.
+pub fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut parts = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line);
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        db: DatabaseConfig,
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        assert!(parse_duration("7y").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn malformed_value_names_the_variable_on_one_line() {
+        let e = T::try_parse_from(["t", "--database-url", "postgres://x", "--db-pool-max-connections", "ten"])
+            .unwrap_err();
+        let line = one_line(&e);
+        assert!(line.contains("DB_POOL_MAX_CONNECTIONS"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn missing_value_names_the_variable() {
+        let e = T::try_parse_from(["t"]).unwrap_err();
+        assert!(one_line(&e).contains("DATABASE_URL"), "{}", one_line(&e));
+    }
+
+    #[test]
+    fn debug_redacts_the_url() {
+        let t = T::try_parse_from(["t", "--database-url", "postgres://u:hunter2@h/db"]).unwrap();
+        assert!(!format!("{:?}", t.db).contains("hunter2"));
+    }
+}

@@ -1,0 +1,24 @@
+//! The contract between `sluice-api` and `sluice-worker`.
+//!
+//! # Layout
+//! - [`config`]: typed settings shared by both binaries (database, redis, telemetry), parsed once.
+//! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
+//! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
+//! - [`envelope`]: the queued job: one update with everything a worker needs.
+//! - [`queue`]: the apalis-redis configuration of each lane's queue.
+//! - [`db`]: Postgres pool construction and the embedded migrations.
+//! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
+//! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
+//! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
+
+pub mod admin;
+pub mod config;
+pub mod db;
+pub mod envelope;
+pub mod lanes;
+pub mod metrics;
+pub mod queue;
+pub mod shutdown;
+pub mod telegram;
+pub mod telemetry;

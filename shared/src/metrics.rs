@@ -1,0 +1,91 @@
+//! Every metric name and label key sluice exports, and the Prometheus recorder.
+//!
+//! Names follow `sluice_<name>_<unit>[_total]` in base units; labels are low-cardinality
+//! (bounded outcomes, lanes, routes) and never carry a chat id, a bot secret or error text.
+//! `deploy/` (rules, dashboards) must use exactly these names.
+
+use std::sync::OnceLock;
+
+use metrics::{Unit, describe_counter, describe_histogram};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// HTTP requests served by the api, by route template, method and status.
+pub const HTTP_REQUESTS_TOTAL: &str = "sluice_http_requests_total";
+/// Latency of those requests, from first byte read to response.
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "sluice_http_request_duration_seconds";
+/// Webhook deliveries by what became of them (`outcome`) and their lane.
+pub const WEBHOOK_UPDATES_TOTAL: &str = "sluice_webhook_updates_total";
+/// Time spent making an update durable in Redis (successful or not).
+pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
+/// Enqueues that failed, by `reason` (timeout, redis).
+pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
+/// Jobs finished by a worker, by lane and outcome (done, retried, dead).
+pub const JOBS_TOTAL: &str = "sluice_jobs_total";
+/// Time a worker spent on one job.
+pub const JOB_DURATION_SECONDS: &str = "sluice_job_duration_seconds";
+/// Time from ingress accepting an update to a worker starting it.
+pub const JOB_WAIT_SECONDS: &str = "sluice_job_wait_seconds";
+/// Database operations a worker retried after a transient error.
+pub const DB_RETRIES_TOTAL: &str = "sluice_db_retries_total";
+/// Times the worker restarted a lane's consumer after a Redis error.
+pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
+
+pub const LABEL_ROUTE: &str = "route";
+pub const LABEL_METHOD: &str = "method";
+pub const LABEL_STATUS: &str = "status";
+pub const LABEL_OUTCOME: &str = "outcome";
+pub const LABEL_LANE: &str = "lane";
+pub const LABEL_REASON: &str = "reason";
+
+/// Every metric name above, for tests that check `deploy/` uses only exported names.
+pub const ALL: &[&str] = &[
+    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS,
+    WEBHOOK_UPDATES_TOTAL,
+    ENQUEUE_DURATION_SECONDS,
+    ENQUEUE_FAILURES_TOTAL,
+    JOBS_TOTAL,
+    JOB_DURATION_SECONDS,
+    JOB_WAIT_SECONDS,
+    DB_RETRIES_TOTAL,
+    WORKER_RESTARTS_TOTAL,
+];
+
+/// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
+/// high end, and Telegram gives up on an answer after 60 s.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's Prometheus recorder, installed on first use with sluice's metrics described.
+///
+/// A process has one global recorder; tests that start several apps in one process share it.
+pub fn recorder() -> Result<PrometheusHandle, BuildError> {
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
+        .build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_ok() {
+        describe();
+        let _ = HANDLE.set(handle.clone());
+    }
+    Ok(HANDLE.get().cloned().unwrap_or(handle))
+}
+
+fn describe() {
+    describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP requests served, by route, method and status.");
+    describe_histogram!(HTTP_REQUEST_DURATION_SECONDS, Unit::Seconds, "HTTP request latency.");
+    describe_counter!(WEBHOOK_UPDATES_TOTAL, "Webhook deliveries by outcome and lane.");
+    describe_histogram!(ENQUEUE_DURATION_SECONDS, Unit::Seconds, "Time to make an update durable in Redis.");
+    describe_counter!(ENQUEUE_FAILURES_TOTAL, "Enqueues that failed or ran out of time, by reason.");
+    describe_counter!(JOBS_TOTAL, "Jobs finished by workers, by lane and outcome.");
+    describe_histogram!(JOB_DURATION_SECONDS, Unit::Seconds, "Time a worker spent on one job.");
+    describe_histogram!(JOB_WAIT_SECONDS, Unit::Seconds, "Time from ingress to a worker starting the job.");
+    describe_counter!(DB_RETRIES_TOTAL, "Database operations retried after a transient error.");
+    describe_counter!(WORKER_RESTARTS_TOTAL, "Lane consumers restarted after a Redis error.");
+}

@@ -1,0 +1,57 @@
+//! The apalis-redis queues behind the lanes: connection, per-lane configuration, dedup window.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::{config::parse_duration, lanes::Lane};
+
+/// Queue settings both binaries must agree on.
+#[derive(clap::Args, Debug, Clone)]
+pub struct QueueConfig {
+    /// How long a (bot, update_id) is remembered to drop Telegram's re-deliveries; Telegram keeps
+    /// an update for up to 24 h, so this is never shorter.
+    #[arg(long = "dedup-ttl", env = "SLUICE_DEDUP_TTL", value_name = "SLUICE_DEDUP_TTL",
+          default_value = "25h", value_parser = parse_dedup_ttl)]
+    pub dedup_ttl: Duration,
+}
+
+fn parse_dedup_ttl(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(24 * 3600) {
+        return Err("must be at least 24h: Telegram re-delivers an update for up to 24 hours".into());
+    }
+    Ok(d)
+}
+
+/// The apalis-redis configuration of one lane's queue.
+pub fn lane_config(prefix: &str, lane: Lane, queue: &QueueConfig) -> apalis_redis::Config {
+    apalis_redis::Config::default()
+        .queue(lane.queue_name(prefix))
+        .idempotency_ttl(Some(queue.dedup_ttl))
+        // Nobody subscribes to apalis's pub/sub task events; publishing them costs Redis CPU per job.
+        .emit_events(false)
+}
+
+/// A Redis connection that reconnects by itself and never blocks a caller for long.
+///
+/// Created lazily so a process starts (and answers 503) while Redis is down; each command has a
+/// response timeout so a paused Redis cannot hold callers beyond their own budget.
+pub fn connect(url: &str, response_timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(response_timeout))
+        // Reconnect attempts happen in the background of the next command; keep them short so a
+        // caller with a 250 ms budget is answered by its own timeout, not by our retry loop.
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    client.get_connection_manager_lazy(config)
+}
+
+/// Checks that Redis answers a PING within `within`.
+pub async fn ping(conn: &mut ConnectionManager, within: Duration) -> bool {
+    let cmd = redis::cmd("PING");
+    matches!(tokio::time::timeout(within, cmd.query_async::<String>(conn)).await, Ok(Ok(_)))
+}

@@ -1,0 +1,149 @@
+//! Building and running the worker: one apalis worker per lane, supervised, plus the admin
+//! listener, until shutdown.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_redis::RedisStorage;
+use redis::aio::ConnectionManager;
+use sluice_shared::{admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config};
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::WorkerConfig,
+    handler::{self, Deps},
+    identity::worker_id,
+};
+
+/// How long a lane waits before restarting its consumer after a Redis error.
+const RESTART_DELAY: Duration = Duration::from_millis(500);
+
+pub struct Worker {
+    cfg: WorkerConfig,
+    id: String,
+    redis: ConnectionManager,
+    deps: Arc<Deps>,
+    admin: admin::AdminState,
+}
+
+impl Worker {
+    pub async fn build(cfg: WorkerConfig) -> anyhow::Result<Worker> {
+        let metrics = m::recorder().context("installing the Prometheus recorder")?;
+        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker").context("DATABASE_URL is not a valid Postgres URL")?;
+        if cfg.db.auto_migrate {
+            sluice_shared::db::migrate(&db).await.context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+        }
+        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
+            .context("REDIS_URL is not a valid Redis URL")?;
+        let id = worker_id(cfg.worker_id.as_deref());
+        let deps = Arc::new(Deps { db: db.clone(), retry_window: Duration::from_secs(30) });
+        let admin = admin::AdminState { redis: redis.clone(), db, metrics };
+        Ok(Worker { cfg, id, redis, deps, admin })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Drains every lane until `shutdown`; then stops fetching, lets in-flight jobs finish within
+    /// the shutdown grace, and returns.
+    pub async fn run(
+        self,
+        admin_listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let admin = tokio::spawn(admin::serve(admin_listener, self.admin.clone(), stopped(stop_rx.clone())));
+        let mut lanes = tokio::task::JoinSet::new();
+        for lane in Lane::ALL {
+            let lane_worker = LaneWorker {
+                lane,
+                id: self.id.clone(),
+                redis: self.redis.clone(),
+                config: self.lane_config(lane),
+                deps: self.deps.clone(),
+                concurrency: self.cfg.concurrency as usize,
+                poll_interval: self.cfg.poll_interval,
+            };
+            lanes.spawn(lane_worker.supervise(stop_rx.clone()));
+        }
+        tracing::info!(worker = %self.id, "sluice-worker draining lanes high, normal, low");
+        shutdown.await;
+        tracing::info!(grace = ?self.cfg.shutdown_grace, "shutdown requested: no new jobs, finishing in-flight ones");
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async {
+            while lanes.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers");
+            lanes.abort_all();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    fn lane_config(&self, lane: Lane) -> apalis_redis::Config {
+        let orphan = self.cfg.orphan_timeout.max(Duration::from_secs(2));
+        // Heartbeat often enough that a live worker is never mistaken for a dead one; a worker is
+        // dead after `missed` silent intervals, i.e. after the orphan timeout.
+        let heartbeat = (orphan / 4).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        let missed = (orphan.as_secs() / heartbeat.as_secs()).max(2) as usize;
+        lane_config(&self.cfg.redis.queue_prefix, lane, &self.cfg.queue)
+            .heartbeat_interval(heartbeat)
+            .missed_heartbeats(missed)
+            .batch_size(self.cfg.fetch_batch as usize)
+            // Results are in Postgres; keeping them in Redis too would only grow memory.
+            .persist_results(false)
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// One lane's consumer and what it needs to (re)start.
+struct LaneWorker {
+    lane: Lane,
+    id: String,
+    redis: ConnectionManager,
+    config: apalis_redis::Config,
+    deps: Arc<Deps>,
+    concurrency: usize,
+    poll_interval: Duration,
+}
+
+impl LaneWorker {
+    /// Runs the lane's apalis worker, restarting it under a new name after a Redis error, until
+    /// the stop signal. A new name per incarnation lets orphan recovery re-enqueue what the failed
+    /// incarnation held.
+    async fn supervise(self, stop: watch::Receiver<bool>) {
+        for incarnation in 0u64.. {
+            if *stop.borrow() {
+                return;
+            }
+            let name = format!("{}-{}-{incarnation}", self.id, self.lane);
+            match self.run_once(&name, stop.clone()).await {
+                Ok(()) if *stop.borrow() => return,
+                Ok(()) => tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting"),
+                Err(e) => tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting"),
+            }
+            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str()).increment(1);
+            tokio::time::sleep(RESTART_DELAY).await;
+        }
+    }
+
+    async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        let storage = RedisStorage::<UpdateEnvelope>::new(self.redis.clone())
+            .with_config(self.config.clone())
+            .poll_with_interval(self.poll_interval);
+        let worker = WorkerBuilder::new(name)
+            .backend(storage)
+            .data(self.deps.clone())
+            .concurrency(self.concurrency)
+            .build(handler::handle);
+        worker.run_until(async move { Ok::<(), WorkerError>(stopped(stop).await) }).await
+    }
+}
