@@ -1,12 +1,30 @@
-//! PLACEHOLDER while the real classifier is written (replaced by helper).
+//! What a Telegram update is: its kind and where it keeps its chat and user.
+//!
+//! This runs on every request, so the body is never built into a `serde_json::Value`: the top
+//! level is read as borrowed raw values, and only the update's own kind is deserialized, into
+//! probes that name the few fields needed while the parser skips the rest.
+
+use std::{borrow::Cow, fmt};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, IgnoredAny, MapAccess, Visitor},
+};
+use serde_json::value::RawValue;
+
+/// What ingress needs to know about one update, read from the raw body without re-serializing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
     pub update_id: i64,
+    /// The one key besides `update_id` ("message", "callback_query", ...). For an update with an
+    /// unknown kind, that key's name; if the object has no key besides update_id, "unknown".
     pub kind: String,
     pub chat_id: Option<i64>,
     pub user_id: Option<i64>,
+    /// A message (message/edited_message/channel_post/business_message...) whose text starts with a bot command ("/start", "/help@MyBot arg").
     pub is_command: bool,
 }
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClassifyError {
     #[error("body is not valid JSON: {0}")]
@@ -18,14 +36,372 @@ pub enum ClassifyError {
     #[error("update_id is not a 64-bit integer")]
     BadUpdateId,
 }
+
+/// Fails only for a body that is no update at all: a kind or shape this module does not know is
+/// still classified, so that what a newer Bot API sends passes through. A body it accepts is valid
+/// JSON throughout, hence UTF-8, which callers may rely on to keep it as a string.
 pub fn classify(body: &[u8]) -> Result<Classified, ClassifyError> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| ClassifyError::InvalidJson(e.to_string()))?;
-    let o = v.as_object().ok_or(ClassifyError::NotObject)?;
-    let id = o.get("update_id").ok_or(ClassifyError::MissingUpdateId)?.as_i64().ok_or(ClassifyError::BadUpdateId)?;
-    let kind = o.keys().find(|k| *k != "update_id").cloned().unwrap_or_else(|| "unknown".into());
-    let inner = &o[&kind];
-    let chat_id = inner.pointer("/chat/id").and_then(|v| v.as_i64());
-    let user_id = inner.pointer("/from/id").and_then(|v| v.as_i64());
-    let is_command = inner.get("text").and_then(|t| t.as_str()).is_some_and(|t| t.starts_with('/'));
-    Ok(Classified { update_id: id, kind, chat_id, user_id, is_command })
+    let top = read_top(body)?;
+    let update_id = top.update_id.ok_or(ClassifyError::MissingUpdateId)?;
+    let update_id =
+        serde_json::from_str::<i64>(update_id.get()).map_err(|_| ClassifyError::BadUpdateId)?;
+    let (kind, found) = match (top.known, top.other) {
+        (Some(known), _) => known,
+        (None, Some(kind)) => (kind, Found::default()),
+        (None, None) => (Cow::Borrowed("unknown"), Found::default()),
+    };
+    Ok(Classified {
+        update_id,
+        kind: kind.into_owned(),
+        chat_id: found.chat,
+        user_id: found.user,
+        is_command: found.is_command,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Found {
+    chat: Option<i64>,
+    user: Option<i64>,
+    is_command: bool,
+}
+
+/// Where each kind of Bot API 9.x keeps its chat and user; `None` for a kind it does not know.
+fn locate(kind: &str, value: &RawValue) -> Option<Found> {
+    let (chat, user, is_command) = match kind {
+        "message"
+        | "edited_message"
+        | "channel_post"
+        | "edited_channel_post"
+        | "business_message"
+        | "edited_business_message" => {
+            let p: MessageProbe = probe(value);
+            (id(p.chat), id(p.from), p.text.is_some_and(|t| t.0))
+        }
+        "my_chat_member" | "chat_member" | "chat_join_request" => {
+            let p: ChatAndFrom = probe(value);
+            (id(p.chat), id(p.from), false)
+        }
+        "inline_query"
+        | "chosen_inline_result"
+        | "shipping_query"
+        | "pre_checkout_query"
+        | "purchased_paid_media" => (None, id(probe::<ChatAndFrom>(value).from), false),
+        "deleted_business_messages" | "message_reaction_count" => {
+            (id(probe::<ChatAndFrom>(value).chat), None, false)
+        }
+        "message_reaction" => {
+            let p: WithUser = probe(value);
+            (id(p.chat), id(p.user), false)
+        }
+        "business_connection" => {
+            let p: WithUser = probe(value);
+            (p.user_chat_id, id(p.user), false)
+        }
+        "poll_answer" => {
+            let p: WithUser = probe(value);
+            (id(p.voter_chat), id(p.user), false)
+        }
+        "callback_query" => {
+            let p: CallbackQuery = probe(value);
+            (p.message.and_then(|m| id(m.chat)), id(p.from), false)
+        }
+        "chat_boost" | "removed_chat_boost" => {
+            let p: Boosts = probe(value);
+            // An added boost nests its source in `boost`; a removed one carries it at the top.
+            let source = p.source.or(p.boost.and_then(|b| b.source));
+            (id(p.chat), source.and_then(|s| id(s.user)), false)
+        }
+        "poll" => (None, None, false),
+        _ => return None,
+    };
+    Some(Found {
+        chat,
+        user,
+        is_command,
+    })
+}
+
+/// A kind whose value has an unexpected shape is still accepted: ingress forwards what Telegram
+/// sends, and a missing chat or user only costs routing precision.
+fn probe<'a, T: Deserialize<'a> + Default>(value: &'a RawValue) -> T {
+    serde_json::from_str(value.get()).unwrap_or_default()
+}
+
+fn id(object: Option<Id>) -> Option<i64> {
+    object.and_then(|o| o.id)
+}
+
+#[derive(Deserialize, Default)]
+struct Id {
+    id: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct MessageProbe {
+    chat: Option<Id>,
+    from: Option<Id>,
+    text: Option<CommandText>,
+}
+
+/// `chat` and `from` are a Chat and a User in every kind that has them.
+#[derive(Deserialize, Default)]
+struct ChatAndFrom {
+    chat: Option<Id>,
+    from: Option<Id>,
+}
+
+#[derive(Deserialize, Default)]
+struct WithUser {
+    chat: Option<Id>,
+    voter_chat: Option<Id>,
+    user_chat_id: Option<i64>,
+    user: Option<Id>,
+}
+
+#[derive(Deserialize, Default)]
+struct CallbackQuery {
+    from: Option<Id>,
+    /// Also present, with its chat, when the message is inaccessible (`date` 0).
+    message: Option<ChatAndFrom>,
+}
+
+#[derive(Deserialize, Default)]
+struct Boosts {
+    chat: Option<Id>,
+    boost: Option<Boost>,
+    source: Option<BoostSource>,
+}
+
+#[derive(Deserialize)]
+struct Boost {
+    source: Option<BoostSource>,
+}
+
+/// Premium and gift-code boosts always name a user; a giveaway boost only when it was claimed.
+#[derive(Deserialize)]
+struct BoostSource {
+    user: Option<Id>,
+}
+
+/// Whether a message text starts with a bot command, decided inside the parser: Telegram escapes
+/// every non-ASCII character, so borrowing the text as a `Cow` would allocate for most of them.
+struct CommandText(bool);
+
+impl<'de> Deserialize<'de> for CommandText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StartsWithCommand;
+        impl Visitor<'_> for StartsWithCommand {
+            type Value = CommandText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a message text")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<CommandText, E> {
+                let command = matches!(text.as_bytes(), [b'/', c, ..] if c.is_ascii_alphabetic());
+                Ok(CommandText(command))
+            }
+        }
+        deserializer.deserialize_str(StartsWithCommand)
+    }
+}
+
+/// The top level of an update, with every value left unparsed.
+#[derive(Default)]
+struct Top<'a> {
+    update_id: Option<&'a RawValue>,
+    known: Option<(Cow<'a, str>, Found)>,
+    other: Option<Cow<'a, str>>,
+}
+
+/// A key is borrowed unless it contains escapes, which are legal JSON even if Telegram never
+/// sends them; `&str` would reject such a body outright.
+#[derive(Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TopVisitor;
+        impl<'de> Visitor<'de> for TopVisitor {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Telegram update object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+                let mut top = Top::default();
+                while let Some(Key(key)) = map.next_key()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    // Telegram never repeats a key; should one repeat, the first occurrence wins.
+                    if key == "update_id" {
+                        top.update_id.get_or_insert(value);
+                    } else if top.known.is_none() {
+                        match locate(&key, value) {
+                            Some(found) => top.known = Some((key, found)),
+                            None if top.other.is_none() => top.other = Some(key),
+                            None => {}
+                        }
+                    }
+                }
+                Ok(top)
+            }
+        }
+        deserializer.deserialize_map(TopVisitor)
+    }
+}
+
+fn read_top(body: &[u8]) -> Result<Top<'_>, ClassifyError> {
+    let invalid = |e: serde_json::Error| ClassifyError::InvalidJson(e.to_string());
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first == Some(&b'{') {
+        return serde_json::from_slice(body).map_err(invalid);
+    }
+    // Only on this error path is the body validated as a whole, to tell a JSON array or scalar
+    // (the sender's mistake about the shape) from bytes that are no JSON at all.
+    serde_json::from_slice::<IgnoredAny>(body).map_err(invalid)?;
+    Err(ClassifyError::NotObject)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn outcome(body: &[u8]) -> String {
+        match classify(body) {
+            Ok(c) => {
+                let (id, kind, cmd) = (c.update_id, c.kind, c.is_command);
+                format!("{id} {kind} {:?} {:?} {cmd}", c.chat_id, c.user_id)
+            }
+            Err(ClassifyError::InvalidJson(why)) => format!("InvalidJson: {why}"),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    /// Each case is "body => the start of its outcome", so that a table keeps one case a line.
+    fn check(cases: &[&str]) {
+        for case in cases {
+            let (body, want) = case.rsplit_once(" => ").unwrap();
+            let got = outcome(body.as_bytes());
+            assert!(got.starts_with(want), "{body}: got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_no_update() {
+        check(&[
+            " => InvalidJson: EOF while parsing",
+            " \r\n => InvalidJson",
+            "not json => InvalidJson: expected ident",
+            "{ => InvalidJson",
+            r#"{"update_id": => InvalidJson"#,
+            r#"{"update_id":1,} => InvalidJson: trailing comma"#,
+            r#"{"update_id":1} x => InvalidJson: trailing characters"#,
+            "[1, => InvalidJson",
+            "[1,2] => NotObject",
+            "[] => NotObject",
+            r#" [{"update_id":1}] => NotObject"#,
+            "42 => NotObject",
+            r#""update" => NotObject"#,
+            "null => NotObject",
+            "{} => MissingUpdateId",
+            r#"{"message":{"chat":{"id":1}}} => MissingUpdateId"#,
+            r#"{"update_id":"12","poll":{}} => BadUpdateId"#,
+            r#"{"update_id":1.5} => BadUpdateId"#,
+            r#"{"update_id":12.0} => BadUpdateId"#,
+            r#"{"update_id":1e3} => BadUpdateId"#,
+            r#"{"update_id":9223372036854775808} => BadUpdateId"#,
+            r#"{"update_id":-9223372036854775809} => BadUpdateId"#,
+            r#"{"update_id":null} => BadUpdateId"#,
+            r#"{"update_id":[1]} => BadUpdateId"#,
+        ]);
+        for body in [
+            &b"{\"update_id\":1,\"a\":\"\xff\"}"[..],
+            b"{\"update_id\":1,\"x\":[{\"t\":\"\xc3\"}]}",
+        ] {
+            assert!(outcome(body).starts_with("InvalidJson"), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn classifies_odd_but_valid_updates() {
+        check(&[
+            r#"{"update_id":7} => 7 unknown None None false"#,
+            r#"{"update_id":9223372036854775807} => 9223372036854775807 unknown"#,
+            r#" {"update_id":-3 } => -3 unknown"#,
+            r#"{"update\u005fid":7,"f\u00fcr":{}} => 7 für None None false"#,
+            r#"{"update_id":1,"mess\u0061ge":{"chat":{"id":-5},"from":{"id":9}}} => 1 message Some(-5) Some(9)"#,
+            r#"{"update_id":1,"message":{"text":"\/st\u0061rt \u00e9"}} => 1 message None None true"#,
+            // Several kinds never come together; the first known one wins, else the first key.
+            r#"{"x":{},"update_id":1,"y":1,"poll_answer":{"user":{"id":3}},"poll":{}} => 1 poll_answer None Some(3)"#,
+            r#"{"update_id":1,"zeta":{"chat":{"id":1}},"alpha":2} => 1 zeta None None false"#,
+            r#"{"update_id":1,"update_id":"x","poll":{}} => 1 poll"#,
+            r#"{"update_id":1,"message":5} => 1 message None None false"#,
+            r#"{"update_id":1,"message":{"chat":{"id":"x"},"from":{"id":2}}} => 1 message None None"#,
+            r#"{"update_id":1,"message":{"chat":{"id":1},"chat":{"id":2}}} => 1 message None None"#,
+            r#"{"update_id":1,"message":{"chat":null,"from":{"id":null},"text":null}} => 1 message None None false"#,
+        ]);
+    }
+
+    #[test]
+    fn a_command_is_a_slash_and_a_letter_opening_the_text() {
+        let outcome_of = |text: &str| {
+            let text = serde_json::to_string(text).unwrap();
+            outcome(format!(r#"{{"update_id":1,"message":{{"text":{text}}}}}"#).as_bytes())
+        };
+        for text in ["/start", "/help@MyBot arg", "/Z"] {
+            assert!(outcome_of(text).ends_with("true"), "{text}");
+        }
+        for text in ["", "/", "/1", "/ a", " /a", "hi /a", "//a", "／a"] {
+            assert!(outcome_of(text).ends_with("false"), "{text}");
+        }
+        check(&[
+            r#"{"update_id":1,"channel_post":{"caption":"/start"}} => 1 channel_post None None false"#,
+            r#"{"update_id":1,"callback_query":{"data":"/a","text":"/a"}} => 1 callback_query None None false"#,
+            r#"{"update_id":1,"future":{"text":"/start"}} => 1 future None None false"#,
+        ]);
+    }
+
+    #[test]
+    fn deep_nesting_is_skipped_or_an_error_never_a_crash() {
+        let deep =
+            |open: &str, close: &str| format!("{}0{}", open.repeat(100_000), close.repeat(100_000));
+        let body = format!(r#"{{"update_id":1,"message":{}}}"#, deep("[", "]"));
+        assert_eq!(outcome(body.as_bytes()), "1 message None None false");
+        let body = format!(
+            r#"{{"update_id":1,"message":{{"chat":{}}}}}"#,
+            deep("{\"a\":", "}")
+        );
+        assert_eq!(outcome(body.as_bytes()), "1 message None None false");
+        assert_eq!(outcome(deep("[", "]").as_bytes()), "NotObject");
+    }
+
+    fn near_update() -> impl Strategy<Value = String> {
+        let kinds: Vec<_> = "message callback_query chat_boost poll_answer x"
+            .split(' ')
+            .collect();
+        let part = "[{}\\[\\]\":,0-9a-z_ .eE+\\-\\\\/]{0,40}";
+        let id = "-?[0-9]{1,20}(\\.[0-9])?";
+        (proptest::sample::select(kinds), id, part, part).prop_map(|(kind, id, a, b)| {
+            format!(r#"{{"update_id":{id},"{kind}":{{"chat":{{"id":{a}}},"from":{b}}}}}"#)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = classify(&body);
+        }
+
+        #[test]
+        fn never_panics_on_jsonish_text(body in "[{}\\[\\]\":,0-9a-z_ .eE+\\-\\\\/\u{e9}]{0,256}") {
+            let _ = classify(body.as_bytes());
+        }
+
+        #[test]
+        fn never_panics_on_near_updates(body in near_update()) {
+            let _ = classify(body.as_bytes());
+        }
+    }
 }

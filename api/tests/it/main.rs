@@ -1,0 +1,7 @@
+//! The api's integration tests: the real router on port 0, real Redis, a fresh database and key
+//! prefix per test. One binary, several modules, to keep link time down.
+
+mod admin;
+mod common;
+mod outage;
+mod webhook;

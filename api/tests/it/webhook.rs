@@ -1,0 +1,126 @@
+//! The webhook contract: what is answered, and what is (not) queued.
+
+use serde_json::Value;
+
+use crate::common::{BOT, message, spawn_app};
+
+#[tokio::test]
+async fn accepted_update_is_queued_with_its_raw_bytes() {
+    let app = spawn_app().await;
+    // Odd spacing and key order: the queued payload must be these exact bytes.
+    let body = r#"{"update_id": 5001, "callback_query": {"id":"4382","from":{"id":7123456789,"is_bot":false,"first_name":"Ada"},"message":{"message_id":9,"date":1764000000,"chat":{"id":-1001234567890,"type":"supergroup","title":"G"}},"chat_instance":"-1","data":"buy"}}"#;
+    let resp = app.post_update(BOT, body).await;
+    assert_eq!(resp.status(), 200);
+    let json: Value = resp.json().await.unwrap();
+    assert_eq!(json["ok"], true);
+    let id = json["id"].as_str().expect("job id").to_owned();
+
+    // The job sits in the high lane (a callback query) and carries the body verbatim.
+    assert_eq!(sluice_testkit::queue_len(&app.redis_url, &app.prefix, "high").await.unwrap(), 1);
+    let client = redis::Client::open(app.redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let raw: Vec<u8> = redis::cmd("HGET")
+        .arg(format!("{}:high:data", app.prefix))
+        .arg(&id)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let env: sluice_shared::envelope::UpdateEnvelope = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(env.payload.get(), body);
+    assert_eq!((env.bot.as_str(), env.update_id, env.kind.as_str()), (BOT, 5001, "callback_query"));
+    assert_eq!((env.chat_id, env.user_id), (Some(-1001234567890), Some(7123456789)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_update_five_times_makes_one_job() {
+    let app = spawn_app().await;
+    let body = message(42, 1001, "hello");
+    let mut ids = 0;
+    for _ in 0..5 {
+        let resp = app.post_update(BOT, body.clone()).await;
+        assert_eq!(resp.status(), 200);
+        let json: Value = resp.json().await.unwrap();
+        if json["id"].is_string() {
+            ids += 1;
+        } else {
+            assert_eq!(json["duplicate"], true, "{json}");
+        }
+    }
+    assert_eq!(ids, 1);
+    assert_eq!(app.jobs().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_make_one_job() {
+    let app = spawn_app().await;
+    let body = message(43, 1001, "hello");
+    let sends = (0..5).map(|_| app.post_update(BOT, body.clone()));
+    let responses = futures::future::join_all(sends).await;
+    let mut ids = 0;
+    for resp in responses {
+        assert_eq!(resp.status(), 200);
+        let json: Value = resp.json().await.unwrap();
+        ids += usize::from(json["id"].is_string());
+    }
+    assert_eq!(ids, 1, "exactly one delivery creates the job");
+    assert_eq!(app.jobs().await, 1);
+    app.stop().await;
+}
+
+/// Asserts the status and the stable error code, and that nothing was queued.
+async fn refused(resp: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(resp.status(), status);
+    let json: Value = resp.json().await.unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"], code, "{json}");
+    assert!(json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[tokio::test]
+async fn refusals_have_the_right_status_and_queue_nothing() {
+    let app = spawn_app().await;
+    let ok = message(7, 1, "hi");
+    refused(app.post_with_secret(BOT, Some("wrong"), ok.clone()).await, 401, "unauthorized").await;
+    refused(app.post_with_secret(BOT, None, ok.clone()).await, 401, "unauthorized").await;
+    refused(app.post_update("nobody", ok.clone()).await, 404, "unknown_bot").await;
+    refused(app.post_update(BOT, "{\"update_id\": 7, ").await, 400, "bad_request").await;
+    refused(app.post_update(BOT, r#"{"message":{"text":"x"}}"#).await, 400, "bad_request").await;
+    refused(app.post_update(BOT, r#"{"update_id":"7","message":{}}"#).await, 400, "bad_request").await;
+    refused(app.post_update(BOT, "[1,2]").await, 400, "bad_request").await;
+    let huge = message(8, 1, &"x".repeat(1024 * 1024));
+    refused(app.post_update(BOT, huge.clone()).await, 413, "too_large").await;
+    // Without Content-Length (chunked), the limit still holds while reading.
+    let stream = futures::stream::iter(huge.into_bytes().chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    refused(app.post_update(BOT, reqwest::Body::wrap_stream(stream)).await, 413, "too_large").await;
+    assert_eq!(app.jobs().await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_json() {
+    let app = spawn_app().await;
+    let resp = app.client.get(format!("http://{}/nope", app.addr)).send().await.unwrap();
+    refused(resp, 404, "not_found").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bot_added_while_running_is_seen_within_seconds() {
+    let app = spawn_app().await;
+    assert_eq!(app.post_update("latecomer", message(1, 1, "x")).await.status(), 404);
+    sluice_api::bots::add(&app.db.pool, "latecomer", crate::common::SECRET).await.unwrap();
+    let seen = sluice_testkit::wait_until(std::time::Duration::from_secs(5), || async {
+        app.post_update("latecomer", message(1, 1, "x")).await.status() == 200
+    })
+    .await;
+    assert!(seen, "the registry picked up the new bot within 5 s");
+    sluice_api::bots::remove(&app.db.pool, "latecomer").await.unwrap();
+    let gone = sluice_testkit::wait_until(std::time::Duration::from_secs(5), || async {
+        app.post_update("latecomer", message(2, 1, "x")).await.status() == 404
+    })
+    .await;
+    assert!(gone, "a removed bot answers 404 within 5 s");
+    app.stop().await;
+}

@@ -1,0 +1,181 @@
+//! Private Redis and Postgres servers a test can stop and start, to see sluice ride out outages.
+//!
+//! They listen on loopback ports of their own and die with the test (kill on drop).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use tokio::process::{Child, Command};
+
+use crate::{free_port, wait_until};
+
+/// A `redis-server` of the test's own (no persistence).
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub async fn start() -> anyhow::Result<RedisServer> {
+        let mut s = RedisServer { port: free_port(), child: None };
+        s.resume().await?;
+        Ok(s)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again on the same port (after [`stop`](Self::stop)).
+    pub async fn resume(&mut self) -> anyhow::Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting redis-server (apt-get install redis-server)")?;
+        self.child = Some(child);
+        let url = self.url();
+        let up = wait_until(Duration::from_secs(10), || ping(url.clone())).await;
+        if !up {
+            bail!("redis-server on port {} did not come up", self.port);
+        }
+        Ok(())
+    }
+
+    /// Kills the server: connections drop, new ones are refused, its data is gone.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+async fn ping(url: String) -> bool {
+    let Ok(client) = redis::Client::open(url) else { return false };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return false };
+    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+}
+
+/// A Postgres cluster of the test's own, e.g. with a small `max_connections`.
+pub struct PgCluster {
+    pub port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+    running: bool,
+}
+
+impl PgCluster {
+    /// initdb + start, trust auth, listening on 127.0.0.1 only.
+    pub async fn start(max_connections: u32) -> anyhow::Result<PgCluster> {
+        let bin = pg_bin_dir()?;
+        let dir = std::env::temp_dir().join(format!("sluice-pg-{}", ulid::Ulid::generate()));
+        std::fs::create_dir_all(&dir)?;
+        as_postgres_owner(&dir).await?;
+        let data = dir.join("data");
+        run_pg(&bin.join("initdb"), &["-D", path(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .await
+            .context("initdb")?;
+        let conf = format!(
+            "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nmax_connections = {max_connections}\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
+            free_port(),
+            path(&dir)
+        );
+        let port: u16 = conf.lines().next().and_then(|l| l.trim_start_matches("port = ").parse().ok()).unwrap_or(0);
+        std::fs::write(data.join("postgresql.auto.conf"), conf)?;
+        as_postgres_owner(&dir).await?;
+        let mut pg = PgCluster { port, dir, bin, running: false };
+        pg.resume().await?;
+        Ok(pg)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the cluster again (after [`stop`](Self::stop)).
+    pub async fn resume(&mut self) -> anyhow::Result<()> {
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        run_pg(&self.bin.join("pg_ctl"), &["-D", path(&data), "-l", path(&log), "-w", "-t", "30", "start"])
+            .await
+            .context("pg_ctl start")?;
+        self.running = true;
+        Ok(())
+    }
+
+    /// Stops the cluster at once (`-m immediate`): clients see their connections drop.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        let data = self.dir.join("data");
+        run_pg(&self.bin.join("pg_ctl"), &["-D", path(&data), "-m", "immediate", "-w", "stop"]).await?;
+        self.running = false;
+        Ok(())
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if self.running {
+            let data = self.dir.join("data");
+            let ctl = self.bin.join("pg_ctl");
+            let mut cmd = std::process::Command::new(if is_root() { "runuser" } else { path(&ctl) });
+            if is_root() {
+                cmd.args(["-u", "postgres", "--", path(&ctl)]);
+            }
+            let _ = cmd.args(["-D", path(&data), "-m", "immediate", "-w", "stop"]).output();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+fn pg_bin_dir() -> anyhow::Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("no /usr/lib/postgresql (apt-get install postgresql)")?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop().context("no initdb under /usr/lib/postgresql/*/bin")
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Postgres refuses to run as root: as root, hand the directory to the postgres user.
+async fn as_postgres_owner(dir: &Path) -> anyhow::Result<()> {
+    if is_root() {
+        let st = Command::new("chown").args(["-R", "postgres:postgres", path(dir)]).status().await?;
+        if !st.success() {
+            bail!("chown {} failed", dir.display());
+        }
+    }
+    Ok(())
+}
+
+async fn run_pg(program: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", path(program)]);
+        c
+    } else {
+        Command::new(program)
+    };
+    let out = cmd.args(args).stdin(Stdio::null()).output().await?;
+    if !out.status.success() {
+        bail!("{} failed: {}", program.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
