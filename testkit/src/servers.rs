@@ -82,7 +82,7 @@ impl PgCluster {
             .await
             .context("initdb")?;
         let conf = format!(
-            "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nmax_connections = {max_connections}\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
+            "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nmax_connections = {max_connections}\nfsync = off\nfull_page_writes = off\n",
             free_port(),
             path(&dir)
         );

@@ -95,8 +95,9 @@ impl Worker {
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(missed)
             .batch_size(self.cfg.fetch_batch as usize)
-            // Results are in Postgres; keeping them in Redis too would only grow memory.
-            .persist_results(false)
+            // Keep on: in apalis-redis 1.0 this flag also gates the acknowledgement itself (without
+            // it no job ever leaves its worker's in-flight set).
+            .persist_results(true)
     }
 }
 

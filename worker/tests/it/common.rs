@@ -1,0 +1,141 @@
+//! Helpers: a `sluice-worker` process a test can SIGKILL or SIGTERM, and a direct enqueue.
+
+#![allow(dead_code)]
+
+use std::{
+    process::{ExitStatus, Stdio},
+    time::Duration,
+};
+
+use redis::aio::ConnectionManager;
+use sluice_api::enqueue::{Enqueued, Enqueuer};
+use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane, queue::QueueConfig};
+use tokio::process::{Child, Command};
+
+/// A running `sluice-worker`.
+pub struct WorkerProc {
+    child: Child,
+    pub admin_port: u16,
+}
+
+/// Starts the worker binary on `db_url`/`redis_url` under `prefix`, with extra env settings.
+pub fn spawn_worker(db_url: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> WorkerProc {
+    let admin_port = sluice_testkit::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
+    cmd.env("DATABASE_URL", db_url)
+        .env("REDIS_URL", redis_url)
+        .env("SLUICE_QUEUE_PREFIX", prefix)
+        .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
+        .env("SLUICE_AUTO_MIGRATE", "false")
+        .env("RUST_LOG", std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("sluice-worker starts");
+    WorkerProc { child, admin_port }
+}
+
+impl WorkerProc {
+    /// SIGKILL: no chance to release or acknowledge anything.
+    pub async fn kill9(&mut self) {
+        self.child.kill().await.expect("SIGKILL delivered");
+    }
+
+    /// SIGTERM, as Kubernetes sends before a pod goes away.
+    pub async fn sigterm(&mut self) {
+        let pid = self.child.id().expect("worker still running").to_string();
+        let st = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        assert!(st.success());
+    }
+
+    pub async fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(within, self.child.wait()).await.ok().and_then(Result::ok)
+    }
+
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.admin_port);
+        match reqwest::get(url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// An enqueuer like the api's, for tests that need a backlog fast.
+pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
+    let conn: ConnectionManager = sluice_shared::queue::connect(redis_url, Duration::from_secs(5)).unwrap();
+    let queue = QueueConfig { dedup_ttl: Duration::from_secs(25 * 3600) };
+    Enqueuer::new(conn, prefix, &queue, Duration::from_secs(5))
+}
+
+/// Queues `n` message updates (update_id 1..=n) for `bot` in `lane`, 64 at a time.
+pub async fn backlog(enq: &Enqueuer, bot: &str, n: i64, lane: Lane) {
+    let mut ids = 1..=n;
+    loop {
+        let chunk: Vec<i64> = ids.by_ref().take(64).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let sends = chunk.iter().map(|&id| {
+            let env = envelope(bot, id, lane);
+            async move { enq.enqueue(&env).await }
+        });
+        for r in futures::future::join_all(sends).await {
+            assert!(matches!(r, Ok(Enqueued::New { .. })), "{r:?}");
+        }
+    }
+}
+
+pub fn envelope(bot: &str, update_id: i64, lane: Lane) -> UpdateEnvelope {
+    let chat = 1000 + update_id % 50;
+    let raw = format!(
+        r#"{{"update_id":{update_id},"message":{{"message_id":{update_id},"from":{{"id":{chat},"is_bot":false,"first_name":"U"}},"chat":{{"id":{chat},"type":"private"}},"date":1764000000,"text":"hello {update_id}"}}}}"#
+    );
+    UpdateEnvelope {
+        bot: bot.to_owned(),
+        update_id,
+        kind: "message".into(),
+        chat_id: Some(chat),
+        user_id: Some(chat),
+        lane,
+        received_at_ms: chrono_now_ms(),
+        payload: serde_json::value::RawValue::from_string(raw).unwrap(),
+    }
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Rows, distinct update_ids, and the number of (bot, update_id) present more than once.
+pub async fn row_stats(pool: &sqlx::PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT count(*), count(DISTINCT (bot, update_id)) FROM updates")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Jobs still pending or in flight in every lane under `prefix`.
+pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut total = 0;
+    for lane in ["high", "normal", "low"] {
+        total += sluice_testkit::queue_len(redis_url, prefix, lane).await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:{lane}:inflight:*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        for k in keys {
+            let n: i64 = redis::cmd("SCARD").arg(k).query_async(&mut conn).await.unwrap();
+            total += n;
+        }
+    }
+    total
+}
