@@ -17,7 +17,10 @@ pub enum BotsError {
 }
 
 fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Registers `name`, or replaces its secret; returns true when the bot is new.
@@ -42,11 +45,18 @@ pub async fn add(db: &PgPool, name: &str, secret: &str) -> Result<bool, BotsErro
 
 /// Names and registration times of all bots, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BotsError> {
-    Ok(sqlx::query_as("SELECT name, created_at FROM bots ORDER BY name").fetch_all(db).await?)
+    Ok(
+        sqlx::query_as("SELECT name, created_at FROM bots ORDER BY name")
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 pub async fn remove(db: &PgPool, name: &str) -> Result<(), BotsError> {
-    let done = sqlx::query("DELETE FROM bots WHERE name = $1").bind(name).execute(db).await?;
+    let done = sqlx::query("DELETE FROM bots WHERE name = $1")
+        .bind(name)
+        .execute(db)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(BotsError::NotFound(name.to_owned()));
     }

@@ -85,7 +85,12 @@ pub struct ApiConfig {
     pub registry_refresh: Duration,
 
     /// Lane overrides per update kind, e.g. "poll=normal,message_reaction=low".
-    #[arg(long = "lane-rules", env = "SLUICE_LANE_RULES", value_name = "SLUICE_LANE_RULES", default_value = "")]
+    #[arg(
+        long = "lane-rules",
+        env = "SLUICE_LANE_RULES",
+        value_name = "SLUICE_LANE_RULES",
+        default_value = ""
+    )]
     pub lane_rules: LaneRules,
 
     /// How long in-flight requests may take to finish after SIGTERM.

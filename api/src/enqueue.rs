@@ -53,9 +53,18 @@ pub struct Enqueuer {
 }
 
 impl Enqueuer {
-    pub fn new(conn: ConnectionManager, prefix: &str, queue: &QueueConfig, budget: Duration) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        queue: &QueueConfig,
+        budget: Duration,
+    ) -> Self {
         let lanes = Lane::ALL.map(|lane| lane_config(prefix, lane, queue));
-        Enqueuer { conn, lanes, budget }
+        Enqueuer {
+            conn,
+            lanes,
+            budget,
+        }
     }
 
     fn config(&self, lane: Lane) -> &apalis_redis::Config {
@@ -76,7 +85,8 @@ impl Enqueuer {
         metrics::histogram!(m::ENQUEUE_DURATION_SECONDS, m::LABEL_LANE => lane)
             .record(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
-            metrics::counter!(m::ENQUEUE_FAILURES_TOTAL, m::LABEL_REASON => e.reason()).increment(1);
+            metrics::counter!(m::ENQUEUE_FAILURES_TOTAL, m::LABEL_REASON => e.reason())
+                .increment(1);
         }
         result
     }
@@ -94,7 +104,9 @@ impl Enqueuer {
         if queued + scheduled == 0 {
             Ok(Enqueued::Duplicate)
         } else {
-            Ok(Enqueued::New { job_id: job_id.to_string() })
+            Ok(Enqueued::New {
+                job_id: job_id.to_string(),
+            })
         }
     }
 }

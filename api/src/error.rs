@@ -5,7 +5,15 @@ use axum::{
     http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+
+/// `{"ok":false,"error":"<stable code>","detail":"<human text>"}`, fields in that order.
+#[derive(Serialize)]
+struct ErrorBody {
+    ok: bool,
+    error: &'static str,
+    detail: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -54,12 +62,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "ok": false, "error": self.code(), "detail": self.to_string() });
+        let body = ErrorBody {
+            ok: false,
+            error: self.code(),
+            detail: self.to_string(),
+        };
         let mut resp = (self.status(), Json(body)).into_response();
         if let ApiError::Retry(_) = self {
             // Telegram waits exactly Retry-After seconds before re-sending; 1 s is short enough not
             // to hold the chat's queue, long enough for a Redis fail-over.
-            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }

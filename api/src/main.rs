@@ -54,13 +54,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
     telemetry::init(&cfg.telemetry);
-    let listener = TcpListener::bind(cfg.addr).await.with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;
+    let listener = TcpListener::bind(cfg.addr)
+        .await
+        .with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;
     let admin = TcpListener::bind(cfg.admin_addr)
         .await
         .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
     tracing::info!(addr = %cfg.addr, admin = %cfg.admin_addr, "sluice-api listening");
     let api = Api::build(cfg).await?;
-    api.run(listener, admin, sluice_shared::shutdown::signal()).await
+    api.run(listener, admin, sluice_shared::shutdown::signal())
+        .await
 }
 
 async fn bots_command(cmd: BotsCommand) -> anyhow::Result<()> {
@@ -68,11 +71,18 @@ async fn bots_command(cmd: BotsCommand) -> anyhow::Result<()> {
         Ok(db::pool(cfg, "sluice-api bots")?)
     };
     match cmd {
-        BotsCommand::Add { name, secret, db: DbOnly { db: cfg } } => {
+        BotsCommand::Add {
+            name,
+            secret,
+            db: DbOnly { db: cfg },
+        } => {
             let pool = migrated(&cfg)?;
             db::migrate(&pool).await.context("applying migrations")?;
             let new = bots::add(&pool, &name, &secret).await?;
-            println!("{} bot '{name}': webhook path /webhook/telegram/{name}", if new { "added" } else { "updated secret of" });
+            println!(
+                "{} bot '{name}': webhook path /webhook/telegram/{name}",
+                if new { "added" } else { "updated secret of" }
+            );
         }
         BotsCommand::List(DbOnly { db: cfg }) => {
             let pool = migrated(&cfg)?;
@@ -82,7 +92,10 @@ async fn bots_command(cmd: BotsCommand) -> anyhow::Result<()> {
             }
             println!("{} bot(s)", all.len());
         }
-        BotsCommand::Remove { name, db: DbOnly { db: cfg } } => {
+        BotsCommand::Remove {
+            name,
+            db: DbOnly { db: cfg },
+        } => {
             let pool = migrated(&cfg)?;
             bots::remove(&pool, &name).await?;
             println!("removed bot '{name}'");

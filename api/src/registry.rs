@@ -17,10 +17,12 @@ pub struct BotEntry {
     pub secret_sha256: [u8; 32],
 }
 
+type Bots = Arc<HashMap<String, BotEntry>>;
+
 /// What the cache knows; `None` until the first successful load.
 #[derive(Clone, Default)]
 pub struct Registry {
-    bots: Arc<RwLock<Option<Arc<HashMap<String, BotEntry>>>>>,
+    bots: Arc<RwLock<Option<Bots>>>,
 }
 
 /// The answer to "is this bot registered?".
@@ -36,7 +38,10 @@ impl Registry {
         let guard = self.bots.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             None => Lookup::NotLoaded,
-            Some(map) => map.get(name).cloned().map_or(Lookup::Unknown, Lookup::Found),
+            Some(map) => map
+                .get(name)
+                .cloned()
+                .map_or(Lookup::Unknown, Lookup::Found),
         }
     }
 
@@ -49,7 +54,13 @@ impl Registry {
             .into_iter()
             .filter_map(|(name, hash)| {
                 let secret_sha256: [u8; 32] = hash.try_into().ok()?;
-                Some((name.clone(), BotEntry { name, secret_sha256 }))
+                Some((
+                    name.clone(),
+                    BotEntry {
+                        name,
+                        secret_sha256,
+                    },
+                ))
             })
             .collect();
         let n = map.len();

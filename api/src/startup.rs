@@ -50,7 +50,11 @@ async fn track_http(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    let labels = [(m::LABEL_ROUTE, route), (m::LABEL_METHOD, method), (m::LABEL_STATUS, status)];
+    let labels = [
+        (m::LABEL_ROUTE, route),
+        (m::LABEL_METHOD, method),
+        (m::LABEL_STATUS, status),
+    ];
     metrics::counter!(m::HTTP_REQUESTS_TOTAL, &labels).increment(1);
     metrics::histogram!(m::HTTP_REQUEST_DURATION_SECONDS, &labels)
         .record(started.elapsed().as_secs_f64());
@@ -69,9 +73,12 @@ impl Api {
     /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
     pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-api").context("DATABASE_URL is not a valid Postgres URL")?;
+        let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
+            .context("DATABASE_URL is not a valid Postgres URL")?;
         if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db).await.context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+            sluice_shared::db::migrate(&db)
+                .await
+                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
@@ -81,12 +88,26 @@ impl Api {
         }
         let state = AppState {
             registry,
-            enqueuer: Enqueuer::new(redis.clone(), &cfg.redis.queue_prefix, &cfg.queue, cfg.enqueue_timeout()),
+            enqueuer: Enqueuer::new(
+                redis.clone(),
+                &cfg.redis.queue_prefix,
+                &cfg.queue,
+                cfg.enqueue_timeout(),
+            ),
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
         };
-        let admin = admin::AdminState { redis, db: db.clone(), metrics };
-        Ok(Api { state, db, admin, cfg })
+        let admin = admin::AdminState {
+            redis,
+            db: db.clone(),
+            metrics,
+        };
+        Ok(Api {
+            state,
+            db,
+            admin,
+            cfg,
+        })
     }
 
     /// Serves webhooks on `listener` and the admin routes on `admin_listener` until `shutdown`
@@ -97,14 +118,25 @@ impl Api {
         admin_listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let refresh = self.state.registry.spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let refresh = self
+            .state
+            .registry
+            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(admin_listener, self.admin, stopped(stop_rx.clone())));
-        let server = axum::serve(listener, app(self.state)).with_graceful_shutdown(stopped(stop_rx));
+        let admin = tokio::spawn(admin::serve(
+            admin_listener,
+            self.admin,
+            stopped(stop_rx.clone()),
+        ));
+        let server =
+            axum::serve(listener, app(self.state)).with_graceful_shutdown(stopped(stop_rx));
         let grace = self.cfg.shutdown_grace;
         let deadline = async move {
             shutdown.await;
-            tracing::info!(?grace, "shutdown requested: refusing new connections, finishing in-flight requests");
+            tracing::info!(
+                ?grace,
+                "shutdown requested: refusing new connections, finishing in-flight requests"
+            );
             let _ = stop_tx.send(true);
             tokio::time::sleep(grace).await;
         };

@@ -27,7 +27,9 @@ pub fn verify_secret(bot: &BotEntry, headers: &HeaderMap) -> Result<VerifiedBot,
     let given = headers.get(SECRET_HEADER).ok_or(ApiError::Unauthorized)?;
     let hash = Sha256::digest(given.as_bytes());
     if bool::from(hash.as_slice().ct_eq(&bot.secret_sha256)) {
-        Ok(VerifiedBot { name: bot.name.clone() })
+        Ok(VerifiedBot {
+            name: bot.name.clone(),
+        })
     } else {
         Err(ApiError::Unauthorized)
     }
@@ -36,7 +38,9 @@ pub fn verify_secret(bot: &BotEntry, headers: &HeaderMap) -> Result<VerifiedBot,
 /// A secret token as Telegram accepts it: 1-256 characters of `A-Z a-z 0-9 _ -`.
 pub fn valid_secret(secret: &str) -> bool {
     (1..=256).contains(&secret.len())
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -44,7 +48,10 @@ mod tests {
     use super::*;
 
     fn bot() -> BotEntry {
-        BotEntry { name: "b".into(), secret_sha256: secret_hash("s3cret") }
+        BotEntry {
+            name: "b".into(),
+            secret_sha256: secret_hash("s3cret"),
+        }
     }
 
     fn headers(v: &str) -> HeaderMap {
@@ -60,8 +67,14 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_secret_is_refused() {
-        assert!(matches!(verify_secret(&bot(), &headers("s3cre")), Err(ApiError::Unauthorized)));
-        assert!(matches!(verify_secret(&bot(), &HeaderMap::new()), Err(ApiError::Unauthorized)));
+        assert!(matches!(
+            verify_secret(&bot(), &headers("s3cre")),
+            Err(ApiError::Unauthorized)
+        ));
+        assert!(matches!(
+            verify_secret(&bot(), &HeaderMap::new()),
+            Err(ApiError::Unauthorized)
+        ));
     }
 
     #[test]

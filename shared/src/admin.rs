@@ -35,7 +35,11 @@ async fn readyz(State(mut s): State<AdminState>) -> (StatusCode, String) {
         crate::db::ping(&s.db, READY_WITHIN)
     );
     let body = format!("redis: {}\npostgres: {}\n", up(redis), up(db));
-    let status = if redis && db { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if redis && db {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, body)
 }
 
@@ -53,5 +57,7 @@ pub async fn serve(
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -12,7 +12,12 @@ use clap::Parser;
 #[derive(clap::Args, Clone)]
 pub struct DatabaseConfig {
     /// Postgres connection URL (e.g. postgres://user:pass@host:5432/sluice).
-    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Upper bound of this process's Postgres pool; replicas × this must fit the server.
@@ -21,8 +26,12 @@ pub struct DatabaseConfig {
     pub pool_max_connections: u32,
 
     /// Connections the pool keeps open even when idle.
-    #[arg(long = "db-pool-min-connections", env = "DB_POOL_MIN_CONNECTIONS", value_name = "DB_POOL_MIN_CONNECTIONS",
-          default_value_t = 0)]
+    #[arg(
+        long = "db-pool-min-connections",
+        env = "DB_POOL_MIN_CONNECTIONS",
+        value_name = "DB_POOL_MIN_CONNECTIONS",
+        default_value_t = 0
+    )]
     pub pool_min_connections: u32,
 
     /// How long a caller waits for a free pooled connection before giving up (milliseconds).
@@ -59,8 +68,13 @@ impl fmt::Debug for DatabaseConfig {
 #[derive(clap::Args, Clone)]
 pub struct RedisConfig {
     /// Redis connection URL.
-    #[arg(long = "redis-url", env = "REDIS_URL", value_name = "REDIS_URL",
-          default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        value_name = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
     pub redis_url: String,
 
     /// Prefix of every Redis key sluice writes; one prefix is one independent set of queues.
@@ -89,11 +103,21 @@ fn parse_prefix(s: &str) -> Result<String, String> {
 #[derive(clap::Args, Debug, Clone)]
 pub struct TelemetryConfig {
     /// Log line format: `text` for people, `json` for log collectors.
-    #[arg(long = "log-format", env = "SLUICE_LOG_FORMAT", value_name = "SLUICE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long = "log-format",
+        env = "SLUICE_LOG_FORMAT",
+        value_name = "SLUICE_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` syntax (e.g. `info,sluice_api=debug`).
-    #[arg(long = "log", env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        value_name = "RUST_LOG",
+        default_value = "info"
+    )]
     pub log_filter: String,
 }
 
@@ -108,7 +132,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n = u64::from_str(num).map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 5m, 7d"))?;
+    let n = u64::from_str(num)
+        .map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 5m, 7d"))?;
     let d = match unit {
         "" | "s" => Duration::from_secs(n),
         "ms" => Duration::from_millis(n),
@@ -122,7 +147,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses a socket address, naming the problem in words a person can act on.
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|_| format!("'{s}' is not an address like 0.0.0.0:8080"))
+    s.parse()
+        .map_err(|_| format!("'{s}' is not an address like 0.0.0.0:8080"))
 }
 
 /// Parses the command line and environment; on error prints one line that names the
@@ -132,7 +158,10 @@ pub fn parse_or_exit<T: Parser>() -> T {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind::*;
-            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 e.exit();
             }
             eprintln!("{}", one_line(&e));
@@ -179,8 +208,14 @@ mod tests {
 
     #[test]
     fn malformed_value_names_the_variable_on_one_line() {
-        let e = T::try_parse_from(["t", "--database-url", "postgres://x", "--db-pool-max-connections", "ten"])
-            .unwrap_err();
+        let e = T::try_parse_from([
+            "t",
+            "--database-url",
+            "postgres://x",
+            "--db-pool-max-connections",
+            "ten",
+        ])
+        .unwrap_err();
         let line = one_line(&e);
         assert!(line.contains("DB_POOL_MAX_CONNECTIONS"), "{line}");
         assert!(!line.contains('\n'));

@@ -16,7 +16,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// A bounded pool sized from `DB_POOL_*`; connections are opened on demand, so the process
 /// starts (and reports not-ready) while Postgres is down.
 pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error> {
-    let options: PgConnectOptions = cfg.database_url.parse::<PgConnectOptions>()?.application_name(app_name);
+    let options: PgConnectOptions = cfg
+        .database_url
+        .parse::<PgConnectOptions>()?
+        .application_name(app_name);
     Ok(PgPoolOptions::new()
         .max_connections(cfg.pool_max_connections)
         .min_connections(cfg.pool_min_connections.min(cfg.pool_max_connections))

@@ -79,8 +79,15 @@ fn default_lane(kind: &str, is_command: bool) -> Lane {
     match kind {
         "callback_query" | "pre_checkout_query" | "shipping_query" => Lane::High,
         "message" | "business_message" if is_command => Lane::High,
-        "channel_post" | "edited_channel_post" | "message_reaction" | "message_reaction_count"
-        | "poll" | "poll_answer" | "chat_member" | "chat_boost" | "removed_chat_boost"
+        "channel_post"
+        | "edited_channel_post"
+        | "message_reaction"
+        | "message_reaction_count"
+        | "poll"
+        | "poll_answer"
+        | "chat_member"
+        | "chat_boost"
+        | "removed_chat_boost"
         | "deleted_business_messages" => Lane::Low,
         _ => Lane::Normal,
     }
@@ -121,7 +128,9 @@ mod tests {
 
     #[test]
     fn overrides_win() {
-        let r: LaneRules = "poll=normal, message_reaction=low,callback_query=normal".parse().unwrap();
+        let r: LaneRules = "poll=normal, message_reaction=low,callback_query=normal"
+            .parse()
+            .unwrap();
         assert_eq!(r.lane_for("poll", false), Lane::Normal);
         assert_eq!(r.lane_for("callback_query", false), Lane::Normal);
         assert_eq!(r.lane_for("channel_post", false), Lane::Low);
@@ -129,7 +138,17 @@ mod tests {
 
     #[test]
     fn bad_rules_say_what_is_wrong() {
-        assert!("poll".parse::<LaneRules>().unwrap_err().contains("KIND=LANE"));
-        assert!("poll=urgent".parse::<LaneRules>().unwrap_err().contains("urgent"));
+        assert!(
+            "poll"
+                .parse::<LaneRules>()
+                .unwrap_err()
+                .contains("KIND=LANE")
+        );
+        assert!(
+            "poll=urgent"
+                .parse::<LaneRules>()
+                .unwrap_err()
+                .contains("urgent")
+        );
     }
 }

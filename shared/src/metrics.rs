@@ -54,7 +54,8 @@ pub const ALL: &[&str] = &[
 /// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
 /// high end, and Telegram gives up on an answer after 60 s.
 const SECONDS_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -78,14 +79,45 @@ pub fn recorder() -> Result<PrometheusHandle, BuildError> {
 }
 
 fn describe() {
-    describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP requests served, by route, method and status.");
-    describe_histogram!(HTTP_REQUEST_DURATION_SECONDS, Unit::Seconds, "HTTP request latency.");
-    describe_counter!(WEBHOOK_UPDATES_TOTAL, "Webhook deliveries by outcome and lane.");
-    describe_histogram!(ENQUEUE_DURATION_SECONDS, Unit::Seconds, "Time to make an update durable in Redis.");
-    describe_counter!(ENQUEUE_FAILURES_TOTAL, "Enqueues that failed or ran out of time, by reason.");
+    describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        "HTTP requests served, by route, method and status."
+    );
+    describe_histogram!(
+        HTTP_REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "HTTP request latency."
+    );
+    describe_counter!(
+        WEBHOOK_UPDATES_TOTAL,
+        "Webhook deliveries by outcome and lane."
+    );
+    describe_histogram!(
+        ENQUEUE_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to make an update durable in Redis."
+    );
+    describe_counter!(
+        ENQUEUE_FAILURES_TOTAL,
+        "Enqueues that failed or ran out of time, by reason."
+    );
     describe_counter!(JOBS_TOTAL, "Jobs finished by workers, by lane and outcome.");
-    describe_histogram!(JOB_DURATION_SECONDS, Unit::Seconds, "Time a worker spent on one job.");
-    describe_histogram!(JOB_WAIT_SECONDS, Unit::Seconds, "Time from ingress to a worker starting the job.");
-    describe_counter!(DB_RETRIES_TOTAL, "Database operations retried after a transient error.");
-    describe_counter!(WORKER_RESTARTS_TOTAL, "Lane consumers restarted after a Redis error.");
+    describe_histogram!(
+        JOB_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time a worker spent on one job."
+    );
+    describe_histogram!(
+        JOB_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time from ingress to a worker starting the job."
+    );
+    describe_counter!(
+        DB_RETRIES_TOTAL,
+        "Database operations retried after a transient error."
+    );
+    describe_counter!(
+        WORKER_RESTARTS_TOTAL,
+        "Lane consumers restarted after a Redis error."
+    );
 }

@@ -19,7 +19,9 @@ pub struct QueueConfig {
 fn parse_dedup_ttl(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d < Duration::from_secs(24 * 3600) {
-        return Err("must be at least 24h: Telegram re-delivers an update for up to 24 hours".into());
+        return Err(
+            "must be at least 24h: Telegram re-delivers an update for up to 24 hours".into(),
+        );
     }
     Ok(d)
 }
@@ -53,5 +55,8 @@ pub fn connect(url: &str, response_timeout: Duration) -> redis::RedisResult<Conn
 /// Checks that Redis answers a PING within `within`.
 pub async fn ping(conn: &mut ConnectionManager, within: Duration) -> bool {
     let cmd = redis::cmd("PING");
-    matches!(tokio::time::timeout(within, cmd.query_async::<String>(conn)).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(within, cmd.query_async::<String>(conn)).await,
+        Ok(Ok(_))
+    )
 }

@@ -14,7 +14,8 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, postgres::PgPoolOpti
 
 /// The Postgres server tests create their databases on.
 pub fn admin_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The shared Redis tests use (each with its own prefix).
@@ -24,7 +25,10 @@ pub fn redis_url() -> String {
 
 /// A unique key prefix: tests sharing one Redis never see each other's queues.
 pub fn prefix() -> String {
-    format!("sluice-test-{}", ulid::Ulid::generate().to_string().to_lowercase())
+    format!(
+        "sluice-test-{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    )
 }
 
 /// A database of its own for one test, migrated.
@@ -43,36 +47,57 @@ impl TestDb {
 
     /// Creates and migrates a fresh database on the server behind `admin_url`.
     pub async fn fresh_on(admin_url: &str) -> anyhow::Result<TestDb> {
-        let name = format!("sluice_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
+        let name = format!(
+            "sluice_test_{}",
+            ulid::Ulid::generate().to_string().to_lowercase()
+        );
         let mut admin = PgConnection::connect(admin_url).await?;
         // The name is ours (a ULID), not user input.
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
         admin.close().await?;
         let url = replace_db(admin_url, &name);
-        let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await?;
         sluice_shared::db::migrate(&pool).await?;
-        Ok(TestDb { name, url, pool, admin_url: admin_url.to_owned() })
+        Ok(TestDb {
+            name,
+            url,
+            pool,
+            admin_url: admin_url.to_owned(),
+        })
     }
 
     /// Rows in `updates`.
     pub async fn update_rows(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM updates").fetch_one(&self.pool).await.unwrap_or(-1)
+        sqlx::query_scalar("SELECT count(*) FROM updates")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(-1)
     }
 
     /// Drops the database (best effort); call at the end of a passing test.
     pub async fn drop_db(self) {
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
 }
 
 /// `url` with its database name replaced.
 pub fn replace_db(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(i) if i > "postgres://".len() => &base[..i],
         _ => base,
@@ -88,9 +113,14 @@ pub fn replace_db(url: &str, db: &str) -> String {
 pub async fn queue_len(redis_url: &str, prefix: &str, lane: &str) -> anyhow::Result<i64> {
     let client = redis::Client::open(redis_url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let active: i64 = redis::cmd("LLEN").arg(format!("{prefix}:{lane}:active")).query_async(&mut conn).await?;
-    let scheduled: i64 =
-        redis::cmd("ZCARD").arg(format!("{prefix}:{lane}:scheduled")).query_async(&mut conn).await?;
+    let active: i64 = redis::cmd("LLEN")
+        .arg(format!("{prefix}:{lane}:active"))
+        .query_async(&mut conn)
+        .await?;
+    let scheduled: i64 = redis::cmd("ZCARD")
+        .arg(format!("{prefix}:{lane}:scheduled"))
+        .query_async(&mut conn)
+        .await?;
     Ok(active + scheduled)
 }
 
@@ -100,7 +130,10 @@ pub async fn jobs_stored(redis_url: &str, prefix: &str) -> anyhow::Result<i64> {
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut total = 0;
     for lane in ["high", "normal", "low"] {
-        let n: i64 = redis::cmd("HLEN").arg(format!("{prefix}:{lane}:data")).query_async(&mut conn).await?;
+        let n: i64 = redis::cmd("HLEN")
+            .arg(format!("{prefix}:{lane}:data"))
+            .query_async(&mut conn)
+            .await?;
         total += n;
     }
     Ok(total)
@@ -108,9 +141,17 @@ pub async fn jobs_stored(redis_url: &str, prefix: &str) -> anyhow::Result<i64> {
 
 /// Deletes every key under `prefix` (best effort).
 pub async fn clear_prefix(redis_url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(redis_url) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap_or_default();
+    let Ok(client) = redis::Client::open(redis_url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
     for chunk in keys.chunks(500) {
         let _: Result<i64, _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
     }
@@ -146,7 +187,13 @@ pub fn free_port() -> u16 {
 mod tests {
     #[test]
     fn replaces_the_database_name() {
-        assert_eq!(super::replace_db("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::replace_db("postgres://u@h/p?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_db("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::replace_db("postgres://u@h/p?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

@@ -21,7 +21,10 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> anyhow::Result<RedisServer> {
-        let mut s = RedisServer { port: free_port(), child: None };
+        let mut s = RedisServer {
+            port: free_port(),
+            child: None,
+        };
         s.resume().await?;
         Ok(s)
     }
@@ -33,7 +36,16 @@ impl RedisServer {
     /// Starts the server again on the same port (after [`stop`](Self::stop)).
     pub async fn resume(&mut self) -> anyhow::Result<()> {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -57,9 +69,16 @@ impl RedisServer {
 }
 
 async fn ping(url: String) -> bool {
-    let Ok(client) = redis::Client::open(url) else { return false };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return false };
-    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .is_ok()
 }
 
 /// A Postgres cluster of the test's own, e.g. with a small `max_connections`.
@@ -78,18 +97,39 @@ impl PgCluster {
         std::fs::create_dir_all(&dir)?;
         as_postgres_owner(&dir).await?;
         let data = dir.join("data");
-        run_pg(&bin.join("initdb"), &["-D", path(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            .await
-            .context("initdb")?;
+        run_pg(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                path(&data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )
+        .await
+        .context("initdb")?;
         let conf = format!(
             "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nmax_connections = {max_connections}\nfsync = off\nfull_page_writes = off\n",
             free_port(),
             path(&dir)
         );
-        let port: u16 = conf.lines().next().and_then(|l| l.trim_start_matches("port = ").parse().ok()).unwrap_or(0);
+        let port: u16 = conf
+            .lines()
+            .next()
+            .and_then(|l| l.trim_start_matches("port = ").parse().ok())
+            .unwrap_or(0);
         std::fs::write(data.join("postgresql.auto.conf"), conf)?;
         as_postgres_owner(&dir).await?;
-        let mut pg = PgCluster { port, dir, bin, running: false };
+        let mut pg = PgCluster {
+            port,
+            dir,
+            bin,
+            running: false,
+        };
         pg.resume().await?;
         Ok(pg)
     }
@@ -102,9 +142,21 @@ impl PgCluster {
     pub async fn resume(&mut self) -> anyhow::Result<()> {
         let data = self.dir.join("data");
         let log = self.dir.join("log");
-        run_pg(&self.bin.join("pg_ctl"), &["-D", path(&data), "-l", path(&log), "-w", "-t", "30", "start"])
-            .await
-            .context("pg_ctl start")?;
+        run_pg(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                path(&data),
+                "-l",
+                path(&log),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        )
+        .await
+        .context("pg_ctl start")?;
         self.running = true;
         Ok(())
     }
@@ -112,7 +164,11 @@ impl PgCluster {
     /// Stops the cluster at once (`-m immediate`): clients see their connections drop.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         let data = self.dir.join("data");
-        run_pg(&self.bin.join("pg_ctl"), &["-D", path(&data), "-m", "immediate", "-w", "stop"]).await?;
+        run_pg(
+            &self.bin.join("pg_ctl"),
+            &["-D", path(&data), "-m", "immediate", "-w", "stop"],
+        )
+        .await?;
         self.running = false;
         Ok(())
     }
@@ -123,11 +179,14 @@ impl Drop for PgCluster {
         if self.running {
             let data = self.dir.join("data");
             let ctl = self.bin.join("pg_ctl");
-            let mut cmd = std::process::Command::new(if is_root() { "runuser" } else { path(&ctl) });
+            let mut cmd =
+                std::process::Command::new(if is_root() { "runuser" } else { path(&ctl) });
             if is_root() {
                 cmd.args(["-u", "postgres", "--", path(&ctl)]);
             }
-            let _ = cmd.args(["-D", path(&data), "-m", "immediate", "-w", "stop"]).output();
+            let _ = cmd
+                .args(["-D", path(&data), "-m", "immediate", "-w", "stop"])
+                .output();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -144,7 +203,8 @@ fn pg_bin_dir() -> anyhow::Result<PathBuf> {
         .filter(|p| p.join("initdb").exists())
         .collect();
     dirs.sort();
-    dirs.pop().context("no initdb under /usr/lib/postgresql/*/bin")
+    dirs.pop()
+        .context("no initdb under /usr/lib/postgresql/*/bin")
 }
 
 fn is_root() -> bool {
@@ -157,7 +217,10 @@ fn is_root() -> bool {
 /// Postgres refuses to run as root: as root, hand the directory to the postgres user.
 async fn as_postgres_owner(dir: &Path) -> anyhow::Result<()> {
     if is_root() {
-        let st = Command::new("chown").args(["-R", "postgres:postgres", path(dir)]).status().await?;
+        let st = Command::new("chown")
+            .args(["-R", "postgres:postgres", path(dir)])
+            .status()
+            .await?;
         if !st.success() {
             bail!("chown {} failed", dir.display());
         }
@@ -175,7 +238,11 @@ async fn run_pg(program: &Path, args: &[&str]) -> anyhow::Result<()> {
     };
     let out = cmd.args(args).stdin(Stdio::null()).output().await?;
     if !out.status.success() {
-        bail!("{} failed: {}", program.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }

@@ -28,7 +28,8 @@ pub async fn handle(
 ) -> Result<(), BoxDynError> {
     let lane = env.lane.as_str();
     let waited_ms = (chrono::Utc::now().timestamp_millis() - env.received_at_ms).max(0);
-    metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane).record(waited_ms as f64 / 1000.0);
+    metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
+        .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
     // A panic must fail this job, not the lane's consumer (apalis's catch_panic layer does not
     // compose with a spawned worker, so the unwind is caught here).
@@ -38,9 +39,11 @@ pub async fn handle(
         Ok(r) => r.map_err(Into::into),
         Err(_) => Err("the job handler panicked".into()),
     };
-    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
+        .record(started.elapsed().as_secs_f64());
     let outcome = if result.is_ok() { "done" } else { "retried" };
-    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome).increment(1);
+    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+        .increment(1);
     result
 }
 

@@ -7,7 +7,9 @@ use anyhow::Context;
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use sluice_shared::{admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config};
+use sluice_shared::{
+    admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config,
+};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -30,16 +32,32 @@ pub struct Worker {
 impl Worker {
     pub async fn build(cfg: WorkerConfig) -> anyhow::Result<Worker> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker").context("DATABASE_URL is not a valid Postgres URL")?;
+        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker")
+            .context("DATABASE_URL is not a valid Postgres URL")?;
         if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db).await.context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+            sluice_shared::db::migrate(&db)
+                .await
+                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
             .context("REDIS_URL is not a valid Redis URL")?;
         let id = worker_id(cfg.worker_id.as_deref());
-        let deps = Arc::new(Deps { db: db.clone(), retry_window: Duration::from_secs(30) });
-        let admin = admin::AdminState { redis: redis.clone(), db, metrics };
-        Ok(Worker { cfg, id, redis, deps, admin })
+        let deps = Arc::new(Deps {
+            db: db.clone(),
+            retry_window: Duration::from_secs(30),
+        });
+        let admin = admin::AdminState {
+            redis: redis.clone(),
+            db,
+            metrics,
+        };
+        Ok(Worker {
+            cfg,
+            id,
+            redis,
+            deps,
+            admin,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -54,7 +72,11 @@ impl Worker {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(admin_listener, self.admin.clone(), stopped(stop_rx.clone())));
+        let admin = tokio::spawn(admin::serve(
+            admin_listener,
+            self.admin.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {
             let lane_worker = LaneWorker {
@@ -77,7 +99,9 @@ impl Worker {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!("shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers");
+            tracing::warn!(
+                "shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers"
+            );
             lanes.abort_all();
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
@@ -128,10 +152,15 @@ impl LaneWorker {
             let name = format!("{}-{}-{incarnation}", self.id, self.lane);
             match self.run_once(&name, stop.clone()).await {
                 Ok(()) if *stop.borrow() => return,
-                Ok(()) => tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting"),
-                Err(e) => tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting"),
+                Ok(()) => {
+                    tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting")
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting")
+                }
             }
-            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str()).increment(1);
+            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str())
+                .increment(1);
             tokio::time::sleep(RESTART_DELAY).await;
         }
     }
@@ -145,6 +174,11 @@ impl LaneWorker {
             .data(self.deps.clone())
             .concurrency(self.concurrency)
             .build(handler::handle);
-        worker.run_until(async move { Ok::<(), WorkerError>(stopped(stop).await) }).await
+        worker
+            .run_until(async move {
+                stopped(stop).await;
+                Ok::<(), WorkerError>(())
+            })
+            .await
     }
 }

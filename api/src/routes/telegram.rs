@@ -9,7 +9,8 @@ use axum::{
     http::{HeaderMap, header::CONTENT_LENGTH},
     routing::post,
 };
-use serde_json::{Value, json, value::RawValue};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use sluice_shared::{envelope::UpdateEnvelope, metrics as m, telegram};
 
 use crate::{
@@ -23,6 +24,16 @@ use crate::{
 /// A slow sender must not hold a connection and a worker thread forever.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `{"ok":true,"id":"<job id>"}` or `{"ok":true,"duplicate":true}`, fields in that order.
+#[derive(Serialize)]
+pub struct Accepted {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate: Option<bool>,
+}
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/telegram/{bot}", post(webhook))
 }
@@ -32,7 +43,7 @@ async fn webhook(
     Path(bot): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Accepted>, ApiError> {
     let result = accept(&app, bot, &headers, body).await;
     let outcome = match &result {
         Ok((_, Enqueued::New { .. })) => "accepted",
@@ -42,10 +53,18 @@ async fn webhook(
     let lane = result.as_ref().map_or("none", |(lane, _)| *lane);
     metrics::counter!(m::WEBHOOK_UPDATES_TOTAL, m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane)
         .increment(1);
-    match result? {
-        (_, Enqueued::New { job_id }) => Ok(Json(json!({ "ok": true, "id": job_id }))),
-        (_, Enqueued::Duplicate) => Ok(Json(json!({ "ok": true, "duplicate": true }))),
-    }
+    Ok(Json(match result? {
+        (_, Enqueued::New { job_id }) => Accepted {
+            ok: true,
+            id: Some(job_id),
+            duplicate: None,
+        },
+        (_, Enqueued::Duplicate) => Accepted {
+            ok: true,
+            id: None,
+            duplicate: Some(true),
+        },
+    }))
 }
 
 async fn accept(
@@ -79,11 +98,18 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes,
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge { limit });
     }
-    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit as usize)).await {
+    match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, limit as usize),
+    )
+    .await
+    {
         Err(_) => Err(ApiError::BodyTimeout),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if is_length_limit(&e) => Err(ApiError::TooLarge { limit }),
-        Ok(Err(_)) => Err(ApiError::BadRequest("the request body could not be read".into())),
+        Ok(Err(_)) => Err(ApiError::BadRequest(
+            "the request body could not be read".into(),
+        )),
     }
 }
 
@@ -119,5 +145,7 @@ fn envelope(app: &AppState, bot: VerifiedBot, body: Bytes) -> Result<UpdateEnvel
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -36,7 +36,9 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the api against `redis_url` with extra flags (e.g. `["--enqueue-timeout-ms", "100"]`).
 pub async fn spawn_app_with(redis_url: &str, extra: &[&str]) -> TestApp {
     let db = TestDb::fresh().await.expect("fresh database");
-    sluice_api::bots::add(&db.pool, BOT, SECRET).await.expect("add bot");
+    sluice_api::bots::add(&db.pool, BOT, SECRET)
+        .await
+        .expect("add bot");
     let prefix = prefix();
     let mut args = vec![
         "sluice-api".to_owned(),
@@ -62,7 +64,10 @@ pub async fn spawn_app_with(redis_url: &str, extra: &[&str]) -> TestApp {
         db,
         prefix,
         redis_url: redis_url.to_owned(),
-        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
         stop: Some(stop),
         handle: Some(handle),
     }
@@ -74,7 +79,11 @@ impl TestApp {
     }
 
     /// POSTs `body` to the bot's webhook with its secret.
-    pub async fn post_update(&self, bot: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post_update(
+        &self,
+        bot: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         self.post_with_secret(bot, Some(SECRET), body).await
     }
 
@@ -96,19 +105,30 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("http://{}{path}", self.admin_addr)).send().await.expect("admin answered")
+        self.client
+            .get(format!("http://{}{path}", self.admin_addr))
+            .send()
+            .await
+            .expect("admin answered")
     }
 
     /// Jobs stored in Redis under this app's prefix.
     pub async fn jobs(&self) -> i64 {
-        sluice_testkit::jobs_stored(&self.redis_url, &self.prefix).await.expect("redis readable")
+        sluice_testkit::jobs_stored(&self.redis_url, &self.prefix)
+            .await
+            .expect("redis readable")
+    }
+
+    /// Starts a graceful shutdown (as SIGTERM does) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 
     /// Stops the api (as SIGTERM would) and cleans up what the test made.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.begin_shutdown();
         if let Some(h) = self.handle.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
         }

@@ -16,7 +16,10 @@ async fn assert_retry_within_budget(resp: reqwest::Response, took: Duration) {
     assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
     let json: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(json["error"], "retry");
-    assert!(took <= Duration::from_millis(BUDGET_MS) + SLACK, "answered after {took:?}");
+    assert!(
+        took <= Duration::from_millis(BUDGET_MS) + SLACK,
+        "answered after {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +39,10 @@ async fn redis_on_a_closed_port_gets_503_within_the_budget() {
 async fn redis_stopped_mid_run_then_back_recovers_without_restart() {
     let mut redis = RedisServer::start().await.unwrap();
     let app = spawn_app_with(&redis.url(), &[]).await;
-    assert_eq!(app.post_update(BOT, message(1, 1, "before")).await.status(), 200);
+    assert_eq!(
+        app.post_update(BOT, message(1, 1, "before")).await.status(),
+        200
+    );
 
     redis.stop().await;
     for i in 0..10 {
@@ -53,7 +59,12 @@ async fn redis_stopped_mid_run_then_back_recovers_without_restart() {
     .await;
     assert!(recovered, "the api recovered once Redis was back");
     for i in 0..10 {
-        assert_eq!(app.post_update(BOT, message(10 + i, 1, "retried")).await.status(), 200);
+        assert_eq!(
+            app.post_update(BOT, message(10 + i, 1, "retried"))
+                .await
+                .status(),
+            200
+        );
     }
     assert_eq!(app.jobs().await, 11);
     app.stop().await;
@@ -63,11 +74,20 @@ async fn redis_stopped_mid_run_then_back_recovers_without_restart() {
 async fn redis_paused_past_the_budget_gets_503_not_a_late_200() {
     let redis = RedisServer::start().await.unwrap();
     let app = spawn_app_with(&redis.url(), &[]).await;
-    assert_eq!(app.post_update(BOT, message(1, 1, "warm")).await.status(), 200);
+    assert_eq!(
+        app.post_update(BOT, message(1, 1, "warm")).await.status(),
+        200
+    );
     // CLIENT PAUSE holds writes like an overloaded or failing-over Redis would.
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("WRITE").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("WRITE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let started = Instant::now();
     let resp = app.post_update(BOT, message(2, 1, "paused")).await;
     assert_retry_within_budget(resp, started.elapsed()).await;

@@ -16,7 +16,12 @@ async fn accepted_update_is_queued_with_its_raw_bytes() {
     let id = json["id"].as_str().expect("job id").to_owned();
 
     // The job sits in the high lane (a callback query) and carries the body verbatim.
-    assert_eq!(sluice_testkit::queue_len(&app.redis_url, &app.prefix, "high").await.unwrap(), 1);
+    assert_eq!(
+        sluice_testkit::queue_len(&app.redis_url, &app.prefix, "high")
+            .await
+            .unwrap(),
+        1
+    );
     let client = redis::Client::open(app.redis_url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let raw: Vec<u8> = redis::cmd("HGET")
@@ -27,8 +32,14 @@ async fn accepted_update_is_queued_with_its_raw_bytes() {
         .unwrap();
     let env: sluice_shared::envelope::UpdateEnvelope = serde_json::from_slice(&raw).unwrap();
     assert_eq!(env.payload.get(), body);
-    assert_eq!((env.bot.as_str(), env.update_id, env.kind.as_str()), (BOT, 5001, "callback_query"));
-    assert_eq!((env.chat_id, env.user_id), (Some(-1001234567890), Some(7123456789)));
+    assert_eq!(
+        (env.bot.as_str(), env.update_id, env.kind.as_str()),
+        (BOT, 5001, "callback_query")
+    );
+    assert_eq!(
+        (env.chat_id, env.user_id),
+        (Some(-1001234567890), Some(7123456789))
+    );
     app.stop().await;
 }
 
@@ -82,18 +93,60 @@ async fn refused(resp: reqwest::Response, status: u16, code: &str) {
 async fn refusals_have_the_right_status_and_queue_nothing() {
     let app = spawn_app().await;
     let ok = message(7, 1, "hi");
-    refused(app.post_with_secret(BOT, Some("wrong"), ok.clone()).await, 401, "unauthorized").await;
-    refused(app.post_with_secret(BOT, None, ok.clone()).await, 401, "unauthorized").await;
-    refused(app.post_update("nobody", ok.clone()).await, 404, "unknown_bot").await;
-    refused(app.post_update(BOT, "{\"update_id\": 7, ").await, 400, "bad_request").await;
-    refused(app.post_update(BOT, r#"{"message":{"text":"x"}}"#).await, 400, "bad_request").await;
-    refused(app.post_update(BOT, r#"{"update_id":"7","message":{}}"#).await, 400, "bad_request").await;
+    refused(
+        app.post_with_secret(BOT, Some("wrong"), ok.clone()).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    refused(
+        app.post_with_secret(BOT, None, ok.clone()).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    refused(
+        app.post_update("nobody", ok.clone()).await,
+        404,
+        "unknown_bot",
+    )
+    .await;
+    refused(
+        app.post_update(BOT, "{\"update_id\": 7, ").await,
+        400,
+        "bad_request",
+    )
+    .await;
+    refused(
+        app.post_update(BOT, r#"{"message":{"text":"x"}}"#).await,
+        400,
+        "bad_request",
+    )
+    .await;
+    refused(
+        app.post_update(BOT, r#"{"update_id":"7","message":{}}"#)
+            .await,
+        400,
+        "bad_request",
+    )
+    .await;
     refused(app.post_update(BOT, "[1,2]").await, 400, "bad_request").await;
     let huge = message(8, 1, &"x".repeat(1024 * 1024));
     refused(app.post_update(BOT, huge.clone()).await, 413, "too_large").await;
     // Without Content-Length (chunked), the limit still holds while reading.
-    let stream = futures::stream::iter(huge.into_bytes().chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
-    refused(app.post_update(BOT, reqwest::Body::wrap_stream(stream)).await, 413, "too_large").await;
+    let stream = futures::stream::iter(
+        huge.into_bytes()
+            .chunks(64 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    refused(
+        app.post_update(BOT, reqwest::Body::wrap_stream(stream))
+            .await,
+        413,
+        "too_large",
+    )
+    .await;
     assert_eq!(app.jobs().await, 0);
     app.stop().await;
 }
@@ -101,7 +154,12 @@ async fn refusals_have_the_right_status_and_queue_nothing() {
 #[tokio::test]
 async fn unknown_paths_answer_json() {
     let app = spawn_app().await;
-    let resp = app.client.get(format!("http://{}/nope", app.addr)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("http://{}/nope", app.addr))
+        .send()
+        .await
+        .unwrap();
     refused(resp, 404, "not_found").await;
     app.stop().await;
 }
@@ -109,18 +167,109 @@ async fn unknown_paths_answer_json() {
 #[tokio::test]
 async fn a_bot_added_while_running_is_seen_within_seconds() {
     let app = spawn_app().await;
-    assert_eq!(app.post_update("latecomer", message(1, 1, "x")).await.status(), 404);
-    sluice_api::bots::add(&app.db.pool, "latecomer", crate::common::SECRET).await.unwrap();
+    assert_eq!(
+        app.post_update("latecomer", message(1, 1, "x"))
+            .await
+            .status(),
+        404
+    );
+    sluice_api::bots::add(&app.db.pool, "latecomer", crate::common::SECRET)
+        .await
+        .unwrap();
     let seen = sluice_testkit::wait_until(std::time::Duration::from_secs(5), || async {
-        app.post_update("latecomer", message(1, 1, "x")).await.status() == 200
+        app.post_update("latecomer", message(1, 1, "x"))
+            .await
+            .status()
+            == 200
     })
     .await;
     assert!(seen, "the registry picked up the new bot within 5 s");
-    sluice_api::bots::remove(&app.db.pool, "latecomer").await.unwrap();
+    sluice_api::bots::remove(&app.db.pool, "latecomer")
+        .await
+        .unwrap();
     let gone = sluice_testkit::wait_until(std::time::Duration::from_secs(5), || async {
-        app.post_update("latecomer", message(2, 1, "x")).await.status() == 404
+        app.post_update("latecomer", message(2, 1, "x"))
+            .await
+            .status()
+            == 404
     })
     .await;
     assert!(gone, "a removed bot answers 404 within 5 s");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn answers_keep_the_documented_field_order() {
+    let app = spawn_app().await;
+    let text = app
+        .post_update(BOT, message(77, 1, "hi"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(text.starts_with(r#"{"ok":true,"id":""#), "{text}");
+    let text = app
+        .post_update(BOT, message(77, 1, "hi"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, r#"{"ok":true,"duplicate":true}"#);
+    let text = app
+        .post_update("ghost", message(78, 1, "hi"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.starts_with(r#"{"ok":false,"error":"unknown_bot","detail":"#),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_and_refuses_new_ones() {
+    let mut app = spawn_app().await;
+    // A request whose body is still arriving when shutdown starts.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = message(90, 1, "slow");
+    let (head, tail) = body.split_at(10);
+    let (head, tail) = (head.as_bytes().to_vec(), tail.as_bytes().to_vec());
+    let stream = tokio_stream_from(rx);
+    let req = app
+        .client
+        .post(app.webhook_url(BOT))
+        .header("X-Telegram-Bot-Api-Secret-Token", crate::common::SECRET)
+        .body(reqwest::Body::wrap_stream(stream));
+    let in_flight = tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
+    tx.send(Ok(head)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.begin_shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tx.send(Ok(tail)).await.unwrap();
+    drop(tx);
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        200,
+        "the in-flight request completed"
+    );
+    let refused = app
+        .client
+        .post(app.webhook_url(BOT))
+        .body(message(91, 1, "late"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "new connections are refused after shutdown"
+    );
+    assert_eq!(app.jobs().await, 1);
+    app.stop().await;
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

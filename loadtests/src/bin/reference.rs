@@ -11,7 +11,9 @@ async fn handler(body: Bytes) -> Result<Json<Value>, StatusCode> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18080".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18080".to_owned());
     let app = Router::new().route("/webhook/telegram/{bot}", post(handler));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("reference server on {addr}");

@@ -19,7 +19,12 @@ pub struct WorkerProc {
 }
 
 /// Starts the worker binary on `db_url`/`redis_url` under `prefix`, with extra env settings.
-pub fn spawn_worker(db_url: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> WorkerProc {
+pub fn spawn_worker(
+    db_url: &str,
+    redis_url: &str,
+    prefix: &str,
+    env: &[(&str, &str)],
+) -> WorkerProc {
     let admin_port = sluice_testkit::free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
     cmd.env("DATABASE_URL", db_url)
@@ -27,7 +32,10 @@ pub fn spawn_worker(db_url: &str, redis_url: &str, prefix: &str, env: &[(&str, &
         .env("SLUICE_QUEUE_PREFIX", prefix)
         .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
         .env("SLUICE_AUTO_MIGRATE", "false")
-        .env("RUST_LOG", std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true);
@@ -47,12 +55,19 @@ impl WorkerProc {
     /// SIGTERM, as Kubernetes sends before a pod goes away.
     pub async fn sigterm(&mut self) {
         let pid = self.child.id().expect("worker still running").to_string();
-        let st = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        let st = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
         assert!(st.success());
     }
 
     pub async fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
-        tokio::time::timeout(within, self.child.wait()).await.ok().and_then(Result::ok)
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     pub async fn metrics(&self) -> String {
@@ -66,8 +81,11 @@ impl WorkerProc {
 
 /// An enqueuer like the api's, for tests that need a backlog fast.
 pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
-    let conn: ConnectionManager = sluice_shared::queue::connect(redis_url, Duration::from_secs(5)).unwrap();
-    let queue = QueueConfig { dedup_ttl: Duration::from_secs(25 * 3600) };
+    let conn: ConnectionManager =
+        sluice_shared::queue::connect(redis_url, Duration::from_secs(5)).unwrap();
+    let queue = QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    };
     Enqueuer::new(conn, prefix, &queue, Duration::from_secs(5))
 }
 
@@ -126,14 +144,20 @@ pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut total = 0;
     for lane in ["high", "normal", "low"] {
-        total += sluice_testkit::queue_len(redis_url, prefix, lane).await.unwrap();
+        total += sluice_testkit::queue_len(redis_url, prefix, lane)
+            .await
+            .unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{prefix}:{lane}:inflight:*"))
             .query_async(&mut conn)
             .await
             .unwrap();
         for k in keys {
-            let n: i64 = redis::cmd("SCARD").arg(k).query_async(&mut conn).await.unwrap();
+            let n: i64 = redis::cmd("SCARD")
+                .arg(k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             total += n;
         }
     }

@@ -7,7 +7,10 @@ use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
 use crate::common::{backlog, enqueuer, row_stats, spawn_worker, unfinished};
 
-const FAST_ORPHANS: &[(&str, &str)] = &[("SLUICE_ORPHAN_TIMEOUT_S", "2"), ("SLUICE_WORKER_CONCURRENCY", "16")];
+const FAST_ORPHANS: &[(&str, &str)] = &[
+    ("SLUICE_ORPHAN_TIMEOUT_S", "2"),
+    ("SLUICE_WORKER_CONCURRENCY", "16"),
+];
 
 #[tokio::test]
 async fn sigkill_mid_drain_three_times_then_everything_lands_exactly_once() {
@@ -19,17 +22,30 @@ async fn sigkill_mid_drain_three_times_then_everything_lands_exactly_once() {
     for round in 1..=3 {
         let mut w = spawn_worker(&db.url, &redis, &prefix, FAST_ORPHANS);
         let target = round * N / 5;
-        let progressed = wait_until(Duration::from_secs(60), || async { db.update_rows().await >= target }).await;
+        let progressed = wait_until(Duration::from_secs(60), || async {
+            db.update_rows().await >= target
+        })
+        .await;
         assert!(progressed, "round {round}: worker made no progress");
         w.kill9().await;
     }
     let _last = spawn_worker(&db.url, &redis, &prefix, FAST_ORPHANS);
-    let done = wait_until(Duration::from_secs(90), || async { db.update_rows().await == N }).await;
+    let done = wait_until(Duration::from_secs(90), || async {
+        db.update_rows().await == N
+    })
+    .await;
     let (rows, distinct) = row_stats(&db.pool).await;
     assert!(done, "{rows} of {N} rows after three SIGKILLs");
     assert_eq!((rows, distinct), (N, N), "every update exactly once");
-    let drained = wait_until(Duration::from_secs(10), || async { unfinished(&redis, &prefix).await == 0 }).await;
-    assert!(drained, "jobs left pending or in flight: {}", unfinished(&redis, &prefix).await);
+    let drained = wait_until(Duration::from_secs(10), || async {
+        unfinished(&redis, &prefix).await == 0
+    })
+    .await;
+    assert!(
+        drained,
+        "jobs left pending or in flight: {}",
+        unfinished(&redis, &prefix).await
+    );
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
 }
@@ -41,17 +57,34 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
     let (redis, prefix) = (redis_url(), prefix());
     backlog(&enqueuer(&redis, &prefix), "graceful", N, Lane::Low).await;
     // A long orphan timeout: whatever the next worker finds quickly was released, not recovered.
-    let slow_orphans = [("SLUICE_ORPHAN_TIMEOUT_S", "120"), ("SLUICE_SHUTDOWN_GRACE_S", "10")];
+    let slow_orphans = [
+        ("SLUICE_ORPHAN_TIMEOUT_S", "120"),
+        ("SLUICE_SHUTDOWN_GRACE_S", "10"),
+    ];
     let mut first = spawn_worker(&db.url, &redis, &prefix, &slow_orphans);
-    assert!(wait_until(Duration::from_secs(60), || async { db.update_rows().await >= 200 }).await);
+    assert!(
+        wait_until(Duration::from_secs(60), || async {
+            db.update_rows().await >= 200
+        })
+        .await
+    );
     first.sigterm().await;
-    let status = first.wait_exit(Duration::from_secs(15)).await.expect("exited within the grace period");
+    let status = first
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("exited within the grace period");
     assert!(status.success(), "exit status {status:?}");
 
     let _second = spawn_worker(&db.url, &redis, &prefix, &slow_orphans);
-    let done = wait_until(Duration::from_secs(60), || async { db.update_rows().await == N }).await;
+    let done = wait_until(Duration::from_secs(60), || async {
+        db.update_rows().await == N
+    })
+    .await;
     let (rows, distinct) = row_stats(&db.pool).await;
-    assert!(done, "{rows} of {N}: the first worker kept jobs it should have finished or released");
+    assert!(
+        done,
+        "{rows} of {N}: the first worker kept jobs it should have finished or released"
+    );
     assert_eq!(distinct, N);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;

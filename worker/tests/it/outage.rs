@@ -20,10 +20,16 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     // Let the worker fail against the dead database for a while.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let retries = worker.metrics().await;
-    assert!(retries.contains(sluice_shared::metrics::DB_RETRIES_TOTAL), "no retries recorded");
+    assert!(
+        retries.contains(sluice_shared::metrics::DB_RETRIES_TOTAL),
+        "no retries recorded"
+    );
     pg.resume().await.unwrap();
 
-    let done = wait_until(Duration::from_secs(60), || async { db.update_rows().await == N }).await;
+    let done = wait_until(Duration::from_secs(60), || async {
+        db.update_rows().await == N
+    })
+    .await;
     let (rows, distinct) = row_stats(&db.pool).await;
     assert!(done, "{rows} of {N} rows after Postgres came back");
     assert_eq!(distinct, N);
