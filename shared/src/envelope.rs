@@ -24,6 +24,9 @@ pub struct UpdateEnvelope {
     pub received_at_ms: i64,
     /// The raw update body.
     pub payload: Box<RawValue>,
+    /// Failed attempts so far (0 for a fresh delivery); our retry policy counts on it.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl UpdateEnvelope {
@@ -54,6 +57,7 @@ mod tests {
             lane: Lane::Normal,
             received_at_ms: 0,
             payload: RawValue::from_string(raw.to_owned()).unwrap(),
+            attempt: 0,
         };
         let bytes = serde_json::to_vec(&env).unwrap();
         let back: UpdateEnvelope = serde_json::from_slice(&bytes).unwrap();

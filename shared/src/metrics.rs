@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use metrics::{Unit, describe_counter, describe_histogram};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// HTTP requests served by the api, by route template, method and status.
@@ -27,6 +27,12 @@ pub const JOB_DURATION_SECONDS: &str = "sluice_job_duration_seconds";
 pub const JOB_WAIT_SECONDS: &str = "sluice_job_wait_seconds";
 /// Database operations a worker retried after a transient error.
 pub const DB_RETRIES_TOTAL: &str = "sluice_db_retries_total";
+/// Rows per batched `updates` insert.
+pub const DB_BATCH_ROWS: &str = "sluice_db_batch_rows";
+/// Dead letters waiting for replay or purge, per lane.
+pub const DLQ_SIZE: &str = "sluice_dlq_size";
+/// Finished-job bookkeeping removed from Redis by the vacuum.
+pub const VACUUMED_TOTAL: &str = "sluice_vacuumed_total";
 /// Times the worker restarted a lane's consumer after a Redis error.
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
 
@@ -48,6 +54,9 @@ pub const ALL: &[&str] = &[
     JOB_DURATION_SECONDS,
     JOB_WAIT_SECONDS,
     DB_RETRIES_TOTAL,
+    DB_BATCH_ROWS,
+    DLQ_SIZE,
+    VACUUMED_TOTAL,
     WORKER_RESTARTS_TOTAL,
 ];
 
@@ -116,6 +125,9 @@ fn describe() {
         DB_RETRIES_TOTAL,
         "Database operations retried after a transient error."
     );
+    describe_histogram!(DB_BATCH_ROWS, "Rows per batched updates insert.");
+    describe_gauge!(DLQ_SIZE, "Dead letters waiting for replay or purge, per lane.");
+    describe_counter!(VACUUMED_TOTAL, "Finished jobs whose bookkeeping was removed from Redis.");
     describe_counter!(
         WORKER_RESTARTS_TOTAL,
         "Lane consumers restarted after a Redis error."

@@ -2,22 +2,91 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
+    lanes::Lane,
     queue::QueueConfig,
 };
+
+use crate::scheduler::LaneWeights;
 
 /// sluice-worker: drains the lanes' queues into Postgres.
 #[derive(Parser, Debug)]
 #[command(name = "sluice-worker", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Drain the queues (the default when no command is given).
+    Run(Box<WorkerConfig>),
+    /// Inspect, replay or purge the dead letters.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DlqCommand {
+    /// List dead letters, newest first.
+    List {
+        /// Only this lane (high, normal, low).
+        #[arg(long)]
+        lane: Option<Lane>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        redis: RedisOnly,
+    },
+    /// Put dead letters back in their lane's queue (their rows stay unique: replay is safe).
+    Replay {
+        /// Replay every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// Dead-letter ids to replay (as `dlq list` shows them).
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        redis: RedisOnly,
+    },
+    /// Delete dead letters older than a duration (e.g. 7d, 12h).
+    Purge {
+        #[arg(long = "older-than", value_parser = parse_duration)]
+        older_than: Duration,
+        #[command(flatten)]
+        redis: RedisOnly,
+    },
+}
+
+/// Commands that only need Redis.
+#[derive(clap::Args, Debug)]
+pub struct RedisOnly {
+    #[command(flatten)]
+    pub redis: RedisConfig,
+    #[command(flatten)]
+    pub queue: QueueConfig,
+}
+
+/// Which built-in handler `sluice-worker` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HandlerKind {
+    /// Store the update in `updates` (nothing else).
+    Store,
+    /// Also POST the raw update to SLUICE_FORWARD_URL.
+    Forward,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct WorkerConfig {
     /// Address of the admin listener (/healthz, /readyz, /metrics).
     #[arg(long = "admin-addr", env = "SLUICE_ADMIN_ADDR", value_name = "SLUICE_ADMIN_ADDR",
           default_value = "127.0.0.1:9091", value_parser = parse_addr)]
     pub admin_addr: SocketAddr,
 
-    /// Jobs this process works on at once, per lane.
+    /// Jobs this process works on at once, shared by all lanes (see SLUICE_LANE_WEIGHTS).
     #[arg(long = "concurrency", env = "SLUICE_WORKER_CONCURRENCY", value_name = "SLUICE_WORKER_CONCURRENCY",
           default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
@@ -44,6 +113,57 @@ pub struct WorkerConfig {
           default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub fetch_batch: u32,
 
+    /// Shares of the capacity when several lanes have work: "high=8,normal=4,low=1". Idle
+    /// capacity of one lane goes to the others; no weight can be 0, so no lane starves.
+    #[arg(long = "lane-weights", env = "SLUICE_LANE_WEIGHTS", value_name = "SLUICE_LANE_WEIGHTS",
+          default_value = "high=8,normal=4,low=1")]
+    pub lane_weights: LaneWeights,
+
+    /// Attempts per update, the first included, before it goes to the dead letters.
+    #[arg(long = "retry-max-attempts", env = "SLUICE_RETRY_MAX_ATTEMPTS", value_name = "SLUICE_RETRY_MAX_ATTEMPTS",
+          default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub retry_max_attempts: u32,
+
+    /// First retry delay (milliseconds); doubles per attempt, with jitter. Retries are scheduled
+    /// by the whole second.
+    #[arg(long = "retry-base-ms", env = "SLUICE_RETRY_BASE_MS", value_name = "SLUICE_RETRY_BASE_MS",
+          default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_base_ms: u64,
+
+    /// Longest retry delay (milliseconds).
+    #[arg(long = "retry-max-ms", env = "SLUICE_RETRY_MAX_MS", value_name = "SLUICE_RETRY_MAX_MS",
+          default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_max_ms: u64,
+
+    /// The built-in handler: store (the row only) or forward (also POST to SLUICE_FORWARD_URL).
+    #[arg(long = "handler", env = "SLUICE_HANDLER", value_name = "SLUICE_HANDLER", default_value = "store")]
+    pub handler: HandlerKind,
+
+    /// Where the forward handler POSTs each raw update.
+    #[arg(long = "forward-url", env = "SLUICE_FORWARD_URL", value_name = "SLUICE_FORWARD_URL",
+          required_if_eq("handler", "forward"))]
+    pub forward_url: Option<String>,
+
+    /// Time budget of one forward call; past it the attempt counts as failed (and is retried).
+    #[arg(long = "forward-timeout", env = "SLUICE_FORWARD_TIMEOUT", value_name = "SLUICE_FORWARD_TIMEOUT",
+          default_value = "10s", value_parser = parse_duration)]
+    pub forward_timeout: Duration,
+
+    /// Rows per batched insert into `updates`.
+    #[arg(long = "insert-batch", env = "SLUICE_INSERT_BATCH", value_name = "SLUICE_INSERT_BATCH",
+          default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub insert_batch: u32,
+
+    /// Batched inserts in flight at once (each holds one pooled connection).
+    #[arg(long = "insert-parallel", env = "SLUICE_INSERT_PARALLEL", value_name = "SLUICE_INSERT_PARALLEL",
+          default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub insert_parallel: u32,
+
+    /// How often finished jobs' bookkeeping is removed from Redis.
+    #[arg(long = "vacuum-interval", env = "SLUICE_VACUUM_INTERVAL", value_name = "SLUICE_VACUUM_INTERVAL",
+          default_value = "5s", value_parser = parse_duration)]
+    pub vacuum_interval: Duration,
+
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
     /// always added so two processes never share a worker name.
     #[arg(long = "worker-id", env = "POD_NAME", value_name = "POD_NAME")]
@@ -65,6 +185,6 @@ mod tests {
 
     #[test]
     fn cli_is_well_formed() {
-        super::WorkerConfig::command().debug_assert();
+        super::Cli::command().debug_assert();
     }
 }

@@ -1,74 +1,117 @@
-//! The job handler: one queued update becomes one `updates` row, acknowledged only after commit.
+//! The handler API: what a bot developer implements to run their own logic behind sluice.
+//!
+//! ```no_run
+//! use sluice_worker::handler::{HandlerContext, HandlerError, Update, UpdateHandler};
+//!
+//! struct EchoBot;
+//!
+//! impl UpdateHandler for EchoBot {
+//!     async fn handle(&self, ctx: &HandlerContext, update: &Update) -> Result<(), HandlerError> {
+//!         if update.kind == "message" {
+//!             sqlx::query("SELECT 1").execute(&ctx.db).await?;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     sluice_worker::run(EchoBot).await
+//! }
+//! ```
+//!
+//! Whatever the handler, the runtime writes the update's `updates` row once (before calling the
+//! handler), retries transient failures with backoff and parks permanent ones in the dead letters.
+//! A handler runs at least once per update: make its side effects idempotent (key them on
+//! `(bot, update_id)`).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{fmt::Display, future::Future, time::Duration};
 
-use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
-use sluice_shared::{envelope::UpdateEnvelope, metrics as m};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane};
 use sqlx::PgPool;
 
-use crate::{backoff::Backoff, store};
-
-/// What every job needs, shared by all lanes of the process.
-#[derive(Clone)]
-pub struct Deps {
-    pub db: PgPool,
-    /// How long one attempt keeps retrying a failing database before handing the job back to
-    /// the queue (which schedules another attempt later).
-    pub retry_window: Duration,
+/// One update as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The queue's job id (a ULID); changes when a retry re-queues the update.
+    pub job_id: String,
+    pub bot: String,
+    pub update_id: i64,
+    pub kind: String,
+    pub chat_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub lane: Lane,
+    pub received_at_ms: i64,
+    /// The update body exactly as Telegram sent it.
+    pub raw: Box<RawValue>,
+    /// 0 on the first run, then 1, 2, ... on retries.
+    pub attempt: u32,
 }
 
-pub async fn handle(
-    env: UpdateEnvelope,
-    task_id: TaskId,
-    worker: WorkerContext,
-    deps: Data<Arc<Deps>>,
-) -> Result<(), BoxDynError> {
-    let lane = env.lane.as_str();
-    let waited_ms = (chrono::Utc::now().timestamp_millis() - env.received_at_ms).max(0);
-    metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
-        .record(waited_ms as f64 / 1000.0);
-    let started = Instant::now();
-    // A panic must fail this job, not the lane's consumer (apalis's catch_panic layer does not
-    // compose with a spawned worker, so the unwind is caught here).
-    let job_id = task_id.to_string();
-    let job = std::panic::AssertUnwindSafe(store_with_retry(&env, &job_id, &worker, &deps));
-    let result: Result<(), BoxDynError> = match futures::FutureExt::catch_unwind(job).await {
-        Ok(r) => r.map_err(Into::into),
-        Err(_) => Err("the job handler panicked".into()),
-    };
-    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
-        .record(started.elapsed().as_secs_f64());
-    let outcome = if result.is_ok() { "done" } else { "retried" };
-    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
-        .increment(1);
-    result
-}
-
-/// Inserts the row, riding out a brief Postgres outage with exponential backoff.
-async fn store_with_retry(
-    env: &UpdateEnvelope,
-    job_id: &str,
-    worker: &WorkerContext,
-    deps: &Deps,
-) -> Result<(), sqlx::Error> {
-    let started = Instant::now();
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-    loop {
-        match store::insert_update(&deps.db, env, job_id).await {
-            Ok(_) => return Ok(()),
-            Err(e) if !worker.is_shutting_down() && started.elapsed() < deps.retry_window => {
-                metrics::counter!(m::DB_RETRIES_TOTAL).increment(1);
-                let wait = backoff.next_delay();
-                tracing::warn!(error = %e, bot = %env.bot, update_id = env.update_id, ?wait, "storing the update failed; retrying");
-                tokio::time::sleep(wait).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, bot = %env.bot, update_id = env.update_id, "storing the update failed; handing the job back to the queue");
-                return Err(e);
-            }
+impl Update {
+    pub(crate) fn new(env: &UpdateEnvelope, job_id: String) -> Self {
+        Update {
+            job_id,
+            bot: env.bot.clone(),
+            update_id: env.update_id,
+            kind: env.kind.clone(),
+            chat_id: env.chat_id,
+            user_id: env.user_id,
+            lane: env.lane,
+            received_at_ms: env.received_at_ms,
+            raw: env.payload.clone(),
+            attempt: env.attempt,
         }
     }
+
+    /// Decodes the raw update into the handler's own type.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.raw.get())
+    }
+}
+
+/// How a handler failed, which decides what happens next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth another try later (database, network, timeout, a 5xx or 429 upstream).
+    #[error("transient: {reason}")]
+    Transient { reason: String, retry_after: Option<Duration> },
+    /// Will fail the same way every time (a payload the handler rejects): dead letters at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl HandlerError {
+    pub fn transient(reason: impl Display) -> Self {
+        HandlerError::Transient { reason: reason.to_string(), retry_after: None }
+    }
+
+    pub fn permanent(reason: impl Display) -> Self {
+        HandlerError::Permanent(reason.to_string())
+    }
+}
+
+/// Database errors are the infrastructure's, not the update's: retry them.
+impl From<sqlx::Error> for HandlerError {
+    fn from(e: sqlx::Error) -> Self {
+        HandlerError::transient(e)
+    }
+}
+
+/// What a handler may use, shared by all jobs of the process.
+#[derive(Clone)]
+pub struct HandlerContext {
+    /// The worker's bounded Postgres pool (`DB_POOL_*`).
+    pub db: PgPool,
+}
+
+/// A bot's logic. Runs once per update (at least once: see the module docs).
+pub trait UpdateHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        ctx: &HandlerContext,
+        update: &Update,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }

@@ -1,16 +1,38 @@
-//! sluice-worker: drains the lanes' Redis queues into Postgres.
+//! sluice-worker: drains the lanes' Redis queues into Postgres, and runs a bot's own logic.
+//!
+//! Use it as a binary (`sluice-worker`, built-in handlers `store` and `forward`) or as a library:
+//! implement [`handler::UpdateHandler`] and call [`run`] from your `main` to get the same CLI,
+//! config, metrics, retries and dead letters.
 //!
 //! # Layout
-//! - [`config`]: every setting, parsed once.
+//! - [`handler`]: the handler API ([`handler::UpdateHandler`], [`handler::Update`], errors).
+//! - [`handlers`]: the built-in handlers (`store`, `forward`).
+//! - [`job`]: one job start to finish: capacity, row, handler, then ack / retry / dead letter.
+//! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
+//! - [`rows`], [`store`]: batched, idempotent inserts into `updates`.
+//! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
+//! - [`dlq`]: the dead letters; [`vacuum`]: keeping Redis memory flat.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
-//! - [`handler`]: one job → one `updates` row, acknowledged after commit.
-//! - [`store`]: the SQL, one function per statement.
-//! - [`backoff`]: exponential backoff with jitter.
+//! - [`config`], [`cli`]: every setting, parsed once; the command line.
 //! - [`identity`]: a worker name unique per process.
 
 pub mod backoff;
+pub mod cli;
 pub mod config;
+pub mod dlq;
 pub mod handler;
+pub mod handlers;
 pub mod identity;
+pub mod job;
+pub mod requeue;
+pub mod retry;
+pub mod rows;
+pub mod scheduler;
 pub mod startup;
 pub mod store;
+pub mod vacuum;
+
+/// Runs `sluice-worker`'s command line with your handler; returns the process exit code.
+pub async fn run<H: handler::UpdateHandler>(handler: H) -> std::process::ExitCode {
+    cli::main_with(handler).await
+}

@@ -1,5 +1,5 @@
-//! Building and running the worker: one apalis worker per lane, supervised, plus the admin
-//! listener, until shutdown.
+//! Building and running the worker: one supervised apalis worker per lane sharing one capacity,
+//! the row writer, the vacuum and the admin listener, until shutdown.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -7,57 +7,58 @@ use anyhow::Context;
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use sluice_shared::{
-    admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config,
-};
+use sluice_shared::{admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::WorkerConfig,
-    handler::{self, Deps},
+    dlq::DeadLetters,
+    handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
+    job::{self, Runtime},
+    requeue::Requeue,
+    retry::RetryPolicy,
+    rows::RowWriter,
+    scheduler::LaneScheduler,
 };
 
 /// How long a lane waits before restarting its consumer after a Redis error.
 const RESTART_DELAY: Duration = Duration::from_millis(500);
 
-pub struct Worker {
+pub struct Worker<H> {
     cfg: WorkerConfig,
     id: String,
     redis: ConnectionManager,
-    deps: Arc<Deps>,
+    runtime: Arc<Runtime<H>>,
     admin: admin::AdminState,
 }
 
-impl Worker {
-    pub async fn build(cfg: WorkerConfig) -> anyhow::Result<Worker> {
+impl<H: UpdateHandler> Worker<H> {
+    pub async fn build(cfg: WorkerConfig, handler: H) -> anyhow::Result<Worker<H>> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker")
-            .context("DATABASE_URL is not a valid Postgres URL")?;
+        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker").context("DATABASE_URL is not a valid Postgres URL")?;
         if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db)
-                .await
-                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+            sluice_shared::db::migrate(&db).await.context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
             .context("REDIS_URL is not a valid Redis URL")?;
-        let id = worker_id(cfg.worker_id.as_deref());
-        let deps = Arc::new(Deps {
-            db: db.clone(),
-            retry_window: Duration::from_secs(30),
+        let prefix = &cfg.redis.queue_prefix;
+        let runtime = Arc::new(Runtime {
+            handler,
+            ctx: HandlerContext { db: db.clone() },
+            rows: RowWriter::spawn(db.clone(), cfg.insert_batch as usize, cfg.insert_parallel as usize),
+            scheduler: LaneScheduler::new(cfg.concurrency as usize, cfg.lane_weights),
+            policy: RetryPolicy {
+                max_attempts: cfg.retry_max_attempts,
+                base: Duration::from_millis(cfg.retry_base_ms),
+                max: Duration::from_millis(cfg.retry_max_ms),
+            },
+            requeue: Requeue::new(redis.clone(), prefix, &cfg.queue),
+            dead: DeadLetters::new(redis.clone(), prefix),
         });
-        let admin = admin::AdminState {
-            redis: redis.clone(),
-            db,
-            metrics,
-        };
-        Ok(Worker {
-            cfg,
-            id,
-            redis,
-            deps,
-            admin,
-        })
+        let id = worker_id(cfg.worker_id.as_deref());
+        let admin = admin::AdminState { redis: redis.clone(), db, metrics };
+        Ok(Worker { cfg, id, redis, runtime, admin })
     }
 
     pub fn id(&self) -> &str {
@@ -65,17 +66,15 @@ impl Worker {
     }
 
     /// Drains every lane until `shutdown`; then stops fetching, lets in-flight jobs finish within
-    /// the shutdown grace, and returns.
-    pub async fn run(
-        self,
-        admin_listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    /// the shutdown grace (apalis puts fetched-but-unstarted jobs back), and returns.
+    pub async fn run(self, admin_listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(
-            admin_listener,
-            self.admin.clone(),
-            stopped(stop_rx.clone()),
+        let admin = tokio::spawn(admin::serve(admin_listener, self.admin.clone(), stopped(stop_rx.clone())));
+        let vacuum = tokio::spawn(crate::vacuum::run(
+            self.redis.clone(),
+            self.cfg.redis.queue_prefix.clone(),
+            self.runtime.dead.clone(),
+            self.cfg.vacuum_interval,
         ));
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {
@@ -84,26 +83,24 @@ impl Worker {
                 id: self.id.clone(),
                 redis: self.redis.clone(),
                 config: self.lane_config(lane),
-                deps: self.deps.clone(),
+                runtime: self.runtime.clone(),
+                // Each lane may hold the whole capacity when the others are idle; the scheduler
+                // decides who runs when they compete.
                 concurrency: self.cfg.concurrency as usize,
                 poll_interval: self.cfg.poll_interval,
             };
             lanes.spawn(lane_worker.supervise(stop_rx.clone()));
         }
-        tracing::info!(worker = %self.id, "sluice-worker draining lanes high, normal, low");
+        tracing::info!(worker = %self.id, concurrency = self.cfg.concurrency, weights = ?self.cfg.lane_weights, "sluice-worker draining lanes high, normal, low");
         shutdown.await;
         tracing::info!(grace = ?self.cfg.shutdown_grace, "shutdown requested: no new jobs, finishing in-flight ones");
         let _ = stop_tx.send(true);
-        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async {
-            while lanes.join_next().await.is_some() {}
-        })
-        .await;
+        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async { while lanes.join_next().await.is_some() {} }).await;
         if drained.is_err() {
-            tracing::warn!(
-                "shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers"
-            );
+            tracing::warn!("shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers");
             lanes.abort_all();
         }
+        vacuum.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");
         Ok(())
@@ -130,17 +127,17 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// One lane's consumer and what it needs to (re)start.
-struct LaneWorker {
+struct LaneWorker<H> {
     lane: Lane,
     id: String,
     redis: ConnectionManager,
     config: apalis_redis::Config,
-    deps: Arc<Deps>,
+    runtime: Arc<Runtime<H>>,
     concurrency: usize,
     poll_interval: Duration,
 }
 
-impl LaneWorker {
+impl<H: UpdateHandler> LaneWorker<H> {
     /// Runs the lane's apalis worker, restarting it under a new name after a Redis error, until
     /// the stop signal. A new name per incarnation lets orphan recovery re-enqueue what the failed
     /// incarnation held.
@@ -152,15 +149,10 @@ impl LaneWorker {
             let name = format!("{}-{}-{incarnation}", self.id, self.lane);
             match self.run_once(&name, stop.clone()).await {
                 Ok(()) if *stop.borrow() => return,
-                Ok(()) => {
-                    tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting")
-                }
-                Err(e) => {
-                    tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting")
-                }
+                Ok(()) => tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting"),
+                Err(e) => tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting"),
             }
-            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str())
-                .increment(1);
+            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str()).increment(1);
             tokio::time::sleep(RESTART_DELAY).await;
         }
     }
@@ -171,9 +163,9 @@ impl LaneWorker {
             .poll_with_interval(self.poll_interval);
         let worker = WorkerBuilder::new(name)
             .backend(storage)
-            .data(self.deps.clone())
+            .data(self.runtime.clone())
             .concurrency(self.concurrency)
-            .build(handler::handle);
+            .build(job::run::<H>);
         worker
             .run_until(async move {
                 stopped(stop).await;

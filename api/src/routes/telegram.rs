@@ -141,6 +141,7 @@ fn envelope(app: &AppState, bot: VerifiedBot, body: Bytes) -> Result<UpdateEnvel
         lane,
         received_at_ms: now_ms(),
         payload,
+        attempt: 0,
     })
 }
 

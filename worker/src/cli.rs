@@ -1,0 +1,130 @@
+//! The `sluice-worker` command line: run the workers, or manage the dead letters.
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use sluice_shared::{config::parse_or_exit, shutdown, telemetry};
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Cli, Command, DlqCommand, HandlerKind, RedisOnly, WorkerConfig},
+    dlq::DeadLetters,
+    handler::UpdateHandler,
+    handlers::{Store, forward::Forward},
+    requeue::Requeue,
+    startup::Worker,
+};
+
+/// `sluice-worker` with no command runs, configured from the environment alone.
+#[derive(Parser)]
+#[command(name = "sluice-worker")]
+struct RunFromEnv {
+    #[command(flatten)]
+    cfg: WorkerConfig,
+}
+
+fn command() -> Command {
+    let cli: Cli = parse_or_exit();
+    cli.command.unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
+}
+
+/// Runs the CLI with the built-in handler chosen by `SLUICE_HANDLER`.
+pub async fn main_builtin() -> ExitCode {
+    match command() {
+        Command::Run(cfg) => match cfg.handler {
+            HandlerKind::Store => exit(run_worker(*cfg, Store).await),
+            HandlerKind::Forward => {
+                let url = cfg.forward_url.clone().unwrap_or_default();
+                match Forward::new(url, cfg.forward_timeout) {
+                    Ok(fwd) => exit(run_worker(*cfg, fwd).await),
+                    Err(e) => exit(Err(e).context("building the forward handler's HTTP client")),
+                }
+            }
+        },
+        Command::Dlq(cmd) => exit(dlq(cmd).await),
+    }
+}
+
+/// Runs the CLI with a bot's own handler (`sluice-worker` as a library).
+pub async fn main_with<H: UpdateHandler>(handler: H) -> ExitCode {
+    match command() {
+        Command::Run(cfg) => exit(run_worker(*cfg, handler).await),
+        Command::Dlq(cmd) => exit(dlq(cmd).await),
+    }
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
+    telemetry::init(&cfg.telemetry);
+    let admin = TcpListener::bind(cfg.admin_addr)
+        .await
+        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
+    let worker = Worker::build(cfg, handler).await?;
+    tracing::info!(worker = %worker.id(), "sluice-worker starting");
+    worker.run(admin, shutdown::signal()).await
+}
+
+async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
+    let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Requeue)> {
+        let conn = sluice_shared::queue::connect(&r.redis.redis_url, Duration::from_secs(5))?;
+        let prefix = &r.redis.queue_prefix;
+        Ok((DeadLetters::new(conn.clone(), prefix), Requeue::new(conn, prefix, &r.queue)))
+    };
+    match cmd {
+        DlqCommand::List { lane, limit, redis } => {
+            let (dead, _) = open(&redis)?;
+            let letters = dead.list(lane, limit).await.context("reading the dead letters")?;
+            for l in &letters {
+                let at = chrono::DateTime::from_timestamp_millis(l.dead_at_ms).unwrap_or_default();
+                let e = &l.envelope;
+                println!("{}\t{}\t{}\t{}\t{}\t{}\t{}", l.id, e.lane, at.to_rfc3339(), e.bot, e.update_id, e.kind, l.reason);
+            }
+            let sizes = dead.sizes().await?;
+            println!(
+                "{} dead letter(s) shown; in all: high {}, normal {}, low {}",
+                letters.len(),
+                sizes[0],
+                sizes[1],
+                sizes[2]
+            );
+        }
+        DlqCommand::Replay { all, ids, redis } => {
+            let (dead, requeue) = open(&redis)?;
+            let (mut replayed, mut wanted) = (0usize, ids.len());
+            loop {
+                let batch = if all { dead.all(500).await? } else { dead.get(&ids).await? };
+                if all {
+                    wanted += batch.len();
+                }
+                for letter in &batch {
+                    let mut env = letter.envelope.clone();
+                    env.attempt = 0;
+                    requeue.push(&env, Duration::ZERO).await.context("re-queueing a dead letter")?;
+                    dead.remove(letter).await?;
+                    replayed += 1;
+                }
+                if !all || batch.is_empty() {
+                    break;
+                }
+            }
+            println!("replayed {replayed} dead letter(s); {} not found", wanted - replayed);
+        }
+        DlqCommand::Purge { older_than, redis } => {
+            let (dead, _) = open(&redis)?;
+            let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
+            let removed = dead.purge_before(before).await?;
+            println!("purged {removed} dead letter(s) older than {older_than:?}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! The dead letters: updates that failed for good, kept in Redis until replayed or purged.
+//!
+//! Per lane, `{prefix}:{lane}:dlq` is a sorted set of entry ids by death time (ms) and
+//! `{prefix}:{lane}:dlq:entries` a hash of id → [`DeadLetter`] JSON. Both are O(1)/O(log n) to
+//! count, add and remove, so the size gauge and the CLI stay cheap with millions of entries.
+
+use redis::{AsyncCommands, aio::ConnectionManager};
+use serde::{Deserialize, Serialize};
+use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The id of the job that failed last (a ULID).
+    pub id: String,
+    pub reason: String,
+    pub dead_at_ms: i64,
+    pub envelope: UpdateEnvelope,
+}
+
+#[derive(Clone)]
+pub struct DeadLetters {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl DeadLetters {
+    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+        DeadLetters { conn, prefix: prefix.to_owned() }
+    }
+
+    fn index(&self, lane: Lane) -> String {
+        format!("{}:{lane}:dlq", self.prefix)
+    }
+
+    fn entries(&self, lane: Lane) -> String {
+        format!("{}:{lane}:dlq:entries", self.prefix)
+    }
+
+    /// Stores a dead letter (both keys in one MULTI, so a listed id always has its entry).
+    pub async fn put(&self, letter: &DeadLetter) -> redis::RedisResult<()> {
+        let lane = letter.envelope.lane;
+        let json = serde_json::to_string(letter).map_err(|e| redis::RedisError::from(std::io::Error::other(e)))?;
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .hset(self.entries(lane), &letter.id, json)
+            .zadd(self.index(lane), &letter.id, letter.dead_at_ms)
+            .exec_async(&mut conn)
+            .await
+    }
+
+    /// Entries per lane (high, normal, low).
+    pub async fn sizes(&self) -> redis::RedisResult<[u64; 3]> {
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        for lane in Lane::ALL {
+            pipe.zcard(self.index(lane));
+        }
+        let (h, n, l): (u64, u64, u64) = pipe.query_async(&mut conn).await?;
+        Ok([h, n, l])
+    }
+
+    /// The newest `limit` dead letters of `lane` (or of every lane), newest first.
+    pub async fn list(&self, lane: Option<Lane>, limit: usize) -> redis::RedisResult<Vec<DeadLetter>> {
+        let mut out = Vec::new();
+        let mut conn = self.conn.clone();
+        for lane in lane.map_or(Lane::ALL.to_vec(), |l| vec![l]) {
+            let ids: Vec<String> = conn.zrevrange(self.index(lane), 0, limit as isize - 1).await?;
+            if ids.is_empty() {
+                continue;
+            }
+            let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), &ids).await?;
+            out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+        }
+        out.sort_by(|a: &DeadLetter, b| b.dead_at_ms.cmp(&a.dead_at_ms));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Finds dead letters by id in any lane.
+    pub async fn get(&self, ids: &[String]) -> redis::RedisResult<Vec<DeadLetter>> {
+        let mut out = Vec::new();
+        let mut conn = self.conn.clone();
+        for lane in Lane::ALL {
+            if ids.is_empty() {
+                break;
+            }
+            let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), ids).await?;
+            out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+        }
+        Ok(out)
+    }
+
+    /// Every dead letter, oldest first (for `replay --all`), `page` at a time.
+    pub async fn all(&self, page: usize) -> redis::RedisResult<Vec<DeadLetter>> {
+        let mut out = Vec::new();
+        let mut conn = self.conn.clone();
+        for lane in Lane::ALL {
+            let ids: Vec<String> = conn.zrange(self.index(lane), 0, page as isize - 1).await?;
+            if !ids.is_empty() {
+                let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), &ids).await?;
+                out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes one dead letter (after it was replayed).
+    pub async fn remove(&self, letter: &DeadLetter) -> redis::RedisResult<()> {
+        let lane = letter.envelope.lane;
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .hdel(self.entries(lane), &letter.id)
+            .zrem(self.index(lane), &letter.id)
+            .exec_async(&mut conn)
+            .await
+    }
+
+    /// Removes dead letters that died before `before_ms`; returns how many.
+    pub async fn purge_before(&self, before_ms: i64) -> redis::RedisResult<u64> {
+        let mut conn = self.conn.clone();
+        let mut removed = 0;
+        for lane in Lane::ALL {
+            loop {
+                let ids: Vec<String> = conn.zrangebyscore_limit(self.index(lane), "-inf", before_ms, 0, 1000).await?;
+                if ids.is_empty() {
+                    break;
+                }
+                redis::pipe()
+                    .atomic()
+                    .hdel(self.entries(lane), &ids)
+                    .zrem(self.index(lane), &ids)
+                    .exec_async(&mut conn)
+                    .await?;
+                removed += ids.len() as u64;
+            }
+        }
+        Ok(removed)
+    }
+}
