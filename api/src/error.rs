@@ -32,6 +32,8 @@ pub enum ApiError {
     Retry(&'static str),
     #[error("no route for this path")]
     NotFound,
+    #[error("this path takes POST")]
+    MethodNotAllowed,
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::BodyTimeout => "body_timeout",
             ApiError::Retry(_) => "retry",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Retry(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 }

@@ -60,7 +60,7 @@ async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
     let admin = TcpListener::bind(cfg.admin_addr)
         .await
         .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
-    tracing::info!(addr = %cfg.addr, admin = %cfg.admin_addr, "sluice-api listening");
+    tracing::info!(addr = %listener.local_addr()?, admin = %admin.local_addr()?, "sluice-api listening");
     let api = Api::build(cfg).await?;
     api.run(listener, admin, sluice_shared::shutdown::signal())
         .await

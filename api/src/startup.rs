@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::telegram::router())
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         // Outermost: every answer, including 404s from the fallback, is counted and timed.
         .layer(middleware::from_fn(track_http))

@@ -139,6 +139,8 @@ pub async fn jobs_stored(redis_url: &str, prefix: &str) -> anyhow::Result<i64> {
     Ok(total)
 }
 
+const APALIS_QUEUES: &str = "core:apalis:queues:list";
+
 /// Deletes every key under `prefix` (best effort).
 pub async fn clear_prefix(redis_url: &str, prefix: &str) {
     let Ok(client) = redis::Client::open(redis_url) else {
@@ -154,6 +156,25 @@ pub async fn clear_prefix(redis_url: &str, prefix: &str) {
         .unwrap_or_default();
     for chunk in keys.chunks(500) {
         let _: Result<i64, _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+    }
+    // apalis-redis registers every queue in one global index outside any prefix.
+    let queues: Vec<String> = redis::cmd("ZRANGE")
+        .arg(APALIS_QUEUES)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    let ours: Vec<&String> = queues
+        .iter()
+        .filter(|q| q.starts_with(&format!("{prefix}:")))
+        .collect();
+    if !ours.is_empty() {
+        let _: Result<i64, _> = redis::cmd("ZREM")
+            .arg(APALIS_QUEUES)
+            .arg(ours)
+            .query_async(&mut conn)
+            .await;
     }
 }
 
