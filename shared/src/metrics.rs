@@ -126,8 +126,14 @@ fn describe() {
         "Database operations retried after a transient error."
     );
     describe_histogram!(DB_BATCH_ROWS, "Rows per batched updates insert.");
-    describe_gauge!(DLQ_SIZE, "Dead letters waiting for replay or purge, per lane.");
-    describe_counter!(VACUUMED_TOTAL, "Finished jobs whose bookkeeping was removed from Redis.");
+    describe_gauge!(
+        DLQ_SIZE,
+        "Dead letters waiting for replay or purge, per lane."
+    );
+    describe_counter!(
+        VACUUMED_TOTAL,
+        "Finished jobs whose bookkeeping was removed from Redis."
+    );
     describe_counter!(
         WORKER_RESTARTS_TOTAL,
         "Lane consumers restarted after a Redis error."

@@ -149,13 +149,10 @@ pub async fn clear_prefix(redis_url: &str, prefix: &str) {
     let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
         return;
     };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
-    for chunk in keys.chunks(500) {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+    // SCAN, not KEYS: KEYS blocks a shared Redis for the whole keyspace and times out the
+    // tests running beside this one.
+    for key in scan(&mut conn, &format!("{prefix}:*")).await.chunks(1000) {
+        let _: Result<i64, _> = redis::cmd("UNLINK").arg(key).query_async(&mut conn).await;
     }
     // apalis-redis registers every queue in one global index outside any prefix.
     let queues: Vec<String> = redis::cmd("ZRANGE")
@@ -175,6 +172,30 @@ pub async fn clear_prefix(redis_url: &str, prefix: &str) {
             .arg(ours)
             .query_async(&mut conn)
             .await;
+    }
+}
+
+/// Every key matching `pattern`, found with SCAN (never blocks the server for long).
+pub async fn scan(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let Ok((next, batch)): redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(conn)
+            .await
+        else {
+            return keys;
+        };
+        keys.extend(batch);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
     }
 }
 

@@ -13,10 +13,12 @@ use tokio::process::{Child, Command};
 
 use crate::{free_port, wait_until};
 
-/// A `redis-server` of the test's own (no persistence).
+/// A `redis-server` of the test's own: without persistence, or with an append-only file so its
+/// data survives a restart (as a production Redis would).
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    aof_dir: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -24,6 +26,20 @@ impl RedisServer {
         let mut s = RedisServer {
             port: free_port(),
             child: None,
+            aof_dir: None,
+        };
+        s.resume().await?;
+        Ok(s)
+    }
+
+    /// A server that keeps its data across [`restart`](Self::restart) (AOF, fsync always).
+    pub async fn start_persistent() -> anyhow::Result<RedisServer> {
+        let dir = std::env::temp_dir().join(format!("sluice-redis-{}", ulid::Ulid::generate()));
+        std::fs::create_dir_all(&dir)?;
+        let mut s = RedisServer {
+            port: free_port(),
+            child: None,
+            aof_dir: Some(dir),
         };
         s.resume().await?;
         Ok(s)
@@ -35,17 +51,21 @@ impl RedisServer {
 
     /// Starts the server again on the same port (after [`stop`](Self::stop)).
     pub async fn resume(&mut self) -> anyhow::Result<()> {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
+        match &self.aof_dir {
+            Some(dir) => cmd.args([
                 "--appendonly",
-                "no",
-            ])
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                path(dir),
+            ]),
+            None => cmd.args(["--appendonly", "no"]),
+        };
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -60,10 +80,33 @@ impl RedisServer {
         Ok(())
     }
 
-    /// Kills the server: connections drop, new ones are refused, its data is gone.
+    /// Kills the server: connections drop, new ones are refused, unpersisted data is gone.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;
+        }
+    }
+
+    /// Stops the server as an operator's restart would (SHUTDOWN, which persists), then starts
+    /// it again on the same port.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if let Ok(client) = redis::Client::open(self.url())
+            && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+        {
+            let _: Result<(), _> = redis::cmd("SHUTDOWN").query_async(&mut conn).await;
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+            let _ = child.kill().await;
+        }
+        self.resume().await
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.aof_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

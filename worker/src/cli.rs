@@ -26,7 +26,8 @@ struct RunFromEnv {
 
 fn command() -> Command {
     let cli: Cli = parse_or_exit();
-    cli.command.unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
+    cli.command
+        .unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
 }
 
 /// Runs the CLI with the built-in handler chosen by `SLUICE_HANDLER`.
@@ -78,16 +79,31 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
     let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Requeue)> {
         let conn = sluice_shared::queue::connect(&r.redis.redis_url, Duration::from_secs(5))?;
         let prefix = &r.redis.queue_prefix;
-        Ok((DeadLetters::new(conn.clone(), prefix), Requeue::new(conn, prefix, &r.queue)))
+        Ok((
+            DeadLetters::new(conn.clone(), prefix),
+            Requeue::new(conn, prefix, &r.queue),
+        ))
     };
     match cmd {
         DlqCommand::List { lane, limit, redis } => {
             let (dead, _) = open(&redis)?;
-            let letters = dead.list(lane, limit).await.context("reading the dead letters")?;
+            let letters = dead
+                .list(lane, limit)
+                .await
+                .context("reading the dead letters")?;
             for l in &letters {
                 let at = chrono::DateTime::from_timestamp_millis(l.dead_at_ms).unwrap_or_default();
                 let e = &l.envelope;
-                println!("{}\t{}\t{}\t{}\t{}\t{}\t{}", l.id, e.lane, at.to_rfc3339(), e.bot, e.update_id, e.kind, l.reason);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    l.id,
+                    e.lane,
+                    at.to_rfc3339(),
+                    e.bot,
+                    e.update_id,
+                    e.kind,
+                    l.reason
+                );
             }
             let sizes = dead.sizes().await?;
             println!(
@@ -102,14 +118,21 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
             let (dead, requeue) = open(&redis)?;
             let (mut replayed, mut wanted) = (0usize, ids.len());
             loop {
-                let batch = if all { dead.all(500).await? } else { dead.get(&ids).await? };
+                let batch = if all {
+                    dead.all(500).await?
+                } else {
+                    dead.get(&ids).await?
+                };
                 if all {
                     wanted += batch.len();
                 }
                 for letter in &batch {
                     let mut env = letter.envelope.clone();
                     env.attempt = 0;
-                    requeue.push(&env, Duration::ZERO).await.context("re-queueing a dead letter")?;
+                    requeue
+                        .push(&env, Duration::ZERO)
+                        .await
+                        .context("re-queueing a dead letter")?;
                     dead.remove(letter).await?;
                     replayed += 1;
                 }
@@ -117,7 +140,10 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                     break;
                 }
             }
-            println!("replayed {replayed} dead letter(s); {} not found", wanted - replayed);
+            println!(
+                "replayed {replayed} dead letter(s); {} not found",
+                wanted - replayed
+            );
         }
         DlqCommand::Purge { older_than, redis } => {
             let (dead, _) = open(&redis)?;

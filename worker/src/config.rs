@@ -115,8 +115,12 @@ pub struct WorkerConfig {
 
     /// Shares of the capacity when several lanes have work: "high=8,normal=4,low=1". Idle
     /// capacity of one lane goes to the others; no weight can be 0, so no lane starves.
-    #[arg(long = "lane-weights", env = "SLUICE_LANE_WEIGHTS", value_name = "SLUICE_LANE_WEIGHTS",
-          default_value = "high=8,normal=4,low=1")]
+    #[arg(
+        long = "lane-weights",
+        env = "SLUICE_LANE_WEIGHTS",
+        value_name = "SLUICE_LANE_WEIGHTS",
+        default_value = "high=8,normal=4,low=1"
+    )]
     pub lane_weights: LaneWeights,
 
     /// Attempts per update, the first included, before it goes to the dead letters.
@@ -136,12 +140,21 @@ pub struct WorkerConfig {
     pub retry_max_ms: u64,
 
     /// The built-in handler: store (the row only) or forward (also POST to SLUICE_FORWARD_URL).
-    #[arg(long = "handler", env = "SLUICE_HANDLER", value_name = "SLUICE_HANDLER", default_value = "store")]
+    #[arg(
+        long = "handler",
+        env = "SLUICE_HANDLER",
+        value_name = "SLUICE_HANDLER",
+        default_value = "store"
+    )]
     pub handler: HandlerKind,
 
     /// Where the forward handler POSTs each raw update.
-    #[arg(long = "forward-url", env = "SLUICE_FORWARD_URL", value_name = "SLUICE_FORWARD_URL",
-          required_if_eq("handler", "forward"))]
+    #[arg(
+        long = "forward-url",
+        env = "SLUICE_FORWARD_URL",
+        value_name = "SLUICE_FORWARD_URL",
+        required_if_eq("handler", "forward")
+    )]
     pub forward_url: Option<String>,
 
     /// Time budget of one forward call; past it the attempt counts as failed (and is retried).

@@ -25,7 +25,10 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
-        DeadLetters { conn, prefix: prefix.to_owned() }
+        DeadLetters {
+            conn,
+            prefix: prefix.to_owned(),
+        }
     }
 
     fn index(&self, lane: Lane) -> String {
@@ -39,7 +42,8 @@ impl DeadLetters {
     /// Stores a dead letter (both keys in one MULTI, so a listed id always has its entry).
     pub async fn put(&self, letter: &DeadLetter) -> redis::RedisResult<()> {
         let lane = letter.envelope.lane;
-        let json = serde_json::to_string(letter).map_err(|e| redis::RedisError::from(std::io::Error::other(e)))?;
+        let json = serde_json::to_string(letter)
+            .map_err(|e| redis::RedisError::from(std::io::Error::other(e)))?;
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()
@@ -61,18 +65,28 @@ impl DeadLetters {
     }
 
     /// The newest `limit` dead letters of `lane` (or of every lane), newest first.
-    pub async fn list(&self, lane: Option<Lane>, limit: usize) -> redis::RedisResult<Vec<DeadLetter>> {
+    pub async fn list(
+        &self,
+        lane: Option<Lane>,
+        limit: usize,
+    ) -> redis::RedisResult<Vec<DeadLetter>> {
         let mut out = Vec::new();
         let mut conn = self.conn.clone();
         for lane in lane.map_or(Lane::ALL.to_vec(), |l| vec![l]) {
-            let ids: Vec<String> = conn.zrevrange(self.index(lane), 0, limit as isize - 1).await?;
+            let ids: Vec<String> = conn
+                .zrevrange(self.index(lane), 0, limit as isize - 1)
+                .await?;
             if ids.is_empty() {
                 continue;
             }
             let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), &ids).await?;
-            out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+            out.extend(
+                raw.into_iter()
+                    .flatten()
+                    .filter_map(|j| serde_json::from_str(&j).ok()),
+            );
         }
-        out.sort_by(|a: &DeadLetter, b| b.dead_at_ms.cmp(&a.dead_at_ms));
+        out.sort_by_key(|l: &DeadLetter| std::cmp::Reverse(l.dead_at_ms));
         out.truncate(limit);
         Ok(out)
     }
@@ -86,7 +100,11 @@ impl DeadLetters {
                 break;
             }
             let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), ids).await?;
-            out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+            out.extend(
+                raw.into_iter()
+                    .flatten()
+                    .filter_map(|j| serde_json::from_str(&j).ok()),
+            );
         }
         Ok(out)
     }
@@ -99,7 +117,11 @@ impl DeadLetters {
             let ids: Vec<String> = conn.zrange(self.index(lane), 0, page as isize - 1).await?;
             if !ids.is_empty() {
                 let raw: Vec<Option<String>> = conn.hmget(self.entries(lane), &ids).await?;
-                out.extend(raw.into_iter().flatten().filter_map(|j| serde_json::from_str(&j).ok()));
+                out.extend(
+                    raw.into_iter()
+                        .flatten()
+                        .filter_map(|j| serde_json::from_str(&j).ok()),
+                );
             }
         }
         Ok(out)
@@ -123,7 +145,9 @@ impl DeadLetters {
         let mut removed = 0;
         for lane in Lane::ALL {
             loop {
-                let ids: Vec<String> = conn.zrangebyscore_limit(self.index(lane), "-inf", before_ms, 0, 1000).await?;
+                let ids: Vec<String> = conn
+                    .zrangebyscore_limit(self.index(lane), "-inf", before_ms, 0, 1000)
+                    .await?;
                 if ids.is_empty() {
                     break;
                 }

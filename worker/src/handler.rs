@@ -77,7 +77,10 @@ impl Update {
 pub enum HandlerError {
     /// Worth another try later (database, network, timeout, a 5xx or 429 upstream).
     #[error("transient: {reason}")]
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// Will fail the same way every time (a payload the handler rejects): dead letters at once.
     #[error("permanent: {0}")]
     Permanent(String),
@@ -85,7 +88,10 @@ pub enum HandlerError {
 
 impl HandlerError {
     pub fn transient(reason: impl Display) -> Self {
-        HandlerError::Transient { reason: reason.to_string(), retry_after: None }
+        HandlerError::Transient {
+            reason: reason.to_string(),
+            retry_after: None,
+        }
     }
 
     pub fn permanent(reason: impl Display) -> Self {

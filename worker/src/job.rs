@@ -43,18 +43,24 @@ pub async fn run<H: UpdateHandler>(
     let _permit = rt.scheduler.acquire(env.lane).await;
     let lane = env.lane.as_str();
     let waited_ms = (chrono::Utc::now().timestamp_millis() - env.received_at_ms).max(0);
-    metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane).record(waited_ms as f64 / 1000.0);
+    metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
+        .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
     let job_id = task_id.to_string();
     let env = Arc::new(env);
     let attempt = AssertUnwindSafe(execute(&rt, env.clone(), &job_id, &worker));
-    let result = attempt.catch_unwind().await.unwrap_or_else(|_| Err(HandlerError::permanent("the handler panicked")));
-    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane).record(started.elapsed().as_secs_f64());
+    let result = attempt
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(HandlerError::permanent("the handler panicked")));
+    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
+        .record(started.elapsed().as_secs_f64());
     let outcome = match result {
         Ok(()) => "done",
         Err(e) => settle_failure(&rt, &env, &job_id, e).await?,
     };
-    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome).increment(1);
+    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+        .increment(1);
     Ok(())
 }
 
@@ -66,7 +72,9 @@ async fn execute<H: UpdateHandler>(
     worker: &WorkerContext,
 ) -> Result<(), HandlerError> {
     write_row(rt, env.clone(), job_id, worker).await?;
-    rt.handler.handle(&rt.ctx, &Update::new(&env, job_id.to_owned())).await
+    rt.handler
+        .handle(&rt.ctx, &Update::new(&env, job_id.to_owned()))
+        .await
 }
 
 /// Rides out a brief database outage (up to [`RIDE_OUT`]) before the attempt counts as failed.
@@ -100,7 +108,10 @@ async fn settle_failure<H>(
     error: HandlerError,
 ) -> Result<&'static str, BoxDynError> {
     match rt.policy.decide(env.attempt, &error) {
-        Decision::Retry { delay, next_attempt } => {
+        Decision::Retry {
+            delay,
+            next_attempt,
+        } => {
             let mut next = env.clone();
             next.attempt = next_attempt;
             let new_id = rt.requeue.push(&next, delay).await?;

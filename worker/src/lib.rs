@@ -11,6 +11,8 @@
 //! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
 //! - [`rows`], [`store`]: batched, idempotent inserts into `updates`.
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
+//! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
+//! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`dlq`]: the dead letters; [`vacuum`]: keeping Redis memory flat.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
 //! - [`config`], [`cli`]: every setting, parsed once; the command line.
@@ -24,6 +26,8 @@ pub mod handler;
 pub mod handlers;
 pub mod identity;
 pub mod job;
+pub mod poll;
+pub mod promote;
 pub mod requeue;
 pub mod retry;
 pub mod rows;

@@ -26,10 +26,14 @@ impl RetryPolicy {
     /// `attempt` is the 0-based attempt that just failed.
     pub fn decide(&self, attempt: u32, error: &HandlerError) -> Decision {
         match error {
-            HandlerError::Permanent(why) => Decision::Dead { reason: format!("permanent: {why}") },
-            HandlerError::Transient { reason, .. } if attempt + 1 >= self.max_attempts => Decision::Dead {
-                reason: format!("gave up after {} attempts: {reason}", attempt + 1),
+            HandlerError::Permanent(why) => Decision::Dead {
+                reason: format!("permanent: {why}"),
             },
+            HandlerError::Transient { reason, .. } if attempt + 1 >= self.max_attempts => {
+                Decision::Dead {
+                    reason: format!("gave up after {} attempts: {reason}", attempt + 1),
+                }
+            }
             HandlerError::Transient { retry_after, .. } => {
                 let mut backoff = Backoff::new(self.base, self.max);
                 for _ in 0..attempt {
@@ -38,7 +42,10 @@ impl RetryPolicy {
                 let jittered = backoff.next_delay();
                 // A sender that names its own delay (HTTP 429 Retry-After) knows best.
                 let delay = retry_after.map_or(jittered, |d| d.max(jittered).min(self.max.max(d)));
-                Decision::Retry { delay, next_attempt: attempt + 1 }
+                Decision::Retry {
+                    delay,
+                    next_attempt: attempt + 1,
+                }
             }
         }
     }
@@ -49,7 +56,11 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy { max_attempts: 8, base: Duration::from_millis(500), max: Duration::from_secs(60) }
+        RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(60),
+        }
     }
 
     fn transient() -> HandlerError {
@@ -67,7 +78,10 @@ mod tests {
         let p = policy();
         let delays: Vec<Duration> = (0..7)
             .map(|a| match p.decide(a, &transient()) {
-                Decision::Retry { delay, next_attempt } => {
+                Decision::Retry {
+                    delay,
+                    next_attempt,
+                } => {
                     assert_eq!(next_attempt, a + 1);
                     delay
                 }
@@ -82,7 +96,10 @@ mod tests {
 
     #[test]
     fn a_named_retry_after_is_honoured() {
-        let e = HandlerError::Transient { reason: "429".into(), retry_after: Some(Duration::from_secs(30)) };
+        let e = HandlerError::Transient {
+            reason: "429".into(),
+            retry_after: Some(Duration::from_secs(30)),
+        };
         match policy().decide(0, &e) {
             Decision::Retry { delay, .. } => assert!(delay >= Duration::from_secs(30)),
             other => panic!("{other:?}"),

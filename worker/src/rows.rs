@@ -35,10 +35,17 @@ impl RowWriter {
     }
 
     /// Writes the update's row and returns once it is committed (or the insert failed).
-    pub async fn write(&self, env: Arc<UpdateEnvelope>, job_id: Arc<str>) -> Result<(), Arc<sqlx::Error>> {
+    pub async fn write(
+        &self,
+        env: Arc<UpdateEnvelope>,
+        job_id: Arc<str>,
+    ) -> Result<(), Arc<sqlx::Error>> {
         let (reply, rx) = oneshot::channel();
         let closed = || Arc::new(sqlx::Error::PoolClosed);
-        self.tx.send(Pending { env, job_id, reply }).await.map_err(|_| closed())?;
+        self.tx
+            .send(Pending { env, job_id, reply })
+            .await
+            .map_err(|_| closed())?;
         rx.await.unwrap_or_else(|_| Err(closed()))
     }
 }
@@ -63,9 +70,18 @@ async fn run(db: PgPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize, para
 }
 
 async fn insert(db: PgPool, batch: Vec<Pending>) {
-    let mut rows: Vec<Row<'_>> = batch.iter().map(|p| Row { env: &p.env, job_id: &p.job_id }).collect();
+    let mut rows: Vec<Row<'_>> = batch
+        .iter()
+        .map(|p| Row {
+            env: &p.env,
+            job_id: &p.job_id,
+        })
+        .collect();
     metrics::histogram!(m::DB_BATCH_ROWS).record(rows.len() as f64);
-    let result = store::insert_updates(&db, &mut rows).await.map(|_| ()).map_err(Arc::new);
+    let result = store::insert_updates(&db, &mut rows)
+        .await
+        .map(|_| ())
+        .map_err(Arc::new);
     drop(rows);
     for p in batch {
         let _ = p.reply.send(result.clone());

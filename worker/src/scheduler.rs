@@ -32,11 +32,18 @@ impl FromStr for LaneWeights {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut w = LaneWeights::default().0;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (lane, weight) = part.split_once('=').ok_or_else(|| format!("'{part}' is not LANE=WEIGHT"))?;
+            let (lane, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}' is not LANE=WEIGHT"))?;
             let lane: Lane = lane.parse().map_err(|e| format!("{e}"))?;
-            let weight: u32 = weight.trim().parse().map_err(|_| format!("'{weight}' is not a whole number"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{weight}' is not a whole number"))?;
             if !(1..=1000).contains(&weight) {
-                return Err(format!("weight of {lane} must be 1..=1000 (0 would starve it)"));
+                return Err(format!(
+                    "weight of {lane} must be 1..=1000 (0 would starve it)"
+                ));
             }
             w[index(lane)] = weight;
         }
@@ -71,7 +78,9 @@ impl State {
         for &i in &busy {
             self.current[i] += self.weights[i];
         }
-        let best = *busy.iter().max_by_key(|&&i| (self.current[i], std::cmp::Reverse(i)))?;
+        let best = *busy
+            .iter()
+            .max_by_key(|&&i| (self.current[i], std::cmp::Reverse(i)))?;
         self.current[best] -= total;
         Some(best)
     }
@@ -79,10 +88,10 @@ impl State {
     /// Hands a freed permit to a waiter, skipping waiters that gave up.
     fn release_one(&mut self) {
         while let Some(lane) = self.pick() {
-            if let Some(tx) = self.waiting[lane].pop_front() {
-                if tx.send(()).is_ok() {
-                    return;
-                }
+            if let Some(tx) = self.waiting[lane].pop_front()
+                && tx.send(()).is_ok()
+            {
+                return;
             }
         }
         self.free += 1;
@@ -117,7 +126,9 @@ impl LaneScheduler {
             current: [0; 3],
             weights: weights.0.map(i64::from),
         };
-        LaneScheduler { state: Arc::new(Mutex::new(state)) }
+        LaneScheduler {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     /// Waits for capacity for one job of `lane`.
@@ -126,7 +137,9 @@ impl LaneScheduler {
             let mut s = lock(&self.state);
             if s.free > 0 {
                 s.free -= 1;
-                return Permit { state: self.state.clone() };
+                return Permit {
+                    state: self.state.clone(),
+                };
             }
             let (tx, rx) = oneshot::channel();
             s.waiting[index(lane)].push_back(tx);
@@ -134,7 +147,9 @@ impl LaneScheduler {
         };
         // The sender is only dropped after a successful send or with the scheduler itself.
         let _ = rx.await;
-        Permit { state: self.state.clone() }
+        Permit {
+            state: self.state.clone(),
+        }
     }
 
     /// Jobs waiting for capacity, per lane (high, normal, low).
@@ -150,8 +165,14 @@ mod tests {
 
     #[test]
     fn weights_parse_and_refuse_starvation() {
-        assert_eq!("high=8,normal=4,low=1".parse::<LaneWeights>().unwrap(), LaneWeights([8, 4, 1]));
-        assert_eq!("low=2".parse::<LaneWeights>().unwrap(), LaneWeights([8, 4, 2]));
+        assert_eq!(
+            "high=8,normal=4,low=1".parse::<LaneWeights>().unwrap(),
+            LaneWeights([8, 4, 1])
+        );
+        assert_eq!(
+            "low=2".parse::<LaneWeights>().unwrap(),
+            LaneWeights([8, 4, 2])
+        );
         assert!("low=0".parse::<LaneWeights>().is_err());
         assert!("urgent=3".parse::<LaneWeights>().is_err());
     }
@@ -191,7 +212,11 @@ mod tests {
             drop(permit);
         }
         let count = |l| order.iter().filter(|&&x| x == l).count();
-        assert_eq!((count(Lane::High), count(Lane::Normal), count(Lane::Low)), (16, 8, 2), "{order:?}");
+        assert_eq!(
+            (count(Lane::High), count(Lane::Normal), count(Lane::Low)),
+            (16, 8, 2),
+            "{order:?}"
+        );
     }
 
     #[tokio::test]

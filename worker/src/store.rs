@@ -17,9 +17,21 @@ pub struct Row<'a> {
 pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sqlx::Error> {
     rows.sort_by(|a, b| (&a.env.bot, a.env.update_id).cmp(&(&b.env.bot, b.env.update_id)));
     let n = rows.len();
-    let (mut bot, mut update_id, mut kind) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut chat, mut user, mut lane) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut payload, mut job, mut received) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut bot, mut update_id, mut kind) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut chat, mut user, mut lane) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut payload, mut job, mut received) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for r in rows.iter() {
         bot.push(r.env.bot.as_str());
         update_id.push(r.env.update_id);
@@ -29,7 +41,9 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
         lane.push(r.env.lane.as_str());
         payload.push(r.env.payload.get());
         job.push(r.job_id);
-        received.push(chrono::DateTime::from_timestamp_millis(r.env.received_at_ms).unwrap_or_default());
+        received.push(
+            chrono::DateTime::from_timestamp_millis(r.env.received_at_ms).unwrap_or_default(),
+        );
     }
     let done = sqlx::query(
         "INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id, received_at)

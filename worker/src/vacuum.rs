@@ -27,7 +27,12 @@ return #ids
 });
 
 /// Removes up to `batch` finished jobs of one lane; returns how many.
-pub async fn vacuum_lane(conn: &mut ConnectionManager, prefix: &str, lane: Lane, batch: usize) -> redis::RedisResult<u64> {
+pub async fn vacuum_lane(
+    conn: &mut ConnectionManager,
+    prefix: &str,
+    lane: Lane,
+    batch: usize,
+) -> redis::RedisResult<u64> {
     let queue = lane.queue_name(prefix);
     VACUUM
         .key(format!("{queue}:done"))
@@ -49,7 +54,8 @@ pub async fn run(mut conn: ConnectionManager, prefix: String, dead: DeadLetters,
             loop {
                 match vacuum_lane(&mut conn, &prefix, lane, 500).await {
                     Ok(n) => {
-                        metrics::counter!(m::VACUUMED_TOTAL, m::LABEL_LANE => lane.as_str()).increment(n);
+                        metrics::counter!(m::VACUUMED_TOTAL, m::LABEL_LANE => lane.as_str())
+                            .increment(n);
                         if n < 500 {
                             break;
                         }

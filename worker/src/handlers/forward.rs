@@ -33,7 +33,12 @@ impl UpdateHandler for Forward {
             .send()
             .await
             .map_err(|e| HandlerError::transient(format!("forwarding failed: {e}")))?;
-        classify(resp.status(), resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()))
+        classify(
+            resp.status(),
+            resp.headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        )
     }
 }
 
@@ -42,11 +47,21 @@ pub fn classify(status: StatusCode, retry_after: Option<&str>) -> Result<(), Han
     if status.is_success() {
         return Ok(());
     }
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-        let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        return Err(HandlerError::Transient { reason: format!("forward target answered {status}"), retry_after });
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        let retry_after = retry_after
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        return Err(HandlerError::Transient {
+            reason: format!("forward target answered {status}"),
+            retry_after,
+        });
     }
-    Err(HandlerError::permanent(format!("forward target answered {status}")))
+    Err(HandlerError::permanent(format!(
+        "forward target answered {status}"
+    )))
 }
 
 #[cfg(test)]
@@ -56,7 +71,10 @@ mod tests {
     #[test]
     fn answers_map_to_outcomes() {
         assert!(classify(StatusCode::NO_CONTENT, None).is_ok());
-        assert!(matches!(classify(StatusCode::BAD_GATEWAY, None), Err(HandlerError::Transient { .. })));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, None),
+            Err(HandlerError::Transient { .. })
+        ));
         assert_eq!(
             classify(StatusCode::TOO_MANY_REQUESTS, Some("7")),
             Err(HandlerError::Transient {
@@ -64,6 +82,9 @@ mod tests {
                 retry_after: Some(Duration::from_secs(7))
             })
         );
-        assert!(matches!(classify(StatusCode::UNPROCESSABLE_ENTITY, None), Err(HandlerError::Permanent(_))));
+        assert!(matches!(
+            classify(StatusCode::UNPROCESSABLE_ENTITY, None),
+            Err(HandlerError::Permanent(_))
+        ));
     }
 }

@@ -148,11 +148,7 @@ pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
         total += sluice_testkit::queue_len(redis_url, prefix, lane)
             .await
             .unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}:{lane}:inflight:*"))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        let keys = sluice_testkit::scan(&mut conn, &format!("{prefix}:{lane}:inflight:*")).await;
         for k in keys {
             let n: i64 = redis::cmd("SCARD")
                 .arg(k)
@@ -163,4 +159,74 @@ pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
         }
     }
     total
+}
+
+/// Queues updates `ids` for `bot` in `lane` straight through apalis-redis, 1 000 per script call:
+/// a large backlog in seconds. Same job format and idempotency keys as the api.
+pub async fn bulk_backlog(
+    redis_url: &str,
+    prefix: &str,
+    bot: &str,
+    ids: std::ops::Range<i64>,
+    lane: Lane,
+) {
+    use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
+    let mut conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
+    let queue = QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    };
+    let config = sluice_shared::queue::lane_config(prefix, lane, &queue);
+    let ids: Vec<i64> = ids.collect();
+    for chunk in ids.chunks(1000) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|&id| {
+                let env = envelope(bot, id, lane);
+                TaskBuilder::new(serde_json::to_vec(&env).unwrap())
+                    .task_id(TaskId::from_ulid(ulid::Ulid::generate()))
+                    .idempotency_key(env.idempotency_key())
+                    .build()
+            })
+            .collect();
+        apalis_redis::queries::push_tasks(&mut conn, &config, &tasks)
+            .await
+            .unwrap();
+    }
+}
+
+/// Runs `sluice-worker ARGS` (e.g. `dlq list`) against `redis_url`/`prefix`; returns stdout.
+pub async fn worker_cli(redis_url: &str, prefix: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice-worker"))
+        .args(args)
+        .env("REDIS_URL", redis_url)
+        .env("SLUICE_QUEUE_PREFIX", prefix)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Rows per lane.
+pub async fn rows_in_lane(pool: &sqlx::PgPool, lane: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM updates WHERE lane = $1")
+        .bind(lane)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Sum of `sluice_jobs_total` with outcome "done" in a /metrics text.
+pub fn jobs_done(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with(sluice_shared::metrics::JOBS_TOTAL) && l.contains(r#"outcome="done""#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

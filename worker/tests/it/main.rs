@@ -4,4 +4,7 @@
 mod common;
 mod crash;
 mod e2e;
+mod handler_api;
+mod lanes;
 mod outage;
+mod retry;

@@ -35,3 +35,53 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     assert_eq!(distinct, N);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
 }
+
+#[tokio::test]
+async fn a_redis_restart_does_not_need_a_worker_restart() {
+    let mut redis = sluice_testkit::servers::RedisServer::start_persistent()
+        .await
+        .unwrap();
+    let db = TestDb::fresh().await.unwrap();
+    let prefix = prefix();
+    backlog(
+        &enqueuer(&redis.url(), &prefix),
+        "steady",
+        500,
+        Lane::Normal,
+    )
+    .await;
+    let mut worker = spawn_worker(
+        &db.url,
+        &redis.url(),
+        &prefix,
+        &[("SLUICE_ORPHAN_TIMEOUT_S", "4")],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            db.update_rows().await >= 100
+        })
+        .await
+    );
+
+    redis.restart().await.unwrap();
+    // New work arrives after the restart; the same worker process must take it.
+    let enq = enqueuer(&redis.url(), &prefix);
+    for id in 501..=1000 {
+        enq.enqueue(&crate::common::envelope("steady", id, Lane::Normal))
+            .await
+            .unwrap();
+    }
+    let done = wait_until(Duration::from_secs(60), || async {
+        db.update_rows().await == 1000
+    })
+    .await;
+    let (rows, distinct) = row_stats(&db.pool).await;
+    assert!(done, "{rows} of 1000 rows after the Redis restart");
+    assert_eq!(distinct, 1000);
+    assert!(
+        worker.wait_exit(Duration::from_millis(10)).await.is_none(),
+        "the worker process kept running"
+    );
+    worker.kill9().await;
+    db.drop_db().await;
+}
