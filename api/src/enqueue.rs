@@ -1,17 +1,30 @@
 //! The durable enqueue: one update into its lane's apalis-redis queue, deduplicated on
 //! (bot, update_id), within a time budget.
+//!
+//! Concurrent requests of a lane are coalesced into one call of apalis-redis's batch-push script
+//! (`sluice_shared::coalesce`): under load one round trip and one script run serve many
+//! deliveries, and a lone delivery is pushed at once. The script reports only how many tasks it
+//! queued; when that is fewer than the batch, the idempotency keys say which tasks were
+//! duplicates (each key holds the id of the task that claimed it).
 
 use std::time::{Duration, Instant};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
 use sluice_shared::{
+    coalesce,
     envelope::UpdateEnvelope,
     lanes::Lane,
     metrics as m,
     queue::{QueueConfig, lane_config},
 };
+use tokio::sync::{mpsc, oneshot};
 use ulid::Ulid;
+
+/// Deliveries pushed by one script call at most.
+const MAX_BATCH: usize = 64;
+/// Script calls in flight per lane (the connection pipelines them).
+const PARALLEL: usize = 4;
 
 /// What Redis confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +42,7 @@ pub enum EnqueueError {
     #[error("enqueue did not finish within {0:?}")]
     Timeout(Duration),
     #[error("redis refused the enqueue: {0}")]
-    Redis(#[from] apalis_redis::Error),
+    Redis(String),
     #[error("could not encode the job: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -44,11 +57,18 @@ impl EnqueueError {
     }
 }
 
-/// Holds one multiplexed Redis connection and the queue configuration of every lane.
+/// One delivery waiting for its lane's next batch.
+struct Pending {
+    job_id: Ulid,
+    key: String,
+    bytes: Vec<u8>,
+    reply: oneshot::Sender<Result<Enqueued, String>>,
+}
+
+/// Sends each delivery to its lane's batcher; cheap to clone.
 #[derive(Clone)]
 pub struct Enqueuer {
-    conn: ConnectionManager,
-    lanes: [apalis_redis::Config; 3],
+    lanes: [mpsc::Sender<Pending>; 3],
     budget: Duration,
 }
 
@@ -59,28 +79,22 @@ impl Enqueuer {
         queue: &QueueConfig,
         budget: Duration,
     ) -> Self {
-        let lanes = Lane::ALL.map(|lane| lane_config(prefix, lane, queue));
-        Enqueuer {
-            conn,
-            lanes,
-            budget,
-        }
-    }
-
-    fn config(&self, lane: Lane) -> &apalis_redis::Config {
-        match lane {
-            Lane::High => &self.lanes[0],
-            Lane::Normal => &self.lanes[1],
-            Lane::Low => &self.lanes[2],
-        }
+        let lanes = Lane::ALL.map(|lane| {
+            let (conn, config) = (conn.clone(), lane_config(prefix, lane, queue));
+            coalesce::spawn(MAX_BATCH, PARALLEL, move |batch| {
+                push(conn.clone(), config.clone(), batch)
+            })
+        });
+        Enqueuer { lanes, budget }
     }
 
     /// Queues `env` and returns only once Redis has confirmed it, or fails within the budget.
     pub async fn enqueue(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
         let started = Instant::now();
-        let result = tokio::time::timeout(self.budget, self.push(env))
-            .await
-            .unwrap_or(Err(EnqueueError::Timeout(self.budget)));
+        let result = match tokio::time::timeout(self.budget, self.submit(env)).await {
+            Ok(r) => r,
+            Err(_) => Err(EnqueueError::Timeout(self.budget)),
+        };
         let lane = env.lane.as_str();
         metrics::histogram!(m::ENQUEUE_DURATION_SECONDS, m::LABEL_LANE => lane)
             .record(started.elapsed().as_secs_f64());
@@ -91,22 +105,72 @@ impl Enqueuer {
         result
     }
 
-    async fn push(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
-        let job_id = Ulid::generate();
-        let task = TaskBuilder::new(serde_json::to_vec(env)?)
-            .task_id(TaskId::from_ulid(job_id))
-            .idempotency_key(env.idempotency_key())
-            .build();
-        let mut conn = self.conn.clone();
-        let (queued, scheduled) =
-            apalis_redis::queries::push_tasks(&mut conn, self.config(env.lane), &[task]).await?;
-        // The batch script answers (0, 0) when the idempotency key was already claimed.
-        if queued + scheduled == 0 {
-            Ok(Enqueued::Duplicate)
-        } else {
-            Ok(Enqueued::New {
-                job_id: job_id.to_string(),
-            })
-        }
+    async fn submit(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            job_id: Ulid::generate(),
+            key: env.idempotency_key(),
+            bytes: serde_json::to_vec(env)?,
+            reply,
+        };
+        let lane = Lane::ALL.iter().position(|l| *l == env.lane).unwrap_or(1);
+        let gone = || EnqueueError::Redis("the enqueue batcher stopped".into());
+        self.lanes[lane].send(pending).await.map_err(|_| gone())?;
+        answer
+            .await
+            .map_err(|_| gone())?
+            .map_err(EnqueueError::Redis)
     }
+}
+
+/// Pushes a batch with one script call and tells every waiting delivery what became of it.
+async fn push(mut conn: ConnectionManager, config: apalis_redis::Config, batch: Vec<Pending>) {
+    let (tasks, waiting): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|p| {
+            let task = TaskBuilder::new(p.bytes)
+                .task_id(TaskId::from_ulid(p.job_id))
+                .idempotency_key(&p.key)
+                .build();
+            (task, (p.job_id, p.key, p.reply))
+        })
+        .unzip();
+    let outcome = match apalis_redis::queries::push_tasks(&mut conn, &config, &tasks).await {
+        Err(e) => Err(e.to_string()),
+        Ok((queued, scheduled)) if (queued + scheduled) as usize == tasks.len() => Ok(None),
+        Ok(_) => claimed_by(&mut conn, &config, &waiting).await.map(Some),
+    };
+    for (i, (job_id, _, reply)) in waiting.into_iter().enumerate() {
+        let answer = match &outcome {
+            Err(e) => Err(e.clone()),
+            Ok(None) => Ok(Enqueued::New {
+                job_id: job_id.to_string(),
+            }),
+            Ok(Some(owners)) if owners[i].as_deref() == Some(job_id.to_string().as_str()) => {
+                Ok(Enqueued::New {
+                    job_id: job_id.to_string(),
+                })
+            }
+            Ok(Some(_)) => Ok(Enqueued::Duplicate),
+        };
+        let _ = reply.send(answer);
+    }
+}
+
+/// Which task id holds each delivery's idempotency key (only read when a batch had duplicates).
+async fn claimed_by(
+    conn: &mut ConnectionManager,
+    config: &apalis_redis::Config,
+    waiting: &[(Ulid, String, oneshot::Sender<Result<Enqueued, String>>)],
+) -> Result<Vec<Option<String>>, String> {
+    let set = config.idempotency_key_set();
+    let keys: Vec<String> = waiting
+        .iter()
+        .map(|(_, key, _)| format!("{set}:{key}"))
+        .collect();
+    redis::cmd("MGET")
+        .arg(keys)
+        .query_async(conn)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -6,6 +6,7 @@
 //! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
 //! - [`envelope`]: the queued job: one update with everything a worker needs.
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
+//! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
@@ -13,6 +14,7 @@
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
 
 pub mod admin;
+pub mod coalesce;
 pub mod config;
 pub mod db;
 pub mod envelope;

@@ -1,13 +1,12 @@
 //! Batches the `updates` inserts of concurrent jobs into one statement.
 //!
-//! Each job hands its row to the writer and waits for the commit. The writer takes whatever rows
-//! are waiting (up to a batch) and inserts them together, so under load one round trip and one
-//! commit serve many jobs, and with a single job in flight nothing waits for a batch to fill.
+//! Each job hands its row to the writer and waits for the commit; the writer inserts whatever
+//! rows are waiting together (see `sluice_shared::coalesce`), so under load one round trip and
+//! one commit serve many jobs.
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{StreamExt, stream::FuturesUnordered};
-use sluice_shared::{envelope::UpdateEnvelope, metrics as m};
+use sluice_shared::{coalesce, envelope::UpdateEnvelope, metrics as m};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,8 +28,7 @@ pub struct RowWriter {
 impl RowWriter {
     /// Starts the writer: up to `max_batch` rows per statement, `parallel` statements at once.
     pub fn spawn(db: PgPool, max_batch: usize, parallel: usize) -> RowWriter {
-        let (tx, rx) = mpsc::channel(max_batch * parallel * 2);
-        tokio::spawn(run(db, rx, max_batch.max(1), parallel.max(1)));
+        let tx = coalesce::spawn(max_batch, parallel, move |batch| insert(db.clone(), batch));
         RowWriter { tx }
     }
 
@@ -48,25 +46,6 @@ impl RowWriter {
             .map_err(|_| closed())?;
         rx.await.unwrap_or_else(|_| Err(closed()))
     }
-}
-
-async fn run(db: PgPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize, parallel: usize) {
-    let mut inflight = FuturesUnordered::new();
-    let mut batch = Vec::with_capacity(max_batch);
-    loop {
-        tokio::select! {
-            // Only take more rows while a statement slot is free: the rest wait in the channel
-            // and form the next, larger batch.
-            n = rx.recv_many(&mut batch, max_batch), if inflight.len() < parallel => {
-                if n == 0 {
-                    break;
-                }
-                inflight.push(insert(db.clone(), std::mem::replace(&mut batch, Vec::with_capacity(max_batch))));
-            }
-            Some(()) = inflight.next(), if !inflight.is_empty() => {}
-        }
-    }
-    while inflight.next().await.is_some() {}
 }
 
 async fn insert(db: PgPool, batch: Vec<Pending>) {
