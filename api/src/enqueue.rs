@@ -57,12 +57,14 @@ impl EnqueueError {
     }
 }
 
+type Reply = oneshot::Sender<Result<Enqueued, String>>;
+
 /// One delivery waiting for its lane's next batch.
 struct Pending {
     job_id: Ulid,
     key: String,
     bytes: Vec<u8>,
-    reply: oneshot::Sender<Result<Enqueued, String>>,
+    reply: Reply,
 }
 
 /// Sends each delivery to its lane's batcher; cheap to clone.
@@ -161,7 +163,7 @@ async fn push(mut conn: ConnectionManager, config: apalis_redis::Config, batch: 
 async fn claimed_by(
     conn: &mut ConnectionManager,
     config: &apalis_redis::Config,
-    waiting: &[(Ulid, String, oneshot::Sender<Result<Enqueued, String>>)],
+    waiting: &[(Ulid, String, Reply)],
 ) -> Result<Vec<Option<String>>, String> {
     let set = config.idempotency_key_set();
     let keys: Vec<String> = waiting
