@@ -93,6 +93,11 @@ pub struct ApiConfig {
     )]
     pub lane_rules: LaneRules,
 
+    /// How often the queue depth gauges are sampled from Redis.
+    #[arg(long = "depth-interval", env = "SLUICE_DEPTH_INTERVAL", value_name = "SLUICE_DEPTH_INTERVAL",
+          default_value = "1s", value_parser = parse_duration)]
+    pub depth_interval: Duration,
+
     /// How long in-flight requests may take to finish after SIGTERM.
     #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE_S", value_name = "SLUICE_SHUTDOWN_GRACE_S",
           default_value = "30", value_parser = parse_duration)]

@@ -81,6 +81,7 @@ impl Api {
                 .await
                 .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
+        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
         let registry = Registry::default();
@@ -123,6 +124,18 @@ impl Api {
             .state
             .registry
             .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        // The backlog is exported by the api, not the workers, so the scaling signal exists
+        // with zero workers.
+        let depth = tokio::spawn(sluice_shared::depth::run(
+            self.admin.redis.clone(),
+            self.cfg.redis.queue_prefix.clone(),
+            self.cfg.depth_interval,
+        ));
+        let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
+            self.db.clone(),
+            self.cfg.db.pool_max_connections,
+            Duration::from_secs(1),
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             admin_listener,
@@ -146,6 +159,8 @@ impl Api {
             () = deadline => tracing::warn!("shutdown grace elapsed with requests still in flight"),
         }
         refresh.abort();
+        depth.abort();
+        pool_metrics.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("api stopped");
         Ok(())

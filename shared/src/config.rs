@@ -39,6 +39,22 @@ pub struct DatabaseConfig {
           default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub pool_acquire_timeout_ms: u64,
 
+    /// The most replicas this Deployment can have (its HPA maximum): with the pool size, the
+    /// worst case of connections it can open, checked against the server at start-up.
+    #[arg(long = "max-replicas", env = "SLUICE_MAX_REPLICAS", value_name = "SLUICE_MAX_REPLICAS",
+          default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_replicas: u32,
+
+    /// What an over-budget configuration does at start-up: `warn` (log and run) or `enforce`
+    /// (refuse to start).
+    #[arg(
+        long = "db-budget",
+        env = "SLUICE_DB_BUDGET",
+        value_name = "SLUICE_DB_BUDGET",
+        default_value = "warn"
+    )]
+    pub budget: BudgetMode,
+
     /// Apply pending migrations at start-up.
     #[arg(long = "auto-migrate", env = "SLUICE_AUTO_MIGRATE", value_name = "SLUICE_AUTO_MIGRATE",
           default_value_t = true, action = clap::ArgAction::Set)]
@@ -59,9 +75,17 @@ impl fmt::Debug for DatabaseConfig {
             .field("pool_max_connections", &self.pool_max_connections)
             .field("pool_min_connections", &self.pool_min_connections)
             .field("pool_acquire_timeout_ms", &self.pool_acquire_timeout_ms)
+            .field("max_replicas", &self.max_replicas)
+            .field("budget", &self.budget)
             .field("auto_migrate", &self.auto_migrate)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BudgetMode {
+    Warn,
+    Enforce,
 }
 
 /// Where Redis lives and under which key prefix sluice keeps its queues.

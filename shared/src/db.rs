@@ -1,31 +1,153 @@
-//! Postgres: pool construction from the environment's budget, and the embedded migrations.
+//! Postgres: pool construction from the environment's budget, the start-up budget check, pool
+//! metrics, and the embedded migrations.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::{
-    PgPool,
+    PgPool, Postgres,
     migrate::Migrator,
+    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-use crate::config::DatabaseConfig;
+use crate::{
+    config::{BudgetMode, DatabaseConfig},
+    metrics as m,
+};
 
 /// The forward-only migrations under `migrations/`, compiled into both binaries.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// A bounded pool sized from `DB_POOL_*`; connections are opened on demand, so the process
 /// starts (and reports not-ready) while Postgres is down.
+///
+/// Statements are not cached on the server: each runs as an unnamed prepared statement, which
+/// PgBouncer in transaction mode accepts (a named statement cached on one server connection is
+/// unknown on the next).
 pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = cfg
         .database_url
         .parse::<PgConnectOptions>()?
-        .application_name(app_name);
+        .application_name(app_name)
+        .statement_cache_capacity(0);
     Ok(PgPoolOptions::new()
         .max_connections(cfg.pool_max_connections)
         .min_connections(cfg.pool_min_connections.min(cfg.pool_max_connections))
         .acquire_timeout(cfg.acquire_timeout())
         .idle_timeout(Some(Duration::from_secs(300)))
         .connect_lazy_with(options))
+}
+
+/// Takes a pooled connection, timing the wait (`sluice_db_acquire_seconds`) and counting waits
+/// that ran out of time (`sluice_db_acquire_timeouts_total`).
+pub async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let started = Instant::now();
+    let conn = pool.acquire().await;
+    metrics::histogram!(m::DB_ACQUIRE_SECONDS).record(started.elapsed().as_secs_f64());
+    if let Err(sqlx::Error::PoolTimedOut) = &conn {
+        metrics::counter!(m::DB_ACQUIRE_TIMEOUTS_TOTAL).increment(1);
+    }
+    conn
+}
+
+/// Publishes the pool's size every `every` until aborted.
+pub async fn export_pool_metrics(pool: PgPool, max: u32, every: Duration) {
+    metrics::gauge!(m::DB_POOL_MAX_CONNECTIONS).set(f64::from(max));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (size, idle) = (pool.size(), pool.num_idle() as u32);
+        metrics::gauge!(m::DB_POOL_CONNECTIONS, m::LABEL_STATE => "idle").set(f64::from(idle));
+        metrics::gauge!(m::DB_POOL_CONNECTIONS, m::LABEL_STATE => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
+    }
+}
+
+/// What the server allows and what this Deployment could take at worst.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    pub max_connections: i64,
+    pub superuser_reserved: i64,
+    /// Connections open now that belong to other clients (not this application name).
+    pub others: i64,
+    /// `SLUICE_MAX_REPLICAS` × `DB_POOL_MAX_CONNECTIONS`.
+    pub worst_case: i64,
+}
+
+impl Budget {
+    /// Connections ordinary clients may open in all.
+    pub fn available(&self) -> i64 {
+        self.max_connections - self.superuser_reserved
+    }
+
+    pub fn fits(&self) -> bool {
+        self.others + self.worst_case <= self.available()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    #[error(
+        "connection budget exceeded (SLUICE_DB_BUDGET=enforce): SLUICE_MAX_REPLICAS × DB_POOL_MAX_CONNECTIONS = {} plus {} connections of other clients > {} available (max_connections {} − superuser_reserved_connections {})",
+        .0.worst_case, .0.others, .0.available(), .0.max_connections, .0.superuser_reserved
+    )]
+    Exceeded(Budget),
+    #[error("reading the server's connection limits: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Reads the server's limits and logs this Deployment's worst case; with `enforce`, an
+/// over-budget configuration is an error (the process must not start).
+pub async fn check_budget(
+    pool: &PgPool,
+    cfg: &DatabaseConfig,
+    app_name: &str,
+) -> Result<Budget, BudgetError> {
+    let (max_connections, superuser_reserved, others): (i64, i64, i64) = sqlx::query_as(
+        "SELECT current_setting('max_connections')::int8,
+                current_setting('superuser_reserved_connections')::int8,
+                (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> $1)",
+    )
+    .bind(app_name)
+    .fetch_one(pool)
+    .await?;
+    let worst_case = i64::from(cfg.max_replicas) * i64::from(cfg.pool_max_connections);
+    let budget = Budget {
+        max_connections,
+        superuser_reserved,
+        others,
+        worst_case,
+    };
+    if budget.fits() {
+        tracing::info!(?budget, "postgres connection budget fits");
+        Ok(budget)
+    } else if cfg.budget == BudgetMode::Enforce {
+        Err(BudgetError::Exceeded(budget))
+    } else {
+        tracing::warn!(
+            worst_case = budget.worst_case,
+            others = budget.others,
+            available = budget.available(),
+            "postgres connection budget exceeded: at full scale this Deployment could meet \"too many clients\""
+        );
+        Ok(budget)
+    }
+}
+
+/// The start-up form of [`check_budget`]: only an enforced, exceeded budget is an error; a
+/// server that cannot be asked (down at start-up) is logged and skipped.
+pub async fn startup_budget_check(
+    pool: &PgPool,
+    cfg: &DatabaseConfig,
+    app_name: &str,
+) -> Result<(), BudgetError> {
+    match check_budget(pool, cfg, app_name).await {
+        Err(BudgetError::Db(e)) => {
+            tracing::warn!(error = %e, "could not check the postgres connection budget");
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 /// Runs pending migrations.
@@ -37,4 +159,26 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 pub async fn ping(pool: &PgPool, within: Duration) -> bool {
     let q = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
     matches!(tokio::time::timeout(within, q).await, Ok(Ok(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_arithmetic() {
+        let b = Budget {
+            max_connections: 100,
+            superuser_reserved: 3,
+            others: 17,
+            worst_case: 80,
+        };
+        assert_eq!(b.available(), 97);
+        assert!(b.fits());
+        let over = Budget {
+            worst_case: 81,
+            ..b
+        };
+        assert!(!over.fits());
+    }
 }

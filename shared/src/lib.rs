@@ -7,6 +7,7 @@
 //! - [`envelope`]: the queued job: one update with everything a worker needs.
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
+//! - [`depth`]: each lane's backlog, in-flight and dead jobs, sampled from Redis.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
@@ -17,6 +18,7 @@ pub mod admin;
 pub mod coalesce;
 pub mod config;
 pub mod db;
+pub mod depth;
 pub mod envelope;
 pub mod lanes;
 pub mod metrics;

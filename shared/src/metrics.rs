@@ -33,6 +33,19 @@ pub const DB_BATCH_ROWS: &str = "sluice_db_batch_rows";
 pub const DLQ_SIZE: &str = "sluice_dlq_size";
 /// Finished-job bookkeeping removed from Redis by the vacuum.
 pub const VACUUMED_TOTAL: &str = "sluice_vacuumed_total";
+/// Jobs per lane and state (pending, scheduled, inflight, dead), sampled from Redis by the api.
+/// Every replica exports the same true value: aggregate with `max by (lane)`, never `sum`.
+pub const QUEUE_DEPTH: &str = "sluice_queue_depth";
+/// Age of the oldest pending job per lane.
+pub const QUEUE_OLDEST_AGE_SECONDS: &str = "sluice_queue_oldest_age_seconds";
+/// Pooled Postgres connections by state (idle, in_use).
+pub const DB_POOL_CONNECTIONS: &str = "sluice_db_pool_connections";
+/// The pool's upper bound (`DB_POOL_MAX_CONNECTIONS`).
+pub const DB_POOL_MAX_CONNECTIONS: &str = "sluice_db_pool_max_connections";
+/// Time spent waiting for a pooled connection.
+pub const DB_ACQUIRE_SECONDS: &str = "sluice_db_acquire_seconds";
+/// Waits for a pooled connection that ran out of time (`DB_POOL_ACQUIRE_TIMEOUT_MS`).
+pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
 /// Times the worker restarted a lane's consumer after a Redis error.
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
 
@@ -42,6 +55,7 @@ pub const LABEL_STATUS: &str = "status";
 pub const LABEL_OUTCOME: &str = "outcome";
 pub const LABEL_LANE: &str = "lane";
 pub const LABEL_REASON: &str = "reason";
+pub const LABEL_STATE: &str = "state";
 
 /// Every metric name above, for tests that check `deploy/` uses only exported names.
 pub const ALL: &[&str] = &[
@@ -57,6 +71,12 @@ pub const ALL: &[&str] = &[
     DB_BATCH_ROWS,
     DLQ_SIZE,
     VACUUMED_TOTAL,
+    QUEUE_DEPTH,
+    QUEUE_OLDEST_AGE_SECONDS,
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX_CONNECTIONS,
+    DB_ACQUIRE_SECONDS,
+    DB_ACQUIRE_TIMEOUTS_TOTAL,
     WORKER_RESTARTS_TOTAL,
 ];
 
@@ -133,6 +153,26 @@ fn describe() {
     describe_counter!(
         VACUUMED_TOTAL,
         "Finished jobs whose bookkeeping was removed from Redis."
+    );
+    describe_gauge!(
+        QUEUE_DEPTH,
+        "Jobs per lane and state; aggregate replicas with max, not sum."
+    );
+    describe_gauge!(
+        QUEUE_OLDEST_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest pending job per lane."
+    );
+    describe_gauge!(DB_POOL_CONNECTIONS, "Pooled Postgres connections by state.");
+    describe_gauge!(DB_POOL_MAX_CONNECTIONS, "Upper bound of the Postgres pool.");
+    describe_histogram!(
+        DB_ACQUIRE_SECONDS,
+        Unit::Seconds,
+        "Time waiting for a pooled connection."
+    );
+    describe_counter!(
+        DB_ACQUIRE_TIMEOUTS_TOTAL,
+        "Waits for a pooled connection that timed out."
     );
     describe_counter!(
         WORKER_RESTARTS_TOTAL,

@@ -47,6 +47,7 @@ impl<H: UpdateHandler> Worker<H> {
                 .await
                 .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
+        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-worker").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
             .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
@@ -99,6 +100,11 @@ impl<H: UpdateHandler> Worker<H> {
             self.admin.clone(),
             stopped(stop_rx.clone()),
         ));
+        let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
+            self.admin.db.clone(),
+            self.cfg.db.pool_max_connections,
+            Duration::from_secs(1),
+        ));
         let vacuum = tokio::spawn(crate::vacuum::run(
             self.redis.clone(),
             self.cfg.redis.queue_prefix.clone(),
@@ -145,6 +151,7 @@ impl<H: UpdateHandler> Worker<H> {
             lanes.abort_all();
         }
         vacuum.abort();
+        pool_metrics.abort();
         promoter.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");

@@ -61,7 +61,7 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
     .bind(payload)
     .bind(job)
     .bind(received)
-    .execute(db)
+    .execute(&mut *sluice_shared::db::acquire(db).await?)
     .await?;
     Ok(done.rows_affected())
 }

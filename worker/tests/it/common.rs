@@ -230,3 +230,36 @@ pub fn jobs_done(metrics: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// Like [`spawn_worker`], with its log (stderr, at `info`) in a temporary file.
+pub fn spawn_worker_logged(
+    db_url: &str,
+    redis_url: &str,
+    prefix: &str,
+    env: &[(&str, &str)],
+) -> (WorkerProc, std::path::PathBuf) {
+    let log = std::env::temp_dir().join(format!("{prefix}-{}.log", ulid::Ulid::generate()));
+    let file = std::fs::File::create(&log).unwrap();
+    let admin_port = sluice_testkit::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
+    cmd.env("DATABASE_URL", db_url)
+        .env("REDIS_URL", redis_url)
+        .env("SLUICE_QUEUE_PREFIX", prefix)
+        .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
+        .env("SLUICE_AUTO_MIGRATE", "false")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (
+        WorkerProc {
+            child: cmd.spawn().expect("sluice-worker starts"),
+            admin_port,
+        },
+        log,
+    )
+}
