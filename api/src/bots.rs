@@ -31,32 +31,40 @@ pub async fn add(db: &PgPool, name: &str, secret: &str) -> Result<bool, BotsErro
     if !valid_secret(secret) {
         return Err(BotsError::BadSecret);
     }
+    let mut tx = sluice_shared::db::begin(db).await?;
     let inserted: bool = sqlx::query_scalar(
         "INSERT INTO bots (name, secret_sha256) VALUES ($1, $2)
          ON CONFLICT (name) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256, updated_at = now()
          RETURNING (xmax = 0)",
     )
+    .persistent(false)
     .bind(name)
     .bind(secret_hash(secret).as_slice())
-    .fetch_one(db)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(inserted)
 }
 
 /// Names and registration times of all bots, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BotsError> {
-    Ok(
-        sqlx::query_as("SELECT name, created_at FROM bots ORDER BY name")
-            .fetch_all(db)
-            .await?,
-    )
+    let mut tx = sluice_shared::db::begin(db).await?;
+    let bots = sqlx::query_as("SELECT name, created_at FROM bots ORDER BY name")
+        .persistent(false)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(bots)
 }
 
 pub async fn remove(db: &PgPool, name: &str) -> Result<(), BotsError> {
+    let mut tx = sluice_shared::db::begin(db).await?;
     let done = sqlx::query("DELETE FROM bots WHERE name = $1")
+        .persistent(false)
         .bind(name)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     if done.rows_affected() == 0 {
         return Err(BotsError::NotFound(name.to_owned()));
     }

@@ -47,8 +47,10 @@ impl Registry {
 
     /// Re-reads the `bots` table and swaps the cache in one step.
     pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
+        let mut tx = sluice_shared::db::begin(db).await?;
         let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT name, secret_sha256 FROM bots")
-            .fetch_all(db)
+            .persistent(false)
+            .fetch_all(&mut *tx)
             .await?;
         let map: HashMap<String, BotEntry> = rows
             .into_iter()

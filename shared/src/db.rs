@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sqlx::{
-    PgPool, Postgres,
+    PgPool, Postgres, Transaction,
     migrate::Migrator,
     pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -21,15 +21,15 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// A bounded pool sized from `DB_POOL_*`; connections are opened on demand, so the process
 /// starts (and reports not-ready) while Postgres is down.
 ///
-/// Statements are not cached on the server: each runs as an unnamed prepared statement, which
-/// PgBouncer in transaction mode accepts (a named statement cached on one server connection is
-/// unknown on the next).
+/// Every query of sluice runs with `.persistent(false)` inside [`begin`]'s transaction, i.e. as
+/// an unnamed statement on one server connection: PgBouncer in transaction mode hands each
+/// transaction a different server connection, where a named statement prepared earlier does
+/// not exist (and sqlx 0.9 names statements even with its statement cache disabled).
 pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = cfg
         .database_url
         .parse::<PgConnectOptions>()?
-        .application_name(app_name)
-        .statement_cache_capacity(0);
+        .application_name(app_name);
     Ok(PgPoolOptions::new()
         .max_connections(cfg.pool_max_connections)
         .min_connections(cfg.pool_min_connections.min(cfg.pool_max_connections))
@@ -43,11 +43,30 @@ pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error>
 pub async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
     let started = Instant::now();
     let conn = pool.acquire().await;
+    record_acquire(started, &conn);
+    conn
+}
+
+/// Opens a transaction on a pooled connection (timed like [`acquire`]).
+///
+/// sluice runs every statement inside an explicit transaction, with `.persistent(false)`: sqlx
+/// prepares a statement (Parse, Describe, Sync) before it binds and executes it, and PgBouncer
+/// in transaction mode may hand the second half to another server connection unless a
+/// transaction pins it. The extra BEGIN/COMMIT is amortized by batching where it matters.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let started = Instant::now();
+    let tx = pool.begin().await;
+    record_acquire(started, &tx);
+    tx
+}
+
+/// The wait includes BEGIN's round trip when the connection opens a transaction: close enough
+/// for a signal about pool starvation, which is counted in the hundreds of milliseconds.
+fn record_acquire<T>(started: Instant, result: &Result<T, sqlx::Error>) {
     metrics::histogram!(m::DB_ACQUIRE_SECONDS).record(started.elapsed().as_secs_f64());
-    if let Err(sqlx::Error::PoolTimedOut) = &conn {
+    if let Err(sqlx::Error::PoolTimedOut) = result {
         metrics::counter!(m::DB_ACQUIRE_TIMEOUTS_TOTAL).increment(1);
     }
-    conn
 }
 
 /// Publishes the pool's size every `every` until aborted.
@@ -108,8 +127,9 @@ pub async fn check_budget(
                 current_setting('superuser_reserved_connections')::int8,
                 (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> $1)",
     )
+        .persistent(false)
     .bind(app_name)
-    .fetch_one(pool)
+    .fetch_one(&mut *begin(pool).await?)
     .await?;
     let worst_case = i64::from(cfg.max_replicas) * i64::from(cfg.pool_max_connections);
     let budget = Budget {
@@ -157,7 +177,13 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Checks that Postgres answers a trivial query within `within`.
 pub async fn ping(pool: &PgPool, within: Duration) -> bool {
-    let q = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    let q = async {
+        let mut tx = begin(pool).await?;
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
+    };
     matches!(tokio::time::timeout(within, q).await, Ok(Ok(1)))
 }
 

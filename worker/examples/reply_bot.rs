@@ -32,9 +32,11 @@ impl UpdateHandler for ReplyBot {
             "CREATE TABLE IF NOT EXISTS outbox (bot text, update_id bigint, chat_id bigint, text text,
              PRIMARY KEY (bot, update_id))",
         )
+        .persistent(false)
         .execute(&ctx.db)
         .await?;
         sqlx::query("INSERT INTO outbox VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .persistent(false)
             .bind(&update.bot)
             .bind(update.update_id)
             .bind(chat)

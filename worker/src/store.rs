@@ -45,6 +45,7 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
             chrono::DateTime::from_timestamp_millis(r.env.received_at_ms).unwrap_or_default(),
         );
     }
+    let mut tx = sluice_shared::db::begin(db).await?;
     let done = sqlx::query(
         "INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id, received_at)
          SELECT b, u, k, c, us, l, p::jsonb, j, r
@@ -52,6 +53,7 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
                      $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
          ON CONFLICT (bot, update_id) DO NOTHING",
     )
+        .persistent(false)
     .bind(bot)
     .bind(update_id)
     .bind(kind)
@@ -61,7 +63,8 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
     .bind(payload)
     .bind(job)
     .bind(received)
-    .execute(&mut *sluice_shared::db::acquire(db).await?)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }

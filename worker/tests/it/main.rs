@@ -8,4 +8,5 @@ mod e2e;
 mod handler_api;
 mod lanes;
 mod outage;
+mod pgbouncer;
 mod retry;
