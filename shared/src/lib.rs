@@ -4,7 +4,9 @@
 //! - [`config`]: typed settings shared by both binaries (database, redis, telemetry), parsed once.
 //! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
 //! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
-//! - [`envelope`]: the queued job: one update with everything a worker needs.
+//! - [`envelope`]: the queued job of a Telegram update, with everything a worker needs.
+//! - [`event`]: the queued job of a signed webhook (any provider), with its raw bytes.
+//! - [`job`]: what a queue holds — either of the two — and what the enqueue needs of it.
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
@@ -16,6 +18,8 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod envelope;
+pub mod event;
+pub mod job;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
