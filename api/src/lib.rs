@@ -1,5 +1,5 @@
-//! sluice-api: authenticates Telegram webhook deliveries and makes them durable in Redis before
-//! answering 2xx.
+//! sluice-api: authenticates webhook deliveries (Telegram, and signed webhooks from any provider)
+//! and makes them durable in Redis before answering 2xx.
 //!
 //! # Layout
 //! - [`config`]: the CLI and every setting, parsed once.
@@ -7,6 +7,7 @@
 //! - [`routes`]: one module per route family (`telegram`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
+//! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `sluice-api bots` commands.
@@ -17,5 +18,6 @@ pub mod enqueue;
 pub mod error;
 pub mod registry;
 pub mod routes;
+pub mod signature;
 pub mod startup;
 pub mod verify;
