@@ -7,6 +7,7 @@
 //! - [`routes`]: one module per route family (`telegram`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
+//! - [`sources`]: signed-webhook sources: the cached table, their options, the CLI.
 //! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
@@ -19,5 +20,6 @@ pub mod error;
 pub mod registry;
 pub mod routes;
 pub mod signature;
+pub mod sources;
 pub mod startup;
 pub mod verify;
