@@ -1,12 +1,13 @@
-//! The durable enqueue: one update into its lane's apalis-redis queue, deduplicated on
-//! (bot, update_id), within a time budget.
+//! The durable enqueue: one job into its lane's apalis-redis queue, deduplicated on its key
+//! ((bot, update_id) for Telegram, (source, idempotency key) for signed events), within a time
+//! budget.
 
 use std::time::{Duration, Instant};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
 use sluice_shared::{
-    envelope::UpdateEnvelope,
+    job::Queued,
     lanes::Lane,
     metrics as m,
     queue::{QueueConfig, lane_config},
@@ -18,7 +19,7 @@ use ulid::Ulid;
 pub enum Enqueued {
     /// A new job, durably queued.
     New { job_id: String },
-    /// The same (bot, update_id) was queued before: no second job was made.
+    /// The same key was queued before: no second job was made.
     Duplicate,
 }
 
@@ -75,13 +76,13 @@ impl Enqueuer {
         }
     }
 
-    /// Queues `env` and returns only once Redis has confirmed it, or fails within the budget.
-    pub async fn enqueue(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+    /// Queues `job` and returns only once Redis has confirmed it, or fails within the budget.
+    pub async fn enqueue<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
         let started = Instant::now();
-        let result = tokio::time::timeout(self.budget, self.push(env))
+        let result = tokio::time::timeout(self.budget, self.push(job))
             .await
             .unwrap_or(Err(EnqueueError::Timeout(self.budget)));
-        let lane = env.lane.as_str();
+        let lane = job.lane().as_str();
         metrics::histogram!(m::ENQUEUE_DURATION_SECONDS, m::LABEL_LANE => lane)
             .record(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
@@ -91,15 +92,15 @@ impl Enqueuer {
         result
     }
 
-    async fn push(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+    async fn push<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
         let job_id = Ulid::generate();
-        let task = TaskBuilder::new(serde_json::to_vec(env)?)
+        let task = TaskBuilder::new(serde_json::to_vec(job)?)
             .task_id(TaskId::from_ulid(job_id))
-            .idempotency_key(env.idempotency_key())
+            .idempotency_key(job.dedup_key())
             .build();
         let mut conn = self.conn.clone();
         let (queued, scheduled) =
-            apalis_redis::queries::push_tasks(&mut conn, self.config(env.lane), &[task]).await?;
+            apalis_redis::queries::push_tasks(&mut conn, self.config(job.lane()), &[task]).await?;
         // The batch script answers (0, 0) when the idempotency key was already claimed.
         if queued + scheduled == 0 {
             Ok(Enqueued::Duplicate)

@@ -4,11 +4,12 @@
 //! # Layout
 //! - [`config`]: the CLI and every setting, parsed once.
 //! - [`startup`]: state, router and layer stack, listeners, graceful shutdown.
-//! - [`routes`]: one module per route family (`telegram`).
+//! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
 //! - [`sources`]: signed-webhook sources: the cached table, their options, the CLI.
 //! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
+//! - [`replay`]: a timestamped signature is accepted once within its window.
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `sluice-api bots` commands.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod enqueue;
 pub mod error;
 pub mod registry;
+pub mod replay;
 pub mod routes;
 pub mod signature;
 pub mod sources;

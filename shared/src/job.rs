@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn a_signed_event_round_trips_with_its_raw_bytes() {
         let json = serde_json::to_string(&event()).unwrap();
-        assert!(json.starts_with(r#"{"origin":"signed","source":"stripe""#), "{json}");
+        assert!(
+            json.starts_with(r#"{"origin":"signed","source":"stripe""#),
+            "{json}"
+        );
         let Job::Signed(e) = serde_json::from_str::<Job>(&json).unwrap() else {
             panic!("decoded as a Telegram update");
         };
