@@ -7,9 +7,7 @@ use anyhow::Context;
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use sluice_shared::{
-    admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config,
-};
+use sluice_shared::{admin, job::Job, lanes::Lane, metrics as m, queue::lane_config};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -166,7 +164,7 @@ impl LaneWorker {
     }
 
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
-        let storage = RedisStorage::<UpdateEnvelope>::new(self.redis.clone())
+        let storage = RedisStorage::<Job>::new(self.redis.clone())
             .with_config(self.config.clone())
             .poll_with_interval(self.poll_interval);
         let worker = WorkerBuilder::new(name)
