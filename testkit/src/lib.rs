@@ -140,6 +140,10 @@ pub async fn jobs_stored(redis_url: &str, prefix: &str) -> anyhow::Result<i64> {
 }
 
 /// Deletes every key under `prefix` (best effort).
+///
+/// SCAN, not KEYS: the shared test Redis may hold millions of keys (benchmark backlogs), and a
+/// KEYS over them blocks Redis for most of a second — long enough to fail other tests' 250 ms
+/// enqueue budgets.
 pub async fn clear_prefix(redis_url: &str, prefix: &str) {
     let Ok(client) = redis::Client::open(redis_url) else {
         return;
@@ -147,13 +151,26 @@ pub async fn clear_prefix(redis_url: &str, prefix: &str) {
     let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
         return;
     };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
-    for chunk in keys.chunks(500) {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+    let mut cursor = 0u64;
+    loop {
+        let Ok((next, keys)) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async::<(u64, Vec<String>)>(&mut conn)
+            .await
+        else {
+            return;
+        };
+        if !keys.is_empty() {
+            let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+        }
+        if next == 0 {
+            return;
+        }
+        cursor = next;
     }
 }
 
