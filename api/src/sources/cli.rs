@@ -30,10 +30,11 @@ pub enum SourcesCommand {
         /// plain (X-Signature, hex HMAC-SHA256 of the body).
         #[arg(long)]
         scheme: Scheme,
-        /// The signing secret. Stored as is (HMAC needs it): database access is access to it.
+        /// The signing secret ("-" reads it from stdin). Stored as is (HMAC needs it): database
+        /// access is access to it.
         #[arg(long, env = "SLUICE_SOURCE_SECRET", hide_env_values = true)]
         secret: Secret,
-        /// A second secret accepted as well, while rotating.
+        /// A second secret accepted as well, while rotating ("-" reads it from stdin).
         #[arg(long, env = "SLUICE_SOURCE_NEXT_SECRET", hide_env_values = true)]
         next_secret: Option<Secret>,
         #[command(flatten)]
@@ -46,11 +47,14 @@ pub enum SourcesCommand {
         name: String,
         #[arg(long)]
         scheme: Option<Scheme>,
-        /// Replace the current secret at once (prefer --next-secret, then --promote-next).
-        #[arg(long, env = "SLUICE_SOURCE_SECRET", hide_env_values = true)]
+        /// Replace the current secret at once (prefer --next-secret, then --promote-next);
+        /// "-" reads it from stdin. No environment fallback here: a variable left over from
+        /// `add` must not silently change a secret.
+        #[arg(long)]
         secret: Option<Secret>,
-        /// Accept this secret as well as the current one (step 1 of a rotation).
-        #[arg(long, env = "SLUICE_SOURCE_NEXT_SECRET", hide_env_values = true)]
+        /// Accept this secret as well as the current one (step 1 of a rotation); "-" reads it
+        /// from stdin.
+        #[arg(long)]
         next_secret: Option<Secret>,
         /// Make the next secret the only one (step 2, once the provider signs with it).
         #[arg(long)]
@@ -120,8 +124,8 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             db: DbOnly { db: cfg },
         } => {
             let pool = pool(&cfg).await?;
-            let mut s = Source::new(&name, scheme, secret);
-            s.next_secret = next_secret;
+            let mut s = Source::new(&name, scheme, from_stdin(secret)?);
+            s.next_secret = next_secret.map(from_stdin).transpose()?;
             options.apply(&mut s)?;
             manage::add(&pool, &s).await?;
             println!(
@@ -142,8 +146,8 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
         } => {
             let pool = pool(&cfg).await?;
             let rotation = Rotation {
-                secret,
-                next_secret,
+                secret: secret.map(from_stdin).transpose()?,
+                next_secret: next_secret.map(from_stdin).transpose()?,
                 promote_next,
                 drop_next,
             };
@@ -180,6 +184,18 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A secret given as "-" is read from stdin (one line), keeping it out of `ps` and history.
+fn from_stdin(secret: Secret) -> anyhow::Result<Secret> {
+    if secret.expose() != "-" {
+        return Ok(secret);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    line.trim_end_matches(['\r', '\n'])
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("the secret on stdin: {e}"))
 }
 
 async fn pool(cfg: &sluice_shared::config::DatabaseConfig) -> anyhow::Result<PgPool> {

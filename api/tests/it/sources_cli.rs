@@ -6,15 +6,28 @@ use sluice_testkit::TestDb;
 use tokio::process::Command;
 
 async fn api(args: &[&str], env: &[(&str, &str)]) -> Output {
+    api_stdin(args, env, "").await
+}
+
+/// Runs `sluice-api` with `stdin` as its standard input.
+async fn api_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-api"));
     cmd.args(args)
         .env_remove("SLUICE_SOURCE_SECRET")
         .env_remove("SLUICE_SOURCE_NEXT_SECRET")
-        .env_remove("RUST_LOG");
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().await.expect("sluice-api runs")
+    let mut child = cmd.spawn().expect("sluice-api runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -155,19 +168,15 @@ async fn sources_are_managed_from_the_command_line_and_secrets_never_printed() {
     assert!(list.contains("shop\tscheme=stripe\tlane=high\tidempotency=pointer /id\tkind=pointer /type\trate_key=/data/object/customer\ttolerance=120s\tnext_secret=none"), "{list}");
     assert!(list.contains("2 source(s)"), "{list}");
 
-    // Rotation: accept a next secret, then promote it.
-    let (out, _) = ok(
-        &[
-            "sources",
-            "update",
-            "shop",
-            "--next-secret",
-            "whsec_TOPSECRET3",
-        ],
+    // Rotation: accept a next secret (read from stdin, out of `ps`), then promote it.
+    let out = api_stdin(
+        &["sources", "update", "shop", "--next-secret", "-"],
         &env,
+        "whsec_TOPSECRET3\n",
     )
     .await;
-    assert!(out.contains("2 secret(s) accepted"), "{out}");
+    let (out, err) = text(&out);
+    assert!(out.contains("2 secret(s) accepted"), "{out}{err}");
     assert!(
         ok(&["sources", "list"], &env)
             .await
@@ -195,12 +204,21 @@ async fn sources_are_managed_from_the_command_line_and_secrets_never_printed() {
     )
     .await;
 
-    // An empty value clears an option; other options are kept.
+    // An empty value clears an option; other options are kept. A secret left in the
+    // environment is not picked up by `update`.
+    let leftover = [env[0], ("SLUICE_SOURCE_SECRET", "whsec_TOPSECRET9")];
+    let secret = || async {
+        sqlx::query_scalar::<_, String>("SELECT secret FROM sources WHERE name = 'shop'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
     ok(
         &["sources", "update", "shop", "--rate-key-pointer", ""],
-        &env,
+        &leftover,
     )
     .await;
+    assert_eq!(secret().await, "whsec_TOPSECRET3");
     let (list, _) = ok(&["sources", "list"], &env).await;
     assert!(list.contains("shop\tscheme=stripe\tlane=high\tidempotency=pointer /id\tkind=pointer /type\trate_key=-"), "{list}");
 
