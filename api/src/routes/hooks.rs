@@ -10,14 +10,14 @@ use axum::{
     http::HeaderMap,
     routing::post,
 };
-use sluice_shared::{event::EventEnvelope, metrics as m};
+use sluice_shared::metrics as m;
 
 use super::{answer::Accepted, body::read_body};
 use crate::{
     enqueue::Enqueued,
     error::ApiError,
-    replay::ReplayError,
-    signature::Unverified,
+    replay::{Claim, ReplayError},
+    signature::{ReplayStamp, Unverified},
     sources::{Source, extract, registry::Lookup},
     startup::AppState,
 };
@@ -70,21 +70,15 @@ async fn accept(
     let event = extract::event(src, headers, verified, now_ms)?;
     // Admission control keys on `event.rate_key` (the source's --rate-key-pointer) here, before
     // anything is written to Redis.
-    let claim = match &stamp {
-        Some(stamp) => Some(app.replay.claim(&src.name, stamp).await.inspect_err(|e| {
-            if !matches!(e, ReplayError::Replayed) {
-                tracing::warn!(error = %e, source = %src.name, "replay check failed; answering 503");
-            }
-        })?),
-        None => None,
-    };
+    let claim = claim_once(app, src, stamp.as_ref()).await?;
     match app.enqueuer.enqueue(&event).await {
         Ok(enqueued) => Ok((event.lane.as_str(), enqueued)),
         Err(e) => {
             if let Some(claim) = claim {
                 app.replay.release(claim).await;
             }
-            log_enqueue_failure(&event, &e);
+            tracing::warn!(error = %e, source = %event.source, key = %event.idempotency_key,
+                "enqueue failed; answering 503");
             Err(ApiError::Retry(
                 "the event could not be queued; retry later",
             ))
@@ -92,9 +86,23 @@ async fn accept(
     }
 }
 
-fn log_enqueue_failure(event: &EventEnvelope, e: &crate::enqueue::EnqueueError) {
-    tracing::warn!(error = %e, source = %event.source, key = %event.idempotency_key,
-        "enqueue failed; answering 503");
+/// Claims a timestamped delivery against replay; schemes without a timestamp have no stamp.
+async fn claim_once(
+    app: &AppState,
+    src: &Source,
+    stamp: Option<&ReplayStamp>,
+) -> Result<Option<Claim>, ApiError> {
+    let Some(stamp) = stamp else {
+        return Ok(None);
+    };
+    match app.replay.claim(&src.name, stamp).await {
+        Ok(claim) => Ok(Some(claim)),
+        Err(ReplayError::Replayed) => Err(ApiError::Replayed),
+        Err(e) => {
+            tracing::warn!(error = %e, source = %src.name, "replay check failed; answering 503");
+            Err(e.into())
+        }
+    }
 }
 
 /// Now, in Unix seconds (signature freshness) and milliseconds (the envelope's received_at).
