@@ -9,7 +9,7 @@ use sluice_shared::{
     queue::QueueConfig,
 };
 
-/// sluice-api: takes Telegram webhook deliveries and queues them durably in Redis.
+/// sluice-api: takes webhook deliveries (Telegram, signed webhooks) and queues them durably in Redis.
 #[derive(Parser, Debug)]
 #[command(name = "sluice-api", version)]
 pub struct Cli {
@@ -26,6 +26,9 @@ pub enum Command {
     /// Manage the bots whose webhooks sluice accepts.
     #[command(subcommand)]
     Bots(BotsCommand),
+    /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
+    #[command(subcommand)]
+    Sources(crate::sources::cli::SourcesCommand),
 }
 
 #[derive(Subcommand, Debug)]

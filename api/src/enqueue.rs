@@ -1,5 +1,6 @@
-//! The durable enqueue: one update into its lane's apalis-redis queue, deduplicated on
-//! (bot, update_id), within a time budget.
+//! The durable enqueue: one job into its lane's apalis-redis queue, deduplicated on its key
+//! ((bot, update_id) for Telegram, (source, idempotency key) for signed events), within a time
+//! budget.
 //!
 //! Concurrent requests of a lane are coalesced into one call of apalis-redis's batch-push script
 //! (`sluice_shared::coalesce`): under load one round trip and one script run serve many
@@ -13,7 +14,7 @@ use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
 use sluice_shared::{
     coalesce,
-    envelope::UpdateEnvelope,
+    job::Queued,
     lanes::Lane,
     metrics as m,
     queue::{QueueConfig, lane_config},
@@ -90,14 +91,14 @@ impl Enqueuer {
         Enqueuer { lanes, budget }
     }
 
-    /// Queues `env` and returns only once Redis has confirmed it, or fails within the budget.
-    pub async fn enqueue(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+    /// Queues `job` and returns only once Redis has confirmed it, or fails within the budget.
+    pub async fn enqueue<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.budget, self.submit(env)).await {
+        let result = match tokio::time::timeout(self.budget, self.submit(job)).await {
             Ok(r) => r,
             Err(_) => Err(EnqueueError::Timeout(self.budget)),
         };
-        let lane = env.lane.as_str();
+        let lane = job.lane().as_str();
         metrics::histogram!(m::ENQUEUE_DURATION_SECONDS, m::LABEL_LANE => lane)
             .record(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
@@ -107,15 +108,15 @@ impl Enqueuer {
         result
     }
 
-    async fn submit(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+    async fn submit<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             job_id: Ulid::generate(),
-            key: env.idempotency_key(),
-            bytes: serde_json::to_vec(env)?,
+            key: job.dedup_key(),
+            bytes: serde_json::to_vec(job)?,
             reply,
         };
-        let lane = Lane::ALL.iter().position(|l| *l == env.lane).unwrap_or(1);
+        let lane = Lane::ALL.iter().position(|l| *l == job.lane()).unwrap_or(1);
         let gone = || EnqueueError::Redis("the enqueue batcher stopped".into());
         self.lanes[lane].send(pending).await.map_err(|_| gone())?;
         answer

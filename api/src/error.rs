@@ -7,6 +7,8 @@ use axum::{
 };
 use serde::Serialize;
 
+use crate::{replay::ReplayError, signature::SignatureError, sources::extract::ExtractError};
+
 /// `{"ok":false,"error":"<stable code>","detail":"<human text>"}`, fields in that order.
 #[derive(Serialize)]
 struct ErrorBody {
@@ -34,6 +36,30 @@ pub enum ApiError {
     NotFound,
     #[error("this path takes POST")]
     MethodNotAllowed,
+    #[error("no source named '{0}' is registered")]
+    UnknownSource(String),
+    /// Missing, malformed or wrong signature, or (Stripe) a timestamp outside the tolerance.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("this signed delivery was accepted before; a replay is refused")]
+    Replayed,
+}
+
+impl From<ExtractError> for ApiError {
+    fn from(e: ExtractError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<ReplayError> for ApiError {
+    fn from(e: ReplayError) -> Self {
+        match e {
+            ReplayError::Replayed => ApiError::Replayed,
+            ReplayError::Redis(_) | ReplayError::Timeout(_) => {
+                ApiError::Retry("the delivery could not be checked for replay; retry later")
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -48,13 +74,21 @@ impl ApiError {
             ApiError::Retry(_) => "retry",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UnknownSource(_) => "unknown_source",
+            ApiError::Signature(SignatureError::Stale { .. }) => "stale_timestamp",
+            ApiError::Signature(_) => "bad_signature",
+            ApiError::Replayed => "replayed",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::UnknownBot(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::UnknownBot(_) | ApiError::NotFound | ApiError::UnknownSource(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Unauthorized | ApiError::Signature(_) | ApiError::Replayed => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -1,12 +1,15 @@
-//! sluice-api: authenticates Telegram webhook deliveries and makes them durable in Redis before
-//! answering 2xx.
+//! sluice-api: authenticates webhook deliveries (Telegram, and signed webhooks from any provider)
+//! and makes them durable in Redis before answering 2xx.
 //!
 //! # Layout
 //! - [`config`]: the CLI and every setting, parsed once.
 //! - [`startup`]: state, router and layer stack, listeners, graceful shutdown.
-//! - [`routes`]: one module per route family (`telegram`).
+//! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
+//! - [`sources`]: signed-webhook sources: the cached table, their options, the CLI.
+//! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
+//! - [`replay`]: a timestamped signature is accepted once within its window.
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `sluice-api bots` commands.
@@ -16,6 +19,9 @@ pub mod config;
 pub mod enqueue;
 pub mod error;
 pub mod registry;
+pub mod replay;
 pub mod routes;
+pub mod signature;
+pub mod sources;
 pub mod startup;
 pub mod verify;

@@ -49,6 +49,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bots(cmd) => bots_command(cmd).await,
+        Command::Sources(cmd) => sluice_api::sources::cli::run(cmd).await,
     }
 }
 

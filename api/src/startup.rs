@@ -18,13 +18,20 @@ use sluice_shared::{admin, lanes::LaneRules, metrics as m};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{config::ApiConfig, enqueue::Enqueuer, error::ApiError, registry::Registry, routes};
+use crate::{
+    config::ApiConfig, enqueue::Enqueuer, error::ApiError, registry::Registry, replay::ReplayGuard,
+    routes, sources::registry::SourceRegistry,
+};
 
 /// What handlers share: cheap clonable handles only.
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    /// The signed-webhook sources, cached like the bots.
+    pub sources: SourceRegistry,
     pub enqueuer: Enqueuer,
+    /// Remembers accepted timestamped signatures (Stripe) for their tolerance window.
+    pub replay: ReplayGuard,
     pub lane_rules: Arc<LaneRules>,
     pub max_body_bytes: u64,
 }
@@ -33,6 +40,7 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::telegram::router())
+        .merge(routes::hooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
@@ -88,8 +96,18 @@ impl Api {
         if let Err(e) = registry.reload(&db).await {
             tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
         }
+        let sources = SourceRegistry::default();
+        if let Err(e) = sources.reload(&db).await {
+            tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
+        }
         let state = AppState {
             registry,
+            sources,
+            replay: ReplayGuard::new(
+                redis.clone(),
+                &cfg.redis.queue_prefix,
+                cfg.enqueue_timeout(),
+            ),
             enqueuer: Enqueuer::new(
                 redis.clone(),
                 &cfg.redis.queue_prefix,
@@ -136,6 +154,10 @@ impl Api {
             self.cfg.db.pool_max_connections,
             Duration::from_secs(1),
         ));
+        let refresh_sources = self
+            .state
+            .sources
+            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
         let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             admin_listener,
@@ -161,6 +183,7 @@ impl Api {
         refresh.abort();
         depth.abort();
         pool_metrics.abort();
+        refresh_sources.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("api stopped");
         Ok(())

@@ -24,9 +24,14 @@ pub struct UpdateEnvelope {
     pub received_at_ms: i64,
     /// The raw update body.
     pub payload: Box<RawValue>,
-    /// Failed attempts so far (0 for a fresh delivery); our retry policy counts on it.
-    #[serde(default)]
+    /// Failed attempts so far (0 for a fresh delivery); our retry policy counts on it. Left out
+    /// of the JSON when 0, so a fresh job has the shape older workers know.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl UpdateEnvelope {

@@ -4,7 +4,9 @@
 //! - [`config`]: typed settings shared by both binaries (database, redis, telemetry), parsed once.
 //! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
 //! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
-//! - [`envelope`]: the queued job: one update with everything a worker needs.
+//! - [`envelope`]: the queued job of a Telegram update, with everything a worker needs.
+//! - [`event`]: the queued job of a signed webhook (any provider), with its raw bytes.
+//! - [`job`]: what a queue holds — either of the two — and what the enqueue needs of it.
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`depth`]: each lane's backlog, in-flight and dead jobs, sampled from Redis.
@@ -20,6 +22,8 @@ pub mod config;
 pub mod db;
 pub mod depth;
 pub mod envelope;
+pub mod event;
+pub mod job;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;

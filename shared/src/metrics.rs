@@ -15,6 +15,10 @@ pub const HTTP_REQUESTS_TOTAL: &str = "sluice_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "sluice_http_request_duration_seconds";
 /// Webhook deliveries by what became of them (`outcome`) and their lane.
 pub const WEBHOOK_UPDATES_TOTAL: &str = "sluice_webhook_updates_total";
+/// Signed-webhook deliveries by signature `scheme`, `outcome` and lane. Labelled by scheme, not
+/// by source name: a 404 carries whatever name the caller made up, and a bounded label set is
+/// worth more than per-source counts (those are in the `events` table).
+pub const HOOK_DELIVERIES_TOTAL: &str = "sluice_hook_deliveries_total";
 /// Time spent making an update durable in Redis (successful or not).
 pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
 /// Enqueues that failed, by `reason` (timeout, redis).
@@ -56,12 +60,14 @@ pub const LABEL_OUTCOME: &str = "outcome";
 pub const LABEL_LANE: &str = "lane";
 pub const LABEL_REASON: &str = "reason";
 pub const LABEL_STATE: &str = "state";
+pub const LABEL_SCHEME: &str = "scheme";
 
 /// Every metric name above, for tests that check `deploy/` uses only exported names.
 pub const ALL: &[&str] = &[
     HTTP_REQUESTS_TOTAL,
     HTTP_REQUEST_DURATION_SECONDS,
     WEBHOOK_UPDATES_TOTAL,
+    HOOK_DELIVERIES_TOTAL,
     ENQUEUE_DURATION_SECONDS,
     ENQUEUE_FAILURES_TOTAL,
     JOBS_TOTAL,
@@ -120,6 +126,10 @@ fn describe() {
     describe_counter!(
         WEBHOOK_UPDATES_TOTAL,
         "Webhook deliveries by outcome and lane."
+    );
+    describe_counter!(
+        HOOK_DELIVERIES_TOTAL,
+        "Signed-webhook deliveries by signature scheme, outcome and lane."
     );
     describe_histogram!(
         ENQUEUE_DURATION_SECONDS,

@@ -95,13 +95,12 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                 let at = chrono::DateTime::from_timestamp_millis(l.dead_at_ms).unwrap_or_default();
                 let e = &l.envelope;
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     l.id,
-                    e.lane,
+                    e.lane(),
                     at.to_rfc3339(),
-                    e.bot,
-                    e.update_id,
-                    e.kind,
+                    e.describe(),
+                    e.kind(),
                     l.reason
                 );
             }
@@ -127,8 +126,7 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                     wanted += batch.len();
                 }
                 for letter in &batch {
-                    let mut env = letter.envelope.clone();
-                    env.attempt = 0;
+                    let env = letter.envelope.with_attempt(0);
                     requeue
                         .push(&env, Duration::ZERO)
                         .await

@@ -6,7 +6,7 @@
 
 use redis::{AsyncCommands, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
-use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane};
+use sluice_shared::{job::Job, lanes::Lane};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -14,7 +14,7 @@ pub struct DeadLetter {
     pub id: String,
     pub reason: String,
     pub dead_at_ms: i64,
-    pub envelope: UpdateEnvelope,
+    pub envelope: Job,
 }
 
 #[derive(Clone)]
@@ -41,7 +41,7 @@ impl DeadLetters {
 
     /// Stores a dead letter (both keys in one MULTI, so a listed id always has its entry).
     pub async fn put(&self, letter: &DeadLetter) -> redis::RedisResult<()> {
-        let lane = letter.envelope.lane;
+        let lane = letter.envelope.lane();
         let json = serde_json::to_string(letter)
             .map_err(|e| redis::RedisError::from(std::io::Error::other(e)))?;
         let mut conn = self.conn.clone();
@@ -129,7 +129,7 @@ impl DeadLetters {
 
     /// Removes one dead letter (after it was replayed).
     pub async fn remove(&self, letter: &DeadLetter) -> redis::RedisResult<()> {
-        let lane = letter.envelope.lane;
+        let lane = letter.envelope.lane();
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()

@@ -29,10 +29,11 @@ use std::{fmt::Display, future::Future, time::Duration};
 
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane};
+use sluice_shared::{job::Job, lanes::Lane};
 use sqlx::PgPool;
 
-/// One update as a handler sees it.
+/// One update as a handler sees it: a Telegram update, or an event of a signed-webhook source
+/// (then `source` and `event_key` are set, `bot` is the source's name and `update_id` is 0).
 #[derive(Debug, Clone)]
 pub struct Update {
     /// The queue's job id (a ULID); changes when a retry re-queues the update.
@@ -48,10 +49,33 @@ pub struct Update {
     pub raw: Box<RawValue>,
     /// 0 on the first run, then 1, 2, ... on retries.
     pub attempt: u32,
+    /// The signed-webhook source, for a provider event.
+    pub source: Option<String>,
+    /// The provider event's idempotency key, for a provider event.
+    pub event_key: Option<String>,
 }
 
 impl Update {
-    pub(crate) fn new(env: &UpdateEnvelope, job_id: String) -> Self {
+    pub(crate) fn new(job: &Job, job_id: String) -> Self {
+        let env = match job {
+            Job::Telegram(env) => env,
+            Job::Signed(ev) => {
+                return Update {
+                    job_id,
+                    bot: ev.source.clone(),
+                    update_id: 0,
+                    kind: ev.kind.clone(),
+                    chat_id: None,
+                    user_id: None,
+                    lane: ev.lane,
+                    received_at_ms: ev.received_at_ms,
+                    raw: ev.payload.clone(),
+                    attempt: ev.attempt,
+                    source: Some(ev.source.clone()),
+                    event_key: Some(ev.idempotency_key.clone()),
+                };
+            }
+        };
         Update {
             job_id,
             bot: env.bot.clone(),
@@ -63,6 +87,8 @@ impl Update {
             received_at_ms: env.received_at_ms,
             raw: env.payload.clone(),
             attempt: env.attempt,
+            source: None,
+            event_key: None,
         }
     }
 

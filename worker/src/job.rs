@@ -2,6 +2,7 @@
 //! handler, then acknowledge, retry later, or park in the dead letters.
 
 use std::{
+    future::Future,
     panic::AssertUnwindSafe,
     sync::Arc,
     time::{Duration, Instant},
@@ -9,7 +10,7 @@ use std::{
 
 use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
 use futures::FutureExt;
-use sluice_shared::{envelope::UpdateEnvelope, metrics as m};
+use sluice_shared::{job::Job, metrics as m};
 
 use crate::{
     backoff::Backoff,
@@ -19,6 +20,7 @@ use crate::{
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
+    store,
 };
 
 /// Everything a job needs, shared by all jobs of the process.
@@ -32,23 +34,22 @@ pub struct Runtime<H> {
     pub dead: DeadLetters,
 }
 
-/// The apalis job function. It answers `Ok` once the update is settled (done, re-queued or dead);
+/// The apalis job function. It answers `Ok` once the job is settled (done, re-queued or dead);
 /// an `Err` means settling failed (Redis down) and leaves the job to apalis's own retry.
 pub async fn run<H: UpdateHandler>(
-    env: UpdateEnvelope,
+    job: Job,
     task_id: TaskId,
     worker: WorkerContext,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
-    let _permit = rt.scheduler.acquire(env.lane).await;
-    let lane = env.lane.as_str();
-    let waited_ms = (chrono::Utc::now().timestamp_millis() - env.received_at_ms).max(0);
+    let _permit = rt.scheduler.acquire(job.lane()).await;
+    let lane = job.lane().as_str();
+    let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms()).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
     let job_id = task_id.to_string();
-    let env = Arc::new(env);
-    let attempt = AssertUnwindSafe(execute(&rt, env.clone(), &job_id, &worker));
+    let attempt = AssertUnwindSafe(execute(&rt, &job, &job_id, &worker));
     let result = attempt
         .catch_unwind()
         .await
@@ -57,7 +58,7 @@ pub async fn run<H: UpdateHandler>(
         .record(started.elapsed().as_secs_f64());
     let outcome = match result {
         Ok(()) => "done",
-        Err(e) => settle_failure(&rt, &env, &job_id, e).await?,
+        Err(e) => settle_failure(&rt, &job, &job_id, e).await?,
     };
     metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
         .increment(1);
@@ -67,55 +68,73 @@ pub async fn run<H: UpdateHandler>(
 /// The row first (the update is safe whatever the handler does), then the handler.
 async fn execute<H: UpdateHandler>(
     rt: &Runtime<H>,
-    env: Arc<UpdateEnvelope>,
+    job: &Job,
     job_id: &str,
     worker: &WorkerContext,
 ) -> Result<(), HandlerError> {
-    write_row(rt, env.clone(), job_id, worker).await?;
+    match job {
+        Job::Telegram(env) => {
+            let (env, id): (Arc<_>, Arc<str>) = (Arc::new(env.clone()), Arc::from(job_id));
+            ride_out(worker, job, || rt.rows.write(env.clone(), id.clone())).await?;
+        }
+        Job::Signed(ev) => {
+            ride_out(worker, job, || async {
+                store::insert_event(&rt.ctx.db, ev, job_id)
+                    .await
+                    .map(|_| ())
+                    .map_err(Arc::new)
+            })
+            .await?;
+        }
+    }
     rt.handler
-        .handle(&rt.ctx, &Update::new(&env, job_id.to_owned()))
+        .handle(&rt.ctx, &Update::new(job, job_id.to_owned()))
         .await
 }
 
-/// Rides out a brief database outage (up to [`RIDE_OUT`]) before the attempt counts as failed.
-async fn write_row<H>(
-    rt: &Runtime<H>,
-    env: Arc<UpdateEnvelope>,
-    job_id: &str,
+/// Retries a failing database write (up to [`RIDE_OUT`]) before the attempt counts as failed:
+/// a brief Postgres outage costs no attempts.
+async fn ride_out<F, Fut>(
     worker: &WorkerContext,
-) -> Result<(), HandlerError> {
+    job: &Job,
+    mut write: F,
+) -> Result<(), HandlerError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), Arc<sqlx::Error>>>,
+{
     let started = Instant::now();
-    let job_id: Arc<str> = Arc::from(job_id);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
-        match rt.rows.write(env.clone(), job_id.clone()).await {
+        match write().await {
             Ok(()) => return Ok(()),
             Err(e) if !worker.is_shutting_down() && started.elapsed() < RIDE_OUT => {
                 metrics::counter!(m::DB_RETRIES_TOTAL).increment(1);
                 let wait = backoff.next_delay();
-                tracing::warn!(error = %e, bot = %env.bot, update_id = env.update_id, ?wait, "storing the update failed; retrying");
+                tracing::warn!(error = %e, job = %job.describe(), ?wait, "storing the job failed; retrying");
                 tokio::time::sleep(wait).await;
             }
-            Err(e) => return Err(HandlerError::transient(format!("storing the update: {e}"))),
+            Err(e) => return Err(HandlerError::transient(format!("storing the job: {e}"))),
         }
     }
 }
 
 async fn settle_failure<H>(
     rt: &Runtime<H>,
-    env: &UpdateEnvelope,
+    job: &Job,
     job_id: &str,
     error: HandlerError,
 ) -> Result<&'static str, BoxDynError> {
-    match rt.policy.decide(env.attempt, &error) {
+    match rt.policy.decide(job.attempt(), &error) {
         Decision::Retry {
             delay,
             next_attempt,
         } => {
-            let mut next = env.clone();
-            next.attempt = next_attempt;
-            let new_id = rt.requeue.push(&next, delay).await?;
-            tracing::info!(%error, bot = %env.bot, update_id = env.update_id, attempt = next_attempt, ?delay, job = %new_id, "job failed; retrying later");
+            let new_id = rt
+                .requeue
+                .push(&job.with_attempt(next_attempt), delay)
+                .await?;
+            tracing::info!(%error, job = %job.describe(), attempt = next_attempt, ?delay, next = %new_id, "job failed; retrying later");
             Ok("retried")
         }
         Decision::Dead { reason } => {
@@ -123,10 +142,10 @@ async fn settle_failure<H>(
                 id: job_id.to_owned(),
                 reason: reason.clone(),
                 dead_at_ms: chrono::Utc::now().timestamp_millis(),
-                envelope: env.clone(),
+                envelope: job.clone(),
             };
             rt.dead.put(&letter).await?;
-            tracing::warn!(%reason, bot = %env.bot, update_id = env.update_id, job = %job_id, "job moved to the dead letters");
+            tracing::warn!(%reason, job = %job.describe(), id = %job_id, "job moved to the dead letters");
             Ok("dead")
         }
     }

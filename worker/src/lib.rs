@@ -9,7 +9,7 @@
 //! - [`handlers`]: the built-in handlers (`store`, `forward`).
 //! - [`job`]: one job start to finish: capacity, row, handler, then ack / retry / dead letter.
 //! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
-//! - [`rows`], [`store`]: batched, idempotent inserts into `updates`.
+//! - [`rows`], [`store`]: batched, idempotent inserts into `updates`; signed events into `events`.
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
 use sluice_shared::{
-    envelope::UpdateEnvelope,
+    job::Job,
     lanes::Lane,
     queue::{QueueConfig, lane_config},
 };
@@ -28,23 +28,19 @@ impl Requeue {
         }
     }
 
-    /// Queues `env` to run after `delay` (whole seconds: apalis-redis schedules by the second).
-    pub async fn push(
-        &self,
-        env: &UpdateEnvelope,
-        delay: Duration,
-    ) -> Result<String, apalis_redis::Error> {
+    /// Queues `job` to run after `delay` (whole seconds: apalis-redis schedules by the second).
+    pub async fn push(&self, job: &Job, delay: Duration) -> Result<String, apalis_redis::Error> {
         let job_id = Ulid::generate();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let run_at = (now + delay).as_secs() + u64::from(delay.subsec_nanos() > 0);
-        let bytes = serde_json::to_vec(env).map_err(apalis_redis::Error::Json)?;
+        let bytes = serde_json::to_vec(job).map_err(apalis_redis::Error::Json)?;
         let task = TaskBuilder::new(bytes)
             .task_id(TaskId::from_ulid(job_id))
             .run_at_timestamp(run_at)
             .build();
-        let config = &self.lanes[Lane::ALL.iter().position(|l| *l == env.lane).unwrap_or(1)];
+        let config = &self.lanes[Lane::ALL.iter().position(|l| *l == job.lane()).unwrap_or(1)];
         let mut conn = self.conn.clone();
         apalis_redis::queries::push_tasks(&mut conn, config, &[task]).await?;
         Ok(job_id.to_string())

@@ -8,9 +8,7 @@ use apalis::prelude::*;
 use apalis_core::backend::ext::poll_strategy::PollWith;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use sluice_shared::{
-    admin, envelope::UpdateEnvelope, lanes::Lane, metrics as m, queue::lane_config,
-};
+use sluice_shared::{admin, job::Job, lanes::Lane, metrics as m, queue::lane_config};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -219,8 +217,7 @@ impl<H: UpdateHandler> LaneWorker<H> {
     }
 
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
-        let storage = RedisStorage::<UpdateEnvelope>::new(self.redis.clone())
-            .with_config(self.config.clone());
+        let storage = RedisStorage::<Job>::new(self.redis.clone()).with_config(self.config.clone());
         let storage = PollWith::new(storage, Tick::new(self.poll_interval));
         let worker = WorkerBuilder::new(name)
             .backend(storage)

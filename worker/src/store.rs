@@ -1,7 +1,7 @@
 //! SQL of the worker, one function per statement.
 
-use sluice_shared::envelope::UpdateEnvelope;
-use sqlx::PgPool;
+use sluice_shared::{envelope::UpdateEnvelope, event::EventEnvelope};
+use sqlx::{PgPool, types::Json};
 
 /// One row to insert, borrowed from its job.
 pub struct Row<'a> {
@@ -67,4 +67,34 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
     .await?;
     tx.commit().await?;
     Ok(done.rows_affected())
+}
+
+/// Inserts a signed event's row; an event already there for (source, idempotency key) is left
+/// alone. Returns whether it inserted.
+pub async fn insert_event(
+    db: &PgPool,
+    env: &EventEnvelope,
+    job_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let received_at =
+        chrono::DateTime::from_timestamp_millis(env.received_at_ms).unwrap_or_default();
+    let mut tx = sluice_shared::db::begin(db).await?;
+    let done = sqlx::query(
+        "INSERT INTO events (source, idempotency_key, kind, rate_key, lane, payload, job_id, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (source, idempotency_key) DO NOTHING",
+    )
+    .persistent(false)
+    .bind(&env.source)
+    .bind(&env.idempotency_key)
+    .bind(&env.kind)
+    .bind(&env.rate_key)
+    .bind(env.lane.as_str())
+    .bind(Json(&env.payload))
+    .bind(job_id)
+    .bind(received_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -1,3 +1,6 @@
-//! The public routes, one module per route family.
+//! The public routes, one module per route family, and what they share.
 
+mod answer;
+mod body;
+pub mod hooks;
 pub mod telegram;

@@ -1,18 +1,18 @@
 //! `POST /webhook/telegram/{bot}`: authenticate, classify, enqueue, and only then answer 2xx.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::{
     Json, Router,
     body::{Body, Bytes},
     extract::{Path, State},
-    http::{HeaderMap, header::CONTENT_LENGTH},
+    http::HeaderMap,
     routing::post,
 };
-use serde::Serialize;
 use serde_json::value::RawValue;
 use sluice_shared::{envelope::UpdateEnvelope, metrics as m, telegram};
 
+use super::{answer::Accepted, body::read_body};
 use crate::{
     enqueue::Enqueued,
     error::ApiError,
@@ -20,19 +20,6 @@ use crate::{
     startup::AppState,
     verify::{VerifiedBot, verify_secret},
 };
-
-/// A slow sender must not hold a connection and a worker thread forever.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `{"ok":true,"id":"<job id>"}` or `{"ok":true,"duplicate":true}`, fields in that order.
-#[derive(Serialize)]
-pub struct Accepted {
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duplicate: Option<bool>,
-}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/telegram/{bot}", post(webhook))
@@ -87,41 +74,6 @@ async fn accept(
         ApiError::Retry("the update could not be queued; retry later")
     })?;
     Ok((lane, enqueued))
-}
-
-/// Reads the body up to `limit` bytes, refusing early when Content-Length already says too much.
-async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::TooLarge { limit });
-    }
-    match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        axum::body::to_bytes(body, limit as usize),
-    )
-    .await
-    {
-        Err(_) => Err(ApiError::BodyTimeout),
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) if is_length_limit(&e) => Err(ApiError::TooLarge { limit }),
-        Ok(Err(_)) => Err(ApiError::BadRequest(
-            "the request body could not be read".into(),
-        )),
-    }
-}
-
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// Builds the job from the verified delivery, keeping the body bytes exactly as received.

@@ -4,5 +4,9 @@
 mod admin;
 mod cli;
 mod common;
+mod hooks;
+mod hooks_keys;
 mod outage;
+mod sign;
+mod sources_cli;
 mod webhook;

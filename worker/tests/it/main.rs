@@ -6,6 +6,7 @@ mod common;
 mod crash;
 mod e2e;
 mod handler_api;
+mod hooks;
 mod lanes;
 mod outage;
 mod pgbouncer;

@@ -18,12 +18,14 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     pg.stop().await.unwrap();
     let worker = spawn_worker(&db.url, &redis, &prefix, &[]);
     // Let the worker fail against the dead database for a while.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let retries = worker.metrics().await;
-    assert!(
-        retries.contains(sluice_shared::metrics::DB_RETRIES_TOTAL),
-        "no retries recorded"
-    );
+    let retried = wait_until(Duration::from_secs(30), || async {
+        worker
+            .metrics()
+            .await
+            .contains(sluice_shared::metrics::DB_RETRIES_TOTAL)
+    })
+    .await;
+    assert!(retried, "no retries recorded");
     pg.resume().await.unwrap();
 
     let done = wait_until(Duration::from_secs(60), || async {

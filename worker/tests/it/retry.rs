@@ -120,7 +120,7 @@ async fn transient_failures_retry_permanent_ones_die_and_replay_makes_no_duplica
     *target.healed.lock().unwrap() = true;
     let id = list
         .lines()
-        .find(|l| l.contains("\t3\t"))
+        .find(|l| l.contains("flaky/3\t"))
         .and_then(|l| l.split('\t').next())
         .unwrap()
         .to_owned();
@@ -166,7 +166,7 @@ async fn purge_removes_old_dead_letters() {
             id: format!("id{i}"),
             reason: "test".into(),
             dead_at_ms: now - age_days * day,
-            envelope: envelope("old", i, Lane::Low),
+            envelope: sluice_shared::job::Job::Telegram(envelope("old", i, Lane::Low)),
         };
         dead.put(&letter).await.unwrap();
     }

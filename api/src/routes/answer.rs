@@ -1,0 +1,32 @@
+//! The 200 answer every webhook route gives once a delivery is durably queued (or a duplicate).
+
+use serde::Serialize;
+
+use crate::enqueue::Enqueued;
+
+/// `{"ok":true,"id":"<job id>"}` or `{"ok":true,"duplicate":true}`, fields in that order.
+#[derive(Serialize)]
+pub struct Accepted {
+    pub(crate) ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) duplicate: Option<bool>,
+}
+
+impl From<Enqueued> for Accepted {
+    fn from(e: Enqueued) -> Self {
+        match e {
+            Enqueued::New { job_id } => Accepted {
+                ok: true,
+                id: Some(job_id),
+                duplicate: None,
+            },
+            Enqueued::Duplicate => Accepted {
+                ok: true,
+                id: None,
+                duplicate: Some(true),
+            },
+        }
+    }
+}

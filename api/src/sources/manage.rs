@@ -1,0 +1,164 @@
+//! Changing sources: validation, the insert that refuses a name in use, the locked
+//! read-modify-write of `update`, secret rotation, and the secret-free listing line.
+
+use sqlx::PgPool;
+
+use super::{Locator, Source, cli::SourceOptions, header_name, store, valid_name};
+use crate::signature::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("source names are 1-64 characters of A-Z a-z 0-9 _ - (got '{0}')")]
+    BadName(String),
+    #[error("{0}")]
+    BadOption(String),
+    #[error("a source named '{0}' exists; change it with `sources update`")]
+    Exists(String),
+    #[error("no source named '{0}'")]
+    NotFound(String),
+    #[error("source '{0}' is unusable as stored: {1}")]
+    Unusable(String, String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("applying migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl SourceOptions {
+    /// Sets what was given on `s`; an empty value clears.
+    pub fn apply(self, s: &mut Source) -> Result<(), SourcesError> {
+        if let Some(v) = self.idempotency_header {
+            s.idempotency = locator(&v, as_header)?;
+        }
+        if let Some(v) = self.idempotency_pointer {
+            s.idempotency = locator(&v, as_pointer)?;
+        }
+        if let Some(v) = self.kind_header {
+            s.kind = locator(&v, as_header)?;
+        }
+        if let Some(v) = self.kind_pointer {
+            s.kind = locator(&v, as_pointer)?;
+        }
+        if let Some(v) = self.rate_key_pointer {
+            s.rate_key = match v.as_str() {
+                "" => None,
+                p => Some(p.parse().map_err(SourcesError::BadOption)?),
+            };
+        }
+        if let Some(lane) = self.lane {
+            s.lane = lane;
+        }
+        if let Some(t) = self.tolerance {
+            s.tolerance = t;
+        }
+        Ok(())
+    }
+}
+
+/// An option value: empty clears it, anything else must parse.
+fn locator(
+    v: &str,
+    parse: fn(&str) -> Result<Locator, String>,
+) -> Result<Option<Locator>, SourcesError> {
+    match v {
+        "" => Ok(None),
+        v => parse(v).map(Some).map_err(SourcesError::BadOption),
+    }
+}
+
+fn as_header(v: &str) -> Result<Locator, String> {
+    header_name(v).map(Locator::Header)
+}
+
+fn as_pointer(v: &str) -> Result<Locator, String> {
+    v.parse().map(Locator::Pointer)
+}
+
+/// Registers `s`; refuses a name in use, so options are never reset by accident.
+pub async fn add(db: &PgPool, s: &Source) -> Result<(), SourcesError> {
+    if !valid_name(&s.name) {
+        return Err(SourcesError::BadName(s.name.clone()));
+    }
+    if !store::insert(db, s).await? {
+        return Err(SourcesError::Exists(s.name.clone()));
+    }
+    Ok(())
+}
+
+/// Changes source `name` with `change`, in one transaction holding the row's lock.
+pub async fn update(
+    db: &PgPool,
+    name: &str,
+    change: impl FnOnce(&mut Source) -> Result<(), SourcesError>,
+) -> Result<Source, SourcesError> {
+    let mut tx = db.begin().await?;
+    let mut s = store::get_for_update(&mut *tx, name)
+        .await?
+        .ok_or_else(|| SourcesError::NotFound(name.to_owned()))?
+        .map_err(|e| SourcesError::Unusable(name.to_owned(), e))?;
+    change(&mut s)?;
+    store::update(&mut *tx, &s).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// The secret changes of `sources update`.
+pub struct Rotation {
+    pub secret: Option<Secret>,
+    pub next_secret: Option<Secret>,
+    pub promote_next: bool,
+    pub drop_next: bool,
+}
+
+impl Rotation {
+    pub fn apply(self, s: &mut Source) -> Result<(), SourcesError> {
+        let given = [
+            self.secret.is_some() || self.next_secret.is_some(),
+            self.promote_next,
+            self.drop_next,
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(SourcesError::BadOption(
+                "give new secrets, --promote-next or --drop-next, one at a time".into(),
+            ));
+        }
+        if self.promote_next {
+            s.secret = s.next_secret.take().ok_or_else(|| {
+                SourcesError::BadOption(format!(
+                    "source '{}' has no next secret to promote",
+                    s.name
+                ))
+            })?;
+        }
+        if self.drop_next {
+            s.next_secret = None;
+        }
+        if let Some(secret) = self.secret {
+            s.secret = secret;
+        }
+        if let Some(next) = self.next_secret {
+            s.next_secret = Some(next);
+        }
+        Ok(())
+    }
+}
+
+/// One line of `sources list`: everything but the secrets.
+pub fn describe(s: &Source) -> String {
+    let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    format!(
+        "{}\tscheme={}\tlane={}\tidempotency={}\tkind={}\trate_key={}\ttolerance={}s\tnext_secret={}",
+        s.name,
+        s.scheme.as_str(),
+        s.lane,
+        opt(s.idempotency.as_ref().map(ToString::to_string)),
+        opt(s.kind.as_ref().map(ToString::to_string)),
+        opt(s.rate_key.as_ref().map(ToString::to_string)),
+        s.tolerance.as_secs(),
+        if s.next_secret.is_some() {
+            "pending"
+        } else {
+            "none"
+        },
+    )
+}

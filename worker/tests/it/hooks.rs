@@ -1,0 +1,249 @@
+//! Signed webhooks end to end: api → Redis → worker binary → exactly one `events` row per event,
+//! however often it is posted.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use clap::Parser;
+use sluice_api::{
+    config::ApiConfig,
+    signature::Scheme,
+    sources::{Locator, Source, manage},
+    startup::Api,
+};
+use sluice_shared::lanes::Lane;
+use sluice_testkit::{TestDb, prefix, servers::RedisServer, wait_until};
+use tokio::net::TcpListener;
+
+use crate::common::{spawn_worker, unfinished};
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    cfg: ApiConfig,
+}
+
+/// Hex HMAC-SHA256 by the OpenSSL tool, as a provider would compute it.
+fn openssl_hmac(key: &str, data: &[u8]) -> String {
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl is on PATH");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().last().unwrap().to_owned()
+}
+
+fn stripe_header(key: &str, t: u64, body: &str) -> String {
+    format!(
+        "t={t},v1={}",
+        openssl_hmac(key, format!("{t}.{body}").as_bytes())
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn events(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or(-1)
+}
+
+async fn sources(db: &TestDb) {
+    let mut st = Source::new("stripe", Scheme::Stripe, "whsec_e2e".parse().unwrap());
+    st.idempotency = Some(Locator::Pointer("/id".parse().unwrap()));
+    st.kind = Some(Locator::Pointer("/type".parse().unwrap()));
+    st.rate_key = Some("/data/object/customer".parse().unwrap());
+    st.lane = Lane::High;
+    manage::add(&db.pool, &st).await.unwrap();
+    let mut gh = Source::new("gh", Scheme::Github, "gh-e2e".parse().unwrap());
+    gh.kind = Some(Locator::Header("x-github-event".parse().unwrap()));
+    manage::add(&db.pool, &gh).await.unwrap();
+}
+
+#[tokio::test]
+async fn signed_events_land_exactly_once_even_when_posted_twice() {
+    let db = TestDb::fresh().await.unwrap();
+    sources(&db).await;
+    sluice_api::bots::add(&db.pool, "shop_bot", "tok")
+        .await
+        .unwrap();
+    // A Redis of the test's own: the shared one may be busy with benchmarks.
+    let redis = RedisServer::start().await.unwrap();
+    let prefix = prefix();
+    let cfg = Args::try_parse_from([
+        "sluice-api".to_owned(),
+        format!("--database-url={}", db.url),
+        format!("--redis-url={}", redis.url()),
+        format!("--queue-prefix={prefix}"),
+        "--enqueue-timeout-ms=3000".to_owned(),
+    ])
+    .unwrap()
+    .cfg;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = tokio::spawn(Api::build(cfg).await.unwrap().run(
+        listener,
+        admin,
+        std::future::pending(),
+    ));
+    let mut worker = spawn_worker(&db.url, &redis.url(), &prefix, &[]);
+    let client = reqwest::Client::new();
+    let post = |path: &str, headers: Vec<(&'static str, String)>, body: &str| {
+        let mut req = client.post(format!("{base}{path}")).body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+
+    let stripe_body =
+        r#"{"id":"evt_e2e_1","type":"invoice.paid", "data":{"object":{"customer":"cus_42"}}}"#;
+    let t = now();
+    let sig = stripe_header("whsec_e2e", t, stripe_body);
+    assert_eq!(
+        post(
+            "/webhook/hooks/stripe",
+            vec![("Stripe-Signature", sig.clone())],
+            stripe_body
+        )
+        .await,
+        200
+    );
+    // Stripe's retry (signed anew) is a duplicate; the captured request replayed is refused.
+    let retry = stripe_header("whsec_e2e", t - 1, stripe_body);
+    assert_eq!(
+        post(
+            "/webhook/hooks/stripe",
+            vec![("Stripe-Signature", retry)],
+            stripe_body
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        post(
+            "/webhook/hooks/stripe",
+            vec![("Stripe-Signature", sig)],
+            stripe_body
+        )
+        .await,
+        401
+    );
+    let gh_body = r#"{"ref":"refs/heads/main","after":"8f3a"}"#;
+    let gh = || {
+        vec![
+            (
+                "X-Hub-Signature-256",
+                format!("sha256={}", openssl_hmac("gh-e2e", gh_body.as_bytes())),
+            ),
+            ("X-GitHub-Event", "push".to_owned()),
+        ]
+    };
+    for _ in 0..2 {
+        assert_eq!(post("/webhook/hooks/gh", gh(), gh_body).await, 200);
+    }
+    let update = r#"{"update_id":1,"message":{"message_id":1,"chat":{"id":5,"type":"private"},"date":1,"text":"hi"}}"#;
+    let tg = vec![("X-Telegram-Bot-Api-Secret-Token", "tok".to_owned())];
+    assert_eq!(post("/webhook/telegram/shop_bot", tg, update).await, 200);
+
+    let stored = wait_until(Duration::from_secs(20), || async {
+        events(&db).await == 2 && db.update_rows().await == 1
+    })
+    .await;
+    assert!(
+        stored,
+        "2 events and 1 update expected, found {} and {}",
+        events(&db).await,
+        db.update_rows().await
+    );
+    let row: (String, String, Option<String>, String, bool) = sqlx::query_as(
+        "SELECT idempotency_key, kind, rate_key, lane, payload = $1::jsonb FROM events WHERE source = 'stripe'",
+    )
+    .bind(stripe_body)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            "evt_e2e_1".into(),
+            "invoice.paid".into(),
+            Some("cus_42".into()),
+            "high".into(),
+            true
+        )
+    );
+    let kind: String = sqlx::query_scalar("SELECT kind FROM events WHERE source = 'gh'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kind, "push");
+
+    // Past Redis's dedup window (forgotten here by deleting the key), Stripe's next retry is a
+    // new job — and Postgres still keeps one row.
+    let conn_client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = conn_client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*src:stripe:evt_e2e_1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let later = stripe_header("whsec_e2e", now() + 1, stripe_body);
+    assert_eq!(
+        post(
+            "/webhook/hooks/stripe",
+            vec![("Stripe-Signature", later)],
+            stripe_body
+        )
+        .await,
+        200
+    );
+    // Both stripe jobs (the first, and this one) ran to completion in the high lane.
+    let high_done = || async {
+        worker.metrics().await.lines().any(|l| {
+            l.starts_with(sluice_shared::metrics::JOBS_TOTAL)
+                && l.contains(r#"lane="high""#)
+                && l.contains(r#"outcome="done""#)
+                && l.ends_with(" 2")
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), high_done).await,
+        "{}",
+        worker.metrics().await
+    );
+    // The handler counts a job before apalis acknowledges it: wait for the acknowledgement too.
+    let acked = wait_until(Duration::from_secs(10), || async {
+        unfinished(&redis.url(), &prefix).await == 0
+    })
+    .await;
+    assert!(acked, "the re-delivered job was acknowledged");
+    assert_eq!(events(&db).await, 2, "still one row per event");
+
+    worker.kill9().await;
+    server.abort();
+    db.drop_db().await;
+}
