@@ -3,7 +3,7 @@
 //! worker for the in-flight count).
 //!
 //! Every api replica reads the same Redis and so exports the same, true values: queries must
-//! aggregate them with `max by (lane)`, never `sum` (which would multiply the backlog by the
+//! aggregate them with `max by (lane, state)`, never `sum` (which would multiply the backlog by the
 //! number of replicas and pin an HPA at its maximum).
 
 use std::{

@@ -38,7 +38,7 @@ pub const DLQ_SIZE: &str = "sluice_dlq_size";
 /// Finished-job bookkeeping removed from Redis by the vacuum.
 pub const VACUUMED_TOTAL: &str = "sluice_vacuumed_total";
 /// Jobs per lane and state (pending, scheduled, inflight, dead), sampled from Redis by the api.
-/// Every replica exports the same true value: aggregate with `max by (lane)`, never `sum`.
+/// Every replica exports the same true value: aggregate with `max by (lane, state)`, never `sum`.
 pub const QUEUE_DEPTH: &str = "sluice_queue_depth";
 /// Age of the oldest pending job per lane.
 pub const QUEUE_OLDEST_AGE_SECONDS: &str = "sluice_queue_oldest_age_seconds";
