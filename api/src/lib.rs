@@ -7,10 +7,12 @@
 //! - [`routes`]: one module per route family (`telegram`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
+//! - [`admission`]: load shedding, rate limits (local or Redis) and their policies.
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `sluice-api bots` commands.
 
+pub mod admission;
 pub mod bots;
 pub mod config;
 pub mod enqueue;

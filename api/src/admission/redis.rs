@@ -1,0 +1,171 @@
+//! `redis` scope: the GCRA decision made atomically in Redis by one Lua script, exact across any
+//! number of api replicas; the local limiter decides whenever Redis cannot.
+//!
+//! Keys: `{prefix}:rl:{{prefix}}:g`, `…:b:{bot}`, `…:c:{bot}:{chat}`. The braces are a Redis
+//! Cluster hash tag: one script touches up to three keys, which must share a slot. Each key
+//! expires when its bucket is full again, so Redis holds only chats active in the last bucket
+//! period.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use redis::{RedisResult, Script, aio::ConnectionManager};
+use sluice_shared::metrics as m;
+
+use super::{
+    Ask, Verdict,
+    gcra::{Decision, Quota},
+    local::LocalLimiter,
+    policy::Limit,
+};
+
+const MICROS_PER_SEC: u64 = 1_000_000;
+
+/// After Redis fails, local limits decide for this long before Redis is tried again: a dead
+/// Redis must not cost every request a connection attempt or a timeout.
+const BREAKER_OPEN: Duration = Duration::from_secs(1);
+
+/// At most one fallback warning per this period, with the count since the last one.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+pub struct RedisLimiter {
+    conn: ConnectionManager,
+    script: Script,
+    /// `{prefix}:rl:{{prefix}}`: every key of the limiter starts with it.
+    keys: String,
+    budget: Duration,
+    fallback: Arc<LocalLimiter>,
+    /// Unix milliseconds until which Redis is left alone.
+    breaker_until_ms: AtomicU64,
+    last_warn_ms: AtomicU64,
+    fallbacks_since_warn: AtomicU64,
+}
+
+impl RedisLimiter {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        budget: Duration,
+        fallback: Arc<LocalLimiter>,
+    ) -> Self {
+        RedisLimiter {
+            conn,
+            script: Script::new(include_str!("ratelimit.lua")),
+            keys: format!("{prefix}:rl:{{{prefix}}}"),
+            budget,
+            fallback,
+            breaker_until_ms: AtomicU64::new(0),
+            last_warn_ms: AtomicU64::new(0),
+            fallbacks_since_warn: AtomicU64::new(0),
+        }
+    }
+
+    /// Decides in Redis within the budget; otherwise with the local limits.
+    pub async fn check(&self, ask: &Ask<'_>) -> Verdict {
+        let now_ms = unix_ms();
+        if now_ms < self.breaker_until_ms.load(Ordering::Relaxed) {
+            return self.fall_back(ask, "breaker", None);
+        }
+        match tokio::time::timeout(self.budget, self.decide(ask, None)).await {
+            Ok(Ok((decision, now_us))) => to_verdict(decision, now_us),
+            Ok(Err(e)) => self.trip(ask, "error", e.to_string()),
+            Err(_) => self.trip(
+                ask,
+                "timeout",
+                format!("no answer within {:?}", self.budget),
+            ),
+        }
+    }
+
+    fn trip(&self, ask: &Ask<'_>, reason: &'static str, why: String) -> Verdict {
+        let until = unix_ms() + BREAKER_OPEN.as_millis() as u64;
+        self.breaker_until_ms.store(until, Ordering::Relaxed);
+        self.fall_back(ask, reason, Some(why))
+    }
+
+    fn fall_back(&self, ask: &Ask<'_>, reason: &'static str, why: Option<String>) -> Verdict {
+        metrics::counter!(m::RATELIMIT_FALLBACK_TOTAL, m::LABEL_REASON => reason).increment(1);
+        let n = self.fallbacks_since_warn.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = unix_ms();
+        let last = self.last_warn_ms.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= WARN_EVERY.as_millis() as u64;
+        if due
+            && self
+                .last_warn_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.fallbacks_since_warn.store(0, Ordering::Relaxed);
+            tracing::warn!(
+                reason,
+                error = why.as_deref().unwrap_or("redis recently failed"),
+                fallbacks = n,
+                "rate limits decided locally: Redis (SLUICE_RATE_REDIS_URL) is unavailable; each replica now admits up to the full limits"
+            );
+        }
+        self.fallback.check(ask)
+    }
+
+    /// Runs the script; `now_us` replaces the server clock (tests). Returns the decision and the
+    /// time it was made at, both in microseconds of the script's clock.
+    pub async fn decide(&self, ask: &Ask<'_>, now_us: Option<u64>) -> RedisResult<(Decision, u64)> {
+        let quotas = ask
+            .rates
+            .map(|r| Quota::new(r.per_sec, r.burst, MICROS_PER_SEC));
+        let mut inv = self.script.prepare_invoke();
+        inv.key(format!("{}:g", self.keys))
+            .key(format!("{}:b:{}", self.keys, ask.bot));
+        if let Some(chat) = ask.chat {
+            inv.key(format!("{}:c:{}:{chat}", self.keys, ask.bot));
+        }
+        let max_delay = u64::try_from(ask.max_delay.as_micros()).unwrap_or(u64::MAX / 4);
+        inv.arg(now_us.map(|n| n.to_string()).unwrap_or_default())
+            .arg(max_delay);
+        let met = if ask.chat.is_some() { 3 } else { 2 };
+        for i in 0..met {
+            inv.arg(quotas[i].t)
+                .arg(quotas[i].tau)
+                .arg(ask.policies[i].as_str());
+        }
+        let mut conn = self.conn.clone();
+        let (verdict, bucket, at, now): (u8, usize, u64, u64) = inv.invoke_async(&mut conn).await?;
+        let limit = [Limit::Global, Limit::Bot, Limit::Chat]
+            .get(bucket.wrapping_sub(1))
+            .copied()
+            .unwrap_or(Limit::Global);
+        let decision = match verdict {
+            0 => Decision::Admit,
+            1 => Decision::Delay { at },
+            2 => Decision::Drop { limit },
+            _ => Decision::Reject { limit, at },
+        };
+        Ok((decision, now))
+    }
+}
+
+/// A decision in Redis time as the handler needs it. Delays keep Redis's absolute time, so the
+/// jobs of one chat stay in order whichever replica admitted them.
+fn to_verdict(decision: Decision, now_us: u64) -> Verdict {
+    match decision {
+        Decision::Admit => Verdict::Admit,
+        Decision::Delay { at } => Verdict::Delay {
+            until: UNIX_EPOCH + Duration::from_micros(at),
+        },
+        Decision::Drop { limit } => Verdict::Drop(limit),
+        Decision::Reject { limit, at } => Verdict::Reject {
+            limit,
+            wait: Duration::from_micros(at.saturating_sub(now_us)),
+        },
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
