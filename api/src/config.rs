@@ -9,6 +9,8 @@ use sluice_shared::{
     queue::QueueConfig,
 };
 
+use crate::admission::config::AdmissionConfig;
+
 /// sluice-api: takes Telegram webhook deliveries and queues them durably in Redis.
 #[derive(Parser, Debug)]
 #[command(name = "sluice-api", version)]
@@ -106,6 +108,8 @@ pub struct ApiConfig {
     pub queue: QueueConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    #[command(flatten)]
+    pub admission: AdmissionConfig,
 }
 
 impl ApiConfig {

@@ -1,7 +1,7 @@
 //! The durable enqueue: one update into its lane's apalis-redis queue, deduplicated on
 //! (bot, update_id), within a time budget.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
@@ -77,8 +77,18 @@ impl Enqueuer {
 
     /// Queues `env` and returns only once Redis has confirmed it, or fails within the budget.
     pub async fn enqueue(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+        self.enqueue_at(env, None).await
+    }
+
+    /// As [`enqueue`](Self::enqueue), the job due at `run_at` (`None`: now). apalis-redis keeps
+    /// run times in whole seconds, so `run_at` is rounded up: a delayed job never runs early.
+    pub async fn enqueue_at(
+        &self,
+        env: &UpdateEnvelope,
+        run_at: Option<SystemTime>,
+    ) -> Result<Enqueued, EnqueueError> {
         let started = Instant::now();
-        let result = tokio::time::timeout(self.budget, self.push(env))
+        let result = tokio::time::timeout(self.budget, self.push(env, run_at))
             .await
             .unwrap_or(Err(EnqueueError::Timeout(self.budget)));
         let lane = env.lane.as_str();
@@ -91,12 +101,19 @@ impl Enqueuer {
         result
     }
 
-    async fn push(&self, env: &UpdateEnvelope) -> Result<Enqueued, EnqueueError> {
+    async fn push(
+        &self,
+        env: &UpdateEnvelope,
+        run_at: Option<SystemTime>,
+    ) -> Result<Enqueued, EnqueueError> {
         let job_id = Ulid::generate();
-        let task = TaskBuilder::new(serde_json::to_vec(env)?)
+        let mut task = TaskBuilder::new(serde_json::to_vec(env)?)
             .task_id(TaskId::from_ulid(job_id))
-            .idempotency_key(env.idempotency_key())
-            .build();
+            .idempotency_key(env.idempotency_key());
+        if let Some(at) = run_at {
+            task = task.run_at_timestamp(unix_secs_rounded_up(at));
+        }
+        let task = task.build();
         let mut conn = self.conn.clone();
         let (queued, scheduled) =
             apalis_redis::queries::push_tasks(&mut conn, self.config(env.lane), &[task]).await?;
@@ -109,4 +126,9 @@ impl Enqueuer {
             })
         }
     }
+}
+
+fn unix_secs_rounded_up(at: SystemTime) -> u64 {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }

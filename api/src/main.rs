@@ -30,6 +30,13 @@ async fn main() -> ExitCode {
         });
         Command::Serve(Box::new(parsed.cfg))
     });
+    // What clap cannot check field by field fails the same way: one line, status 2.
+    if let Command::Serve(cfg) = &command
+        && let Err(e) = cfg.admission.validate()
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

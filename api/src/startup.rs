@@ -18,13 +18,17 @@ use sluice_shared::{admin, lanes::LaneRules, metrics as m};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{config::ApiConfig, enqueue::Enqueuer, error::ApiError, registry::Registry, routes};
+use crate::{
+    admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
+    registry::Registry, routes,
+};
 
 /// What handlers share: cheap clonable handles only.
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
     pub enqueuer: Enqueuer,
+    pub admission: Admission,
     pub lane_rules: Arc<LaneRules>,
     pub max_body_bytes: u64,
 }
@@ -82,6 +86,7 @@ impl Api {
         }
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
+        let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = Registry::default();
         if let Err(e) = registry.reload(&db).await {
             tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
@@ -94,6 +99,7 @@ impl Api {
                 &cfg.queue,
                 cfg.enqueue_timeout(),
             ),
+            admission,
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
         };
@@ -122,6 +128,11 @@ impl Api {
             .state
             .registry
             .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let background = self.state.admission.spawn_background(
+            self.admin.redis.clone(),
+            &self.cfg.redis.queue_prefix,
+            &self.cfg.queue,
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             admin_listener,
@@ -145,6 +156,7 @@ impl Api {
             () = deadline => tracing::warn!("shutdown grace elapsed with requests still in flight"),
         }
         refresh.abort();
+        background.iter().for_each(|task| task.abort());
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("api stopped");
         Ok(())
