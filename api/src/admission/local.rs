@@ -80,9 +80,9 @@ impl<C: Clock> LocalLimiter<C> {
         let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
         let chat = ask.chat.map(|c| (ask.bot_id, c));
         let tats = [
-            read(&self.global, &NotKeyed::NonKey),
-            read(&self.bots, &ask.bot_id),
-            chat.and_then(|k| read(&self.chats, &k)),
+            read(&self.global),
+            self.bots.get(&ask.bot_id).and_then(|s| read(&s)),
+            chat.and_then(|k| self.chats.get(&k)).and_then(|s| read(&s)),
         ];
         let limits = [Limit::Global, Limit::Bot, Limit::Chat];
         let met = if chat.is_some() { 3 } else { 2 };
@@ -135,10 +135,11 @@ impl<C: Clock> LocalLimiter<C> {
     }
 }
 
-/// The stored TAT, without changing it.
-fn read<S: StateStore>(store: &S, key: &S::Key) -> Option<u64> {
+/// The stored TAT, without changing it. Keyed stores are read with `get`, so a refused update
+/// never adds a key.
+fn read(state: &InMemoryState) -> Option<u64> {
     // Answering Err leaves the state as it was and hands the TAT out.
-    let tat: Result<(), Option<Nanos>> = store.measure_and_replace(key, Err);
+    let tat: Result<(), Option<Nanos>> = state.measure_and_replace(&NotKeyed::NonKey, Err);
     tat.err().flatten().map(Nanos::as_u64)
 }
 

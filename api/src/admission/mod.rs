@@ -229,6 +229,14 @@ impl Admission {
                 let _ = tokio::task::spawn_blocking(move || local.evict_idle()).await;
             }
         })];
+        if let Limiter::Redis(_) = &self.inner.limiter {
+            let admission = self.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Limiter::Redis(r) = &admission.inner.limiter {
+                    r.warm_up().await;
+                }
+            }));
+        }
         if self.inner.shed.enabled() {
             tasks.push(self.inner.shed.spawn_sampler(queue_conn, prefix, queue));
         }

@@ -9,7 +9,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -26,9 +26,12 @@ use super::{
 
 const MICROS_PER_SEC: u64 = 1_000_000;
 
-/// After Redis fails, local limits decide for this long before Redis is tried again: a dead
-/// Redis must not cost every request a connection attempt or a timeout.
+/// After [`BREAKER_AFTER`] failures in a row, local limits decide for this long before Redis is
+/// tried again: a dead Redis must not cost every request a connection attempt or a timeout.
 const BREAKER_OPEN: Duration = Duration::from_secs(1);
+/// One slow answer is decided locally on its own; only a run of failures opens the breaker,
+/// since every local decision lets each replica admit up to the full limits.
+const BREAKER_AFTER: u32 = 3;
 
 /// At most one fallback warning per this period, with the count since the last one.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -42,6 +45,8 @@ pub struct RedisLimiter {
     fallback: Arc<LocalLimiter>,
     /// Unix milliseconds until which Redis is left alone.
     breaker_until_ms: AtomicU64,
+    /// Failures since the last answer from Redis.
+    failures_in_a_row: AtomicU32,
     last_warn_ms: AtomicU64,
     fallbacks_since_warn: AtomicU64,
 }
@@ -60,6 +65,7 @@ impl RedisLimiter {
             budget,
             fallback,
             breaker_until_ms: AtomicU64::new(0),
+            failures_in_a_row: AtomicU32::new(0),
             last_warn_ms: AtomicU64::new(0),
             fallbacks_since_warn: AtomicU64::new(0),
         }
@@ -72,9 +78,12 @@ impl RedisLimiter {
             return self.fall_back(ask, "breaker", None);
         }
         match tokio::time::timeout(self.budget, self.decide(ask, None)).await {
-            Ok(Ok((decision, now_us))) => to_verdict(decision, now_us),
-            Ok(Err(e)) => self.trip(ask, "error", e.to_string()),
-            Err(_) => self.trip(
+            Ok(Ok((decision, now_us))) => {
+                self.failures_in_a_row.store(0, Ordering::Relaxed);
+                to_verdict(decision, now_us)
+            }
+            Ok(Err(e)) => self.failed(ask, "error", e.to_string()),
+            Err(_) => self.failed(
                 ask,
                 "timeout",
                 format!("no answer within {:?}", self.budget),
@@ -82,10 +91,22 @@ impl RedisLimiter {
         }
     }
 
-    fn trip(&self, ask: &Ask<'_>, reason: &'static str, why: String) -> Verdict {
-        let until = unix_ms() + BREAKER_OPEN.as_millis() as u64;
-        self.breaker_until_ms.store(until, Ordering::Relaxed);
+    fn failed(&self, ask: &Ask<'_>, reason: &'static str, why: String) -> Verdict {
+        if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= BREAKER_AFTER {
+            self.failures_in_a_row.store(0, Ordering::Relaxed);
+            let until = unix_ms() + BREAKER_OPEN.as_millis() as u64;
+            self.breaker_until_ms.store(until, Ordering::Relaxed);
+        }
         self.fall_back(ask, reason, Some(why))
+    }
+
+    /// Connects and loads the script ahead of the first request, so that it does not pay for
+    /// the connection and the NOSCRIPT round trip within its budget. Best effort.
+    pub async fn warm_up(&self) {
+        let mut conn = self.conn.clone();
+        if let Err(e) = self.script.prepare_invoke().load_async(&mut conn).await {
+            tracing::warn!(error = %e, "could not load the rate-limit script into Redis yet");
+        }
     }
 
     fn fall_back(&self, ask: &Ask<'_>, reason: &'static str, why: Option<String>) -> Verdict {
@@ -127,10 +148,8 @@ impl RedisLimiter {
         inv.arg(now_us.map(|n| n.to_string()).unwrap_or_default())
             .arg(max_delay);
         let met = if ask.chat.is_some() { 3 } else { 2 };
-        for i in 0..met {
-            inv.arg(quotas[i].t)
-                .arg(quotas[i].tau)
-                .arg(ask.policies[i].as_str());
+        for (quota, policy) in quotas.iter().zip(ask.policies).take(met) {
+            inv.arg(quota.t).arg(quota.tau).arg(policy.as_str());
         }
         let mut conn = self.conn.clone();
         let (verdict, bucket, at, now): (u8, usize, u64, u64) = inv.invoke_async(&mut conn).await?;
