@@ -86,15 +86,13 @@ impl<C: Clock> LocalLimiter<C> {
         ];
         let limits = [Limit::Global, Limit::Bot, Limit::Chat];
         let met = if chat.is_some() { 3 } else { 2 };
-        let buckets: Vec<Bucket> = (0..met)
-            .map(|i| Bucket {
-                limit: limits[i],
-                quota: quotas[i],
-                policy: ask.policies[i],
-                tat: tats[i],
-            })
-            .collect();
-        let decision = gcra::decide(now, &buckets, max_delay);
+        let buckets: [Bucket; 3] = std::array::from_fn(|i| Bucket {
+            limit: limits[i],
+            quota: quotas[i],
+            policy: ask.policies[i],
+            tat: tats[i],
+        });
+        let decision = gcra::decide(now, &buckets[..met], max_delay);
         let at = match decision {
             Decision::Admit => now,
             Decision::Delay { at } => at,
