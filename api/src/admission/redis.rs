@@ -1,7 +1,8 @@
 //! `redis` scope: the GCRA decision made atomically in Redis by one Lua script, exact across any
-//! number of api replicas; the local limiter decides whenever Redis cannot.
+//! number of api replicas; the local limiter decides whenever Redis cannot. Concurrent
+//! decisions share a script call ([`batch`]).
 //!
-//! Keys: `{prefix}:rl:{{prefix}}:g`, `…:b:{bot}`, `…:c:{bot}:{chat}`. The braces are a Redis
+//! Keys: `<prefix>:rl:{<prefix>}:g`, `…:b:<bot>`, `…:c:<bot>:<chat>`. The braces are a Redis
 //! Cluster hash tag: one script touches up to three keys, which must share a slot. Each key
 //! expires when its bucket is full again, so Redis holds only chats active in the last bucket
 //! period.
@@ -17,14 +18,10 @@ use std::{
 use redis::{RedisResult, Script, aio::ConnectionManager};
 use sluice_shared::metrics as m;
 
-use super::{
-    Ask, Verdict,
-    gcra::{Decision, Quota},
-    local::LocalLimiter,
-    policy::Limit,
-};
+use self::batch::{Batcher, Owned};
+use super::{Ask, Verdict, gcra::Decision, local::LocalLimiter};
 
-const MICROS_PER_SEC: u64 = 1_000_000;
+mod batch;
 
 /// After [`BREAKER_AFTER`] failures in a row, local limits decide for this long before Redis is
 /// tried again: a dead Redis must not cost every request a connection attempt or a timeout.
@@ -39,7 +36,8 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 pub struct RedisLimiter {
     conn: ConnectionManager,
     script: Script,
-    /// `{prefix}:rl:{{prefix}}`: every key of the limiter starts with it.
+    batcher: Batcher,
+    /// `<prefix>:rl:{<prefix>}`: every key of the limiter starts with it.
     keys: String,
     budget: Duration,
     fallback: Arc<LocalLimiter>,
@@ -52,16 +50,20 @@ pub struct RedisLimiter {
 }
 
 impl RedisLimiter {
+    /// Spawns the batch task: call it inside a Tokio runtime.
     pub fn new(
         conn: ConnectionManager,
         prefix: &str,
         budget: Duration,
         fallback: Arc<LocalLimiter>,
     ) -> Self {
+        let script = Script::new(include_str!("redis/ratelimit.lua"));
+        let keys = format!("{prefix}:rl:{{{prefix}}}");
         RedisLimiter {
+            batcher: Batcher::spawn(script.clone(), conn.clone(), keys.clone()),
             conn,
-            script: Script::new(include_str!("ratelimit.lua")),
-            keys: format!("{prefix}:rl:{{{prefix}}}"),
+            script,
+            keys,
             budget,
             fallback,
             breaker_until_ms: AtomicU64::new(0),
@@ -77,12 +79,12 @@ impl RedisLimiter {
         if now_ms < self.breaker_until_ms.load(Ordering::Relaxed) {
             return self.fall_back(ask, "breaker", None);
         }
-        match tokio::time::timeout(self.budget, self.decide(ask, None)).await {
+        match tokio::time::timeout(self.budget, self.batcher.decide(ask)).await {
             Ok(Ok((decision, now_us))) => {
                 self.failures_in_a_row.store(0, Ordering::Relaxed);
                 to_verdict(decision, now_us)
             }
-            Ok(Err(e)) => self.failed(ask, "error", e.to_string()),
+            Ok(Err(e)) => self.failed(ask, "error", e),
             Err(_) => self.failed(
                 ask,
                 "timeout",
@@ -132,38 +134,23 @@ impl RedisLimiter {
         self.fallback.check(ask)
     }
 
-    /// Runs the script; `now_us` replaces the server clock (tests). Returns the decision and the
-    /// time it was made at, both in microseconds of the script's clock.
-    pub async fn decide(&self, ask: &Ask<'_>, now_us: Option<u64>) -> RedisResult<(Decision, u64)> {
-        let quotas = ask
-            .rates
-            .map(|r| Quota::new(r.per_sec, r.burst, MICROS_PER_SEC));
-        let mut inv = self.script.prepare_invoke();
-        inv.key(format!("{}:g", self.keys))
-            .key(format!("{}:b:{}", self.keys, ask.bot));
-        if let Some(chat) = ask.chat {
-            inv.key(format!("{}:c:{}:{chat}", self.keys, ask.bot));
-        }
-        let max_delay = u64::try_from(ask.max_delay.as_micros()).unwrap_or(u64::MAX / 4);
-        inv.arg(now_us.map(|n| n.to_string()).unwrap_or_default())
-            .arg(max_delay);
-        let met = if ask.chat.is_some() { 3 } else { 2 };
-        for (quota, policy) in quotas.iter().zip(ask.policies).take(met) {
-            inv.arg(quota.t).arg(quota.tau).arg(policy.as_str());
-        }
-        let mut conn = self.conn.clone();
-        let (verdict, bucket, at, now): (u8, usize, u64, u64) = inv.invoke_async(&mut conn).await?;
-        let limit = [Limit::Global, Limit::Bot, Limit::Chat]
-            .get(bucket.wrapping_sub(1))
-            .copied()
-            .unwrap_or(Limit::Global);
-        let decision = match verdict {
-            0 => Decision::Admit,
-            1 => Decision::Delay { at },
-            2 => Decision::Drop { limit },
-            _ => Decision::Reject { limit, at },
-        };
-        Ok((decision, now))
+    /// Decides `asks` in order in one script call, bypassing the batcher; `now_us` replaces
+    /// the server clock. For tests that compare the script with [`super::gcra`].
+    pub async fn decide_batch(
+        &self,
+        asks: &[Ask<'_>],
+        now_us: Option<u64>,
+    ) -> RedisResult<Vec<(Decision, u64)>> {
+        let owned: Vec<Owned> = asks.iter().map(Owned::from).collect();
+        let refs: Vec<&Owned> = owned.iter().collect();
+        batch::invoke(
+            &self.script,
+            &mut self.conn.clone(),
+            &self.keys,
+            &refs,
+            now_us,
+        )
+        .await
     }
 }
 
