@@ -23,6 +23,16 @@ else
     now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
+-- Every bucket is read once and written once per call, whatever the number of updates in it
+-- using it (the global and bot buckets are met by every update).
+local cache, dirty = {}, {}
+local function load(key)
+    if cache[key] == nil then
+        cache[key] = tonumber(redis.call('GET', key)) or false
+    end
+    return cache[key] or nil
+end
+
 -- One update: its buckets are KEYS[k + 1 ..], its arguments ARGV[a ..].
 local function decide(k, a)
     local n = tonumber(ARGV[a])
@@ -36,7 +46,7 @@ local function decide(k, a)
         tau[i] = tonumber(ARGV[base + 1])
         policy[i] = ARGV[base + 2]
         -- A TAT in the past is a full bucket: the same as no key.
-        tat[i] = math.max(tonumber(redis.call('GET', key[i])) or now, now)
+        tat[i] = math.max(load(key[i]) or now, now)
         local earliest = tat[i] - tau[i]
         if earliest > at then
             at = earliest
@@ -68,16 +78,14 @@ local function decide(k, a)
     end
 
     -- Admitted: every bucket moves on by one cell, booked at `at` in a bucket over its limit and
-    -- now in one with room (its single cursor must not jump past the gap). A key lives exactly as
-    -- long as its bucket is not full again, so idle chats cost nothing.
+    -- now in one with room (its single cursor must not jump past the gap).
     for i = 1, n do
         local when = now
         if tat[i] - tau[i] > now then
             when = at
         end
-        local next_tat = math.max(tat[i], when) + t[i]
-        redis.call('SET', key[i], string.format('%.0f', next_tat),
-            'PX', math.max(1, math.ceil((next_tat - now) / 1000)))
+        cache[key[i]] = math.max(tat[i], when) + t[i]
+        dirty[key[i]] = true
     end
     if binding > 0 then
         return {1, 0, at}, used
@@ -93,6 +101,11 @@ for _ = 1, tonumber(ARGV[2]) do
         out[#out + 1] = v
     end
     k, a = k + used[1], a + used[2]
+end
+-- A key lives exactly as long as its bucket is not full again, so idle chats cost nothing.
+for key in pairs(dirty) do
+    redis.call('SET', key, string.format('%.0f', cache[key]),
+        'PX', math.max(1, math.ceil((cache[key] - now) / 1000)))
 end
 out[#out + 1] = now
 return out
