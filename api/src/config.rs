@@ -9,6 +9,11 @@ use sluice_shared::{
     queue::QueueConfig,
 };
 
+use crate::{
+    admission::config::{AdmissionConfig, parse_rate},
+    registry::BotLimits,
+};
+
 /// sluice-api: takes webhook deliveries (Telegram, signed webhooks) and queues them durably in Redis.
 #[derive(Parser, Debug)]
 #[command(name = "sluice-api", version)]
@@ -41,6 +46,22 @@ pub enum BotsCommand {
         #[arg(long, env = "SLUICE_BOT_SECRET", hide_env_values = true)]
         secret: String,
         #[command(flatten)]
+        limits: BotLimitArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+    /// Change a bot's secret or its own rate limit.
+    Update {
+        name: String,
+        /// A new secret_token (as given to setWebhook).
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        limits: BotLimitArgs,
+        /// Forget the bot's own limit: SLUICE_RATE_BOT_PER_SEC / SLUICE_RATE_BOT_BURST apply again.
+        #[arg(long, conflicts_with_all = ["rate_per_sec", "burst"])]
+        default_limits: bool,
+        #[command(flatten)]
         db: DbOnly,
     },
     /// List registered bots.
@@ -51,6 +72,26 @@ pub enum BotsCommand {
         #[command(flatten)]
         db: DbOnly,
     },
+}
+
+/// A bot's own rate limit; what is left out takes the api's SLUICE_RATE_BOT_* defaults.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct BotLimitArgs {
+    /// Updates per second admitted for this bot.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate_per_sec: Option<f64>,
+    /// Updates admitted at once for this bot.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+    pub burst: Option<u32>,
+}
+
+impl From<BotLimitArgs> for BotLimits {
+    fn from(a: BotLimitArgs) -> Self {
+        BotLimits {
+            rate_per_sec: a.rate_per_sec,
+            burst: a.burst,
+        }
+    }
 }
 
 /// Commands that only need the database.
@@ -114,6 +155,8 @@ pub struct ApiConfig {
     pub queue: QueueConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    #[command(flatten)]
+    pub admission: AdmissionConfig,
 }
 
 impl ApiConfig {

@@ -8,7 +8,7 @@
 //! queued; when that is fewer than the batch, the idempotency keys say which tasks were
 //! duplicates (each key holds the id of the task that claimed it).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
@@ -63,6 +63,8 @@ type Reply = oneshot::Sender<Result<Enqueued, String>>;
 /// One delivery waiting for its lane's next batch.
 struct Pending {
     job_id: Ulid,
+    /// Unix seconds the job is due at (delayed admission); `None`: now.
+    run_at: Option<u64>,
     key: String,
     bytes: Vec<u8>,
     reply: Reply,
@@ -93,8 +95,18 @@ impl Enqueuer {
 
     /// Queues `job` and returns only once Redis has confirmed it, or fails within the budget.
     pub async fn enqueue<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
+        self.enqueue_at(job, None).await
+    }
+
+    /// As [`enqueue`](Self::enqueue), the job due at `run_at` (`None`: now). apalis-redis keeps
+    /// run times in whole seconds, so `run_at` is rounded up: a delayed job never runs early.
+    pub async fn enqueue_at<J: Queued + Sync>(
+        &self,
+        job: &J,
+        run_at: Option<SystemTime>,
+    ) -> Result<Enqueued, EnqueueError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.budget, self.submit(job)).await {
+        let result = match tokio::time::timeout(self.budget, self.submit(job, run_at)).await {
             Ok(r) => r,
             Err(_) => Err(EnqueueError::Timeout(self.budget)),
         };
@@ -108,10 +120,15 @@ impl Enqueuer {
         result
     }
 
-    async fn submit<J: Queued + Sync>(&self, job: &J) -> Result<Enqueued, EnqueueError> {
+    async fn submit<J: Queued + Sync>(
+        &self,
+        job: &J,
+        run_at: Option<SystemTime>,
+    ) -> Result<Enqueued, EnqueueError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             job_id: Ulid::generate(),
+            run_at: run_at.map(unix_secs_rounded_up),
             key: job.dedup_key(),
             bytes: serde_json::to_vec(job)?,
             reply,
@@ -131,10 +148,13 @@ async fn push(mut conn: ConnectionManager, config: apalis_redis::Config, batch: 
     let (tasks, waiting): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .map(|p| {
-            let task = TaskBuilder::new(p.bytes)
+            let mut task = TaskBuilder::new(p.bytes)
                 .task_id(TaskId::from_ulid(p.job_id))
-                .idempotency_key(&p.key)
-                .build();
+                .idempotency_key(&p.key);
+            if let Some(at) = p.run_at {
+                task = task.run_at_timestamp(at);
+            }
+            let task = task.build();
             (task, (p.job_id, p.key, p.reply))
         })
         .unzip();
@@ -158,6 +178,11 @@ async fn push(mut conn: ConnectionManager, config: apalis_redis::Config, batch: 
         };
         let _ = reply.send(answer);
     }
+}
+
+fn unix_secs_rounded_up(at: SystemTime) -> u64 {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Which task id holds each delivery's idempotency key (only read when a batch had duplicates).

@@ -6,6 +6,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
+use sluice_shared::lanes::Lane;
+
+use crate::admission::policy::Limit;
 
 use crate::{replay::ReplayError, signature::SignatureError, sources::extract::ExtractError};
 
@@ -32,6 +35,13 @@ pub enum ApiError {
     /// The update is not (or not surely) queued: the sender must retry.
     #[error("{0}")]
     Retry(&'static str),
+    /// Over a rate limit whose policy is `reject`: Telegram re-sends after `retry_after` seconds
+    /// and holds back only this chat's later updates.
+    #[error("the {limit} rate limit is exceeded; retry in {retry_after} s")]
+    RateLimited { limit: Limit, retry_after: u32 },
+    /// The update's lane is backed up past its shedding threshold.
+    #[error("the {lane} lane is backed up; retry in {retry_after} s")]
+    Shed { lane: Lane, retry_after: u32 },
     #[error("no route for this path")]
     NotFound,
     #[error("this path takes POST")]
@@ -72,6 +82,8 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::BodyTimeout => "body_timeout",
             ApiError::Retry(_) => "retry",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Shed { .. } => "shed",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownSource(_) => "unknown_source",
@@ -92,8 +104,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Retry(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Retry(_) | ApiError::Shed { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -106,11 +119,17 @@ impl IntoResponse for ApiError {
             detail: self.to_string(),
         };
         let mut resp = (self.status(), Json(body)).into_response();
-        if let ApiError::Retry(_) = self {
-            // Telegram waits exactly Retry-After seconds before re-sending; 1 s is short enough not
-            // to hold the chat's queue, long enough for a Redis fail-over.
-            resp.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        // Telegram waits exactly Retry-After seconds before re-sending.
+        let retry_after = match self {
+            // Short enough not to hold the chat's queue, long enough for a Redis fail-over.
+            ApiError::Retry(_) => Some(HeaderValue::from_static("1")),
+            ApiError::RateLimited { retry_after, .. } | ApiError::Shed { retry_after, .. } => {
+                Some(HeaderValue::from(retry_after))
+            }
+            _ => None,
+        };
+        if let Some(v) = retry_after {
+            resp.headers_mut().insert(RETRY_AFTER, v);
         }
         resp
     }

@@ -10,10 +10,12 @@
 //! - [`sources`]: signed-webhook sources: the cached table, their options, the CLI.
 //! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
 //! - [`replay`]: a timestamped signature is accepted once within its window.
+//! - [`admission`]: load shedding, rate limits (local or Redis) and their policies.
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `sluice-api bots` commands.
 
+pub mod admission;
 pub mod bots;
 pub mod config;
 pub mod enqueue;

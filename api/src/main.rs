@@ -30,6 +30,13 @@ async fn main() -> ExitCode {
         });
         Command::Serve(Box::new(parsed.cfg))
     });
+    // What clap cannot check field by field fails the same way: one line, status 2.
+    if let Command::Serve(cfg) = &command
+        && let Err(e) = cfg.admission.validate()
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -75,21 +82,46 @@ async fn bots_command(cmd: BotsCommand) -> anyhow::Result<()> {
         BotsCommand::Add {
             name,
             secret,
+            limits,
             db: DbOnly { db: cfg },
         } => {
             let pool = migrated(&cfg)?;
             db::migrate(&pool).await.context("applying migrations")?;
-            let new = bots::add(&pool, &name, &secret).await?;
+            let new = bots::add_with_limits(&pool, &name, &secret, limits.into()).await?;
             println!(
                 "{} bot '{name}': webhook path /webhook/telegram/{name}",
                 if new { "added" } else { "updated secret of" }
             );
         }
+        BotsCommand::Update {
+            name,
+            secret,
+            limits,
+            default_limits,
+            db: DbOnly { db: cfg },
+        } => {
+            let pool = migrated(&cfg)?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            let change = bots::BotUpdate {
+                secret,
+                limits: limits.into(),
+                default_limits,
+            };
+            bots::update(&pool, &name, &change).await?;
+            println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
+        }
         BotsCommand::List(DbOnly { db: cfg }) => {
             let pool = migrated(&cfg)?;
             let all = bots::list(&pool).await?;
-            for (name, created) in &all {
-                println!("{name}\t{}", created.to_rfc3339());
+            let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
+            for b in &all {
+                println!(
+                    "{}\t{}\trate_per_sec={}\tburst={}",
+                    b.name,
+                    b.created_at.to_rfc3339(),
+                    or_default(b.rate_per_sec.map(|r| r.to_string())),
+                    or_default(b.burst.map(|r| r.to_string())),
+                );
             }
             println!("{} bot(s)", all.len());
         }

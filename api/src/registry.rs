@@ -13,8 +13,19 @@ use sqlx::PgPool;
 
 #[derive(Debug, Clone)]
 pub struct BotEntry {
+    /// The row id: a compact key for the bot's rate-limit buckets.
+    pub id: i64,
     pub name: String,
     pub secret_sha256: [u8; 32],
+    /// The bot's own limits; `None` takes `SLUICE_RATE_BOT_PER_SEC` / `SLUICE_RATE_BOT_BURST`.
+    pub limits: BotLimits,
+}
+
+/// A bot's own rate limit, field by field (either may be left to the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BotLimits {
+    pub rate_per_sec: Option<f64>,
+    pub burst: Option<u32>,
 }
 
 type Bots = Arc<HashMap<String, BotEntry>>;
@@ -47,20 +58,29 @@ impl Registry {
 
     /// Re-reads the `bots` table and swaps the cache in one step.
     pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
+        type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
         let mut tx = sluice_shared::db::begin(db).await?;
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT name, secret_sha256 FROM bots")
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<Row> =
+            sqlx::query_as("SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots")
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
         let map: HashMap<String, BotEntry> = rows
             .into_iter()
-            .filter_map(|(name, hash)| {
+            .filter_map(|(id, name, hash, rate_per_sec, burst)| {
                 let secret_sha256: [u8; 32] = hash.try_into().ok()?;
+                let limits = BotLimits {
+                    rate_per_sec,
+                    burst: burst.and_then(|b| u32::try_from(b).ok()),
+                };
                 Some((
                     name.clone(),
                     BotEntry {
+                        id,
                         name,
                         secret_sha256,
+                        limits,
                     },
                 ))
             })

@@ -19,8 +19,8 @@ use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    config::ApiConfig, enqueue::Enqueuer, error::ApiError, registry::Registry, replay::ReplayGuard,
-    routes, sources::registry::SourceRegistry,
+    admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
+    registry::Registry, replay::ReplayGuard, routes, sources::registry::SourceRegistry,
 };
 
 /// What handlers share: cheap clonable handles only.
@@ -32,6 +32,7 @@ pub struct AppState {
     pub enqueuer: Enqueuer,
     /// Remembers accepted timestamped signatures (Stripe) for their tolerance window.
     pub replay: ReplayGuard,
+    pub admission: Admission,
     pub lane_rules: Arc<LaneRules>,
     pub max_body_bytes: u64,
 }
@@ -92,6 +93,7 @@ impl Api {
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
+        let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = Registry::default();
         if let Err(e) = registry.reload(&db).await {
             tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
@@ -114,6 +116,7 @@ impl Api {
                 &cfg.queue,
                 cfg.enqueue_timeout(),
             ),
+            admission,
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
         };
@@ -158,6 +161,11 @@ impl Api {
             .state
             .sources
             .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let background = self.state.admission.spawn_background(
+            self.admin.redis.clone(),
+            &self.cfg.redis.queue_prefix,
+            &self.cfg.queue,
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             admin_listener,
@@ -184,6 +192,7 @@ impl Api {
         depth.abort();
         pool_metrics.abort();
         refresh_sources.abort();
+        background.iter().for_each(|task| task.abort());
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("api stopped");
         Ok(())

@@ -4,14 +4,19 @@ use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{error::ApiError, registry::BotEntry};
+use crate::{
+    error::ApiError,
+    registry::{BotEntry, BotLimits},
+};
 
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 /// A bot whose delivery carried its secret token.
 #[derive(Debug, Clone)]
 pub struct VerifiedBot {
+    pub id: i64,
     pub name: String,
+    pub limits: BotLimits,
 }
 
 /// SHA-256 of a secret token, as stored in `bots.secret_sha256`.
@@ -28,7 +33,9 @@ pub fn verify_secret(bot: &BotEntry, headers: &HeaderMap) -> Result<VerifiedBot,
     let hash = Sha256::digest(given.as_bytes());
     if bool::from(hash.as_slice().ct_eq(&bot.secret_sha256)) {
         Ok(VerifiedBot {
+            id: bot.id,
             name: bot.name.clone(),
+            limits: bot.limits,
         })
     } else {
         Err(ApiError::Unauthorized)
@@ -49,8 +56,10 @@ mod tests {
 
     fn bot() -> BotEntry {
         BotEntry {
+            id: 1,
             name: "b".into(),
             secret_sha256: secret_hash("s3cret"),
+            limits: BotLimits::default(),
         }
     }
 

@@ -75,10 +75,14 @@ impl LaneRules {
 
 /// The shipped defaults: people waiting → high, conversation → normal, bulk → low.
 /// Unknown kinds go to normal so a new Bot API update type is neither starved nor favoured.
+///
+/// Only a `message` that starts with a bot command is high: business messages are normal
+/// whatever their text (issue 3 lists them with ordinary conversation), and an edited command
+/// is not a new request.
 fn default_lane(kind: &str, is_command: bool) -> Lane {
     match kind {
         "callback_query" | "pre_checkout_query" | "shipping_query" => Lane::High,
-        "message" | "business_message" if is_command => Lane::High,
+        "message" if is_command => Lane::High,
         "channel_post"
         | "edited_channel_post"
         | "message_reaction"
@@ -124,6 +128,49 @@ mod tests {
         assert_eq!(r.lane_for("channel_post", false), Lane::Low);
         assert_eq!(r.lane_for("poll_answer", false), Lane::Low);
         assert_eq!(r.lane_for("something_new", false), Lane::Normal);
+    }
+
+    /// The classification of issue 3, kind by kind.
+    #[test]
+    fn defaults_match_the_issue() {
+        let r = LaneRules::default();
+        let high = ["callback_query", "pre_checkout_query", "shipping_query"];
+        let normal = [
+            "message",
+            "edited_message",
+            "business_message",
+            "edited_business_message",
+            "inline_query",
+            "chosen_inline_result",
+            "my_chat_member",
+            "chat_join_request",
+        ];
+        let low = [
+            "channel_post",
+            "edited_channel_post",
+            "message_reaction",
+            "message_reaction_count",
+            "poll",
+            "poll_answer",
+            "chat_member",
+            "chat_boost",
+            "removed_chat_boost",
+            "deleted_business_messages",
+        ];
+        for (kinds, lane) in [
+            (&high[..], Lane::High),
+            (&normal, Lane::Normal),
+            (&low, Lane::Low),
+        ] {
+            for kind in kinds {
+                assert_eq!(r.lane_for(kind, false), lane, "{kind}");
+            }
+        }
+        // A bot command makes a message high, and only a message.
+        assert_eq!(r.lane_for("message", true), Lane::High);
+        for kind in ["business_message", "edited_message", "channel_post"] {
+            assert_ne!(r.lane_for(kind, true), Lane::High, "{kind}");
+        }
     }
 
     #[test]

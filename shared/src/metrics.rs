@@ -52,6 +52,12 @@ pub const DB_ACQUIRE_SECONDS: &str = "sluice_db_acquire_seconds";
 pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
 /// Times the worker restarted a lane's consumer after a Redis error.
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
+/// What admission control decided for each verified update, by `lane` and `decision`
+/// (see [`ADMISSION_DECISIONS`]).
+pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
+/// Rate-limit decisions made by the local limiter because Redis (the `redis` scope) failed,
+/// timed out or was being left alone after a failure, by `reason` (error, timeout, breaker).
+pub const RATELIMIT_FALLBACK_TOTAL: &str = "sluice_ratelimit_fallback_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -61,6 +67,19 @@ pub const LABEL_LANE: &str = "lane";
 pub const LABEL_REASON: &str = "reason";
 pub const LABEL_STATE: &str = "state";
 pub const LABEL_SCHEME: &str = "scheme";
+pub const LABEL_DECISION: &str = "decision";
+
+/// Every value of the `decision` label of [`ADMISSION_TOTAL`].
+pub const ADMISSION_DECISIONS: &[&str] = &[
+    "admitted",
+    "delayed",
+    "rejected_global",
+    "rejected_bot",
+    "rejected_chat",
+    "dropped",
+    "shed",
+    "duplicate",
+];
 
 /// Every metric name above, for tests that check `deploy/` uses only exported names.
 pub const ALL: &[&str] = &[
@@ -84,6 +103,8 @@ pub const ALL: &[&str] = &[
     DB_ACQUIRE_SECONDS,
     DB_ACQUIRE_TIMEOUTS_TOTAL,
     WORKER_RESTARTS_TOTAL,
+    ADMISSION_TOTAL,
+    RATELIMIT_FALLBACK_TOTAL,
 ];
 
 /// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
@@ -187,5 +208,13 @@ fn describe() {
     describe_counter!(
         WORKER_RESTARTS_TOTAL,
         "Lane consumers restarted after a Redis error."
+    );
+    describe_counter!(
+        ADMISSION_TOTAL,
+        "Admission decisions for verified updates, by lane and decision."
+    );
+    describe_counter!(
+        RATELIMIT_FALLBACK_TOTAL,
+        "Rate-limit decisions taken locally because Redis failed, by reason."
     );
 }

@@ -1,4 +1,5 @@
-//! `POST /webhook/telegram/{bot}`: authenticate, classify, enqueue, and only then answer 2xx.
+//! `POST /webhook/telegram/{bot}`: authenticate, classify, admit, enqueue, and only then
+//! answer 2xx.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,16 +11,24 @@ use axum::{
     routing::post,
 };
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, metrics as m, telegram};
+use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane, metrics as m, telegram};
 
 use super::{answer::Accepted, body::read_body};
 use crate::{
+    admission::{Subject, Verdict, retry_after_secs},
     enqueue::Enqueued,
     error::ApiError,
     registry::Lookup,
     startup::AppState,
     verify::{VerifiedBot, verify_secret},
 };
+
+/// What became of an update that got a 2xx.
+enum Taken {
+    Queued(Enqueued),
+    /// Over a limit whose policy is `drop`: counted, not queued.
+    Dropped,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/telegram/{bot}", post(webhook))
@@ -31,35 +40,45 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {
-    let result = accept(&app, bot, &headers, body).await;
+    let (lane, result) = match receive(&app, bot, &headers, body).await {
+        Ok((bot, env)) => (env.lane.as_str(), admit(&app, &bot, &env).await),
+        Err(e) => ("none", Err(e)),
+    };
     let outcome = match &result {
-        Ok((_, Enqueued::New { .. })) => "accepted",
-        Ok((_, Enqueued::Duplicate)) => "duplicate",
+        Ok(Taken::Queued(Enqueued::New { .. })) => "accepted",
+        Ok(Taken::Queued(Enqueued::Duplicate)) => "duplicate",
+        Ok(Taken::Dropped) => "dropped",
         Err(e) => e.code(),
     };
-    let lane = result.as_ref().map_or("none", |(lane, _)| *lane);
     metrics::counter!(m::WEBHOOK_UPDATES_TOTAL, m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane)
         .increment(1);
+    let ok = Accepted {
+        ok: true,
+        ..Accepted::default()
+    };
     Ok(Json(match result? {
-        (_, Enqueued::New { job_id }) => Accepted {
-            ok: true,
+        Taken::Queued(Enqueued::New { job_id }) => Accepted {
             id: Some(job_id),
-            duplicate: None,
+            ..ok
         },
-        (_, Enqueued::Duplicate) => Accepted {
-            ok: true,
-            id: None,
+        Taken::Queued(Enqueued::Duplicate) => Accepted {
             duplicate: Some(true),
+            ..ok
+        },
+        Taken::Dropped => Accepted {
+            dropped: Some(true),
+            ..ok
         },
     }))
 }
 
-async fn accept(
+/// Everything before admission: the bot, its secret, the body, the envelope.
+async fn receive(
     app: &AppState,
     bot: String,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(&'static str, Enqueued), ApiError> {
+) -> Result<(VerifiedBot, UpdateEnvelope), ApiError> {
     let entry = match app.registry.lookup(&bot) {
         Lookup::Found(entry) => entry,
         Lookup::Unknown => return Err(ApiError::UnknownBot(bot)),
@@ -67,17 +86,60 @@ async fn accept(
     };
     let verified = verify_secret(&entry, headers)?;
     let body = read_body(headers, body, app.max_body_bytes).await?;
-    let env = envelope(app, verified, body)?;
-    let lane = env.lane.as_str();
-    let enqueued = app.enqueuer.enqueue(&env).await.map_err(|e| {
+    let env = envelope(app, &verified, body)?;
+    Ok((verified, env))
+}
+
+/// Admission control, then the enqueue (scheduled later for a delay); counts the decision.
+async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Result<Taken, ApiError> {
+    let subject = Subject {
+        bot,
+        // Telegram queues by chat, or by user for updates without one.
+        chat: env.chat_id.or(env.user_id),
+        lane: env.lane,
+    };
+    let verdict = app.admission.admit(&subject).await;
+    let run_at = match verdict {
+        Verdict::Admit => None,
+        Verdict::Delay { until } => Some(until),
+        Verdict::Drop(_) => return Ok(counted(env.lane, &verdict, Taken::Dropped)),
+        Verdict::Reject { limit, wait } => {
+            count(env.lane, verdict.label());
+            let retry_after = retry_after_secs(wait);
+            return Err(ApiError::RateLimited { limit, retry_after });
+        }
+        Verdict::Shed { wait } => {
+            count(env.lane, verdict.label());
+            let retry_after = retry_after_secs(wait);
+            return Err(ApiError::Shed {
+                lane: env.lane,
+                retry_after,
+            });
+        }
+    };
+    let enqueued = app.enqueuer.enqueue_at(env, run_at).await.map_err(|e| {
         tracing::warn!(error = %e, bot = %env.bot, update_id = env.update_id, "enqueue failed; answering 503");
         ApiError::Retry("the update could not be queued; retry later")
     })?;
-    Ok((lane, enqueued))
+    Ok(counted(env.lane, &verdict, Taken::Queued(enqueued)))
+}
+
+fn counted(lane: Lane, verdict: &Verdict, taken: Taken) -> Taken {
+    let decision = match taken {
+        Taken::Queued(Enqueued::Duplicate) => "duplicate",
+        _ => verdict.label(),
+    };
+    count(lane, decision);
+    taken
+}
+
+fn count(lane: Lane, decision: &'static str) {
+    metrics::counter!(m::ADMISSION_TOTAL, m::LABEL_LANE => lane.as_str(), m::LABEL_DECISION => decision)
+        .increment(1);
 }
 
 /// Builds the job from the verified delivery, keeping the body bytes exactly as received.
-fn envelope(app: &AppState, bot: VerifiedBot, body: Bytes) -> Result<UpdateEnvelope, ApiError> {
+fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnvelope, ApiError> {
     let c = telegram::classify(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // classify() accepted the bytes as JSON, so they are UTF-8; the check costs one pass.
     let text = String::from_utf8(body.into())
@@ -85,7 +147,7 @@ fn envelope(app: &AppState, bot: VerifiedBot, body: Bytes) -> Result<UpdateEnvel
     let payload = RawValue::from_string(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let lane = app.lane_rules.lane_for(&c.kind, c.is_command);
     Ok(UpdateEnvelope {
-        bot: bot.name,
+        bot: bot.name.clone(),
         update_id: c.update_id,
         kind: c.kind,
         chat_id: c.chat_id,

@@ -64,7 +64,7 @@ async fn queue_depth_is_sampled_per_lane_and_state_and_exported() {
     );
     assert!(normal.oldest_age > std::time::Duration::ZERO || normal.pending == 0);
     // And their export.
-    let exported = sluice_testkit::wait_until(std::time::Duration::from_secs(5), || async {
+    let exported = sluice_testkit::wait_until(std::time::Duration::from_secs(20), || async {
         let text = app.admin_get("/metrics").await.text().await.unwrap();
         text.contains(r#"sluice_queue_depth{lane="normal",state="pending"}"#)
             && text.contains(r#"sluice_queue_oldest_age_seconds{lane="normal"}"#)

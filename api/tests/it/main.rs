@@ -2,6 +2,7 @@
 //! prefix per test. One binary, several modules, to keep link time down.
 
 mod admin;
+mod admission;
 mod cli;
 mod common;
 mod hooks;

@@ -47,7 +47,10 @@ async fn redis_stopped_mid_run_then_back_recovers_without_restart() {
     redis.stop().await;
     for i in 0..10 {
         let started = Instant::now();
-        let resp = app.post_update(BOT, message(10 + i, 1, "during")).await;
+        // A chat each: these tests are about Redis, not the per-chat limit (burst 5).
+        let resp = app
+            .post_update(BOT, message(10 + i, 10 + i, "during"))
+            .await;
         assert_retry_within_budget(resp, started.elapsed()).await;
     }
 
@@ -60,7 +63,7 @@ async fn redis_stopped_mid_run_then_back_recovers_without_restart() {
     assert!(recovered, "the api recovered once Redis was back");
     for i in 0..10 {
         assert_eq!(
-            app.post_update(BOT, message(10 + i, 1, "retried"))
+            app.post_update(BOT, message(10 + i, 10 + i, "retried"))
                 .await
                 .status(),
             200
