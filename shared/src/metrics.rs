@@ -120,18 +120,30 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 ///
 /// A process has one global recorder; tests that start several apps in one process share it.
 pub fn recorder() -> Result<PrometheusHandle, BuildError> {
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
+    // Built once under the OnceLock, so concurrent first callers (tests starting apps in
+    // parallel) all get the handle of the recorder that was installed, never a stray one.
+    let mut error = None;
+    let handle = HANDLE.get_or_init(|| {
+        let builder = match PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        {
+            Ok(b) => b,
+            Err(e) => {
+                error = Some(e);
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_ok() {
+            describe();
+        }
+        handle
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(handle.clone()),
     }
-    let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
-        .build_recorder();
-    let handle = recorder.handle();
-    if metrics::set_global_recorder(recorder).is_ok() {
-        describe();
-        let _ = HANDLE.set(handle.clone());
-    }
-    Ok(HANDLE.get().cloned().unwrap_or(handle))
 }
 
 fn describe() {

@@ -12,14 +12,23 @@ use axum::{
 };
 use sluice_shared::metrics as m;
 
-use super::{answer::Accepted, body::read_body};
+use sha2::{Digest, Sha256};
+
+use super::{
+    admit::{self, Taken},
+    answer::Accepted,
+    body::read_body,
+};
 use crate::{
+    admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
+    registry::BotLimits,
     replay::{Claim, ReplayError},
     signature::{ReplayStamp, Unverified},
     sources::{Source, extract, registry::Lookup},
     startup::AppState,
+    verify::VerifiedBot,
 };
 
 pub fn router() -> Router<AppState> {
@@ -44,14 +53,22 @@ async fn webhook(
         ),
     };
     let (outcome, lane) = match &result {
-        Ok((lane, Enqueued::New { .. })) => ("accepted", *lane),
-        Ok((lane, Enqueued::Duplicate)) => ("duplicate", *lane),
+        Ok((lane, Taken::Queued(Enqueued::New { .. }))) => ("accepted", *lane),
+        Ok((lane, Taken::Queued(Enqueued::Duplicate))) => ("duplicate", *lane),
+        Ok((lane, Taken::Dropped)) => ("dropped", *lane),
         Err(e) => (e.code(), "none"),
     };
     metrics::counter!(m::HOOK_DELIVERIES_TOTAL,
         m::LABEL_SCHEME => scheme, m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane)
     .increment(1);
-    Ok(Json(result?.1.into()))
+    Ok(Json(match result?.1 {
+        Taken::Queued(enqueued) => enqueued.into(),
+        Taken::Dropped => Accepted {
+            ok: true,
+            dropped: Some(true),
+            ..Accepted::default()
+        },
+    }))
 }
 
 /// The pipeline, cheapest refusals first: signature header → body → MAC and freshness → JSON
@@ -61,29 +78,47 @@ async fn accept(
     src: &Source,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(&'static str, Enqueued), ApiError> {
+) -> Result<(&'static str, Taken), ApiError> {
     let unverified = Unverified::from_headers(src.scheme, headers)?;
     let body = read_body(headers, body, app.max_body_bytes).await?;
     let (now_s, now_ms) = now();
     let verified = unverified.verify(src.secrets(), body, now_s, src.tolerance)?;
     let stamp = verified.replay_stamp().cloned();
     let event = extract::event(src, headers, verified, now_ms)?;
-    // Admission control keys on `event.rate_key` (the source's --rate-key-pointer) here, before
-    // anything is written to Redis.
     let claim = claim_once(app, src, stamp.as_ref()).await?;
-    match app.enqueuer.enqueue(&event).await {
-        Ok(enqueued) => Ok((event.lane.as_str(), enqueued)),
+    // The source is the "bot" of admission control (default bot limits) and its rate key the
+    // "chat": one flooding customer is braked without starving the others.
+    let as_bot = VerifiedBot {
+        id: source_bucket(&src.name),
+        name: format!("src:{}", src.name),
+        limits: BotLimits::default(),
+    };
+    let subject = Subject {
+        bot: &as_bot,
+        chat: event.rate_key.as_deref().map(key_bucket),
+        lane: event.lane,
+    };
+    match admit::admit(app, &subject, &event).await {
+        Ok(taken) => Ok((event.lane.as_str(), taken)),
         Err(e) => {
+            // Refused or not queued: the sender's retry of this very request must be accepted.
             if let Some(claim) = claim {
                 app.replay.release(claim).await;
             }
-            tracing::warn!(error = %e, source = %event.source, key = %event.idempotency_key,
-                "enqueue failed; answering 503");
-            Err(ApiError::Retry(
-                "the event could not be queued; retry later",
-            ))
+            Err(e)
         }
     }
+}
+
+/// A bucket id for a source, apart from the bots' ids (which are positive).
+fn source_bucket(name: &str) -> i64 {
+    -(key_bucket(name) & i64::MAX).max(1)
+}
+
+/// A 64-bit bucket key from a text key (SHA-256, first 8 bytes).
+fn key_bucket(key: &str) -> i64 {
+    let digest = Sha256::digest(key.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
 }
 
 /// Claims a timestamped delivery against replay; schemes without a timestamp have no stamp.

@@ -1,5 +1,6 @@
 //! The public routes, one module per route family, and what they share.
 
+mod admit;
 mod answer;
 mod body;
 pub mod hooks;

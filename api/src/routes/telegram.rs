@@ -11,24 +11,21 @@ use axum::{
     routing::post,
 };
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane, metrics as m, telegram};
+use sluice_shared::{envelope::UpdateEnvelope, metrics as m, telegram};
 
-use super::{answer::Accepted, body::read_body};
+use super::{
+    admit::{self, Taken},
+    answer::Accepted,
+    body::read_body,
+};
 use crate::{
-    admission::{Subject, Verdict, retry_after_secs},
+    admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
     registry::Lookup,
     startup::AppState,
     verify::{VerifiedBot, verify_secret},
 };
-
-/// What became of an update that got a 2xx.
-enum Taken {
-    Queued(Enqueued),
-    /// Over a limit whose policy is `drop`: counted, not queued.
-    Dropped,
-}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/telegram/{bot}", post(webhook))
@@ -98,44 +95,7 @@ async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Resul
         chat: env.chat_id.or(env.user_id),
         lane: env.lane,
     };
-    let verdict = app.admission.admit(&subject).await;
-    let run_at = match verdict {
-        Verdict::Admit => None,
-        Verdict::Delay { until } => Some(until),
-        Verdict::Drop(_) => return Ok(counted(env.lane, &verdict, Taken::Dropped)),
-        Verdict::Reject { limit, wait } => {
-            count(env.lane, verdict.label());
-            let retry_after = retry_after_secs(wait);
-            return Err(ApiError::RateLimited { limit, retry_after });
-        }
-        Verdict::Shed { wait } => {
-            count(env.lane, verdict.label());
-            let retry_after = retry_after_secs(wait);
-            return Err(ApiError::Shed {
-                lane: env.lane,
-                retry_after,
-            });
-        }
-    };
-    let enqueued = app.enqueuer.enqueue_at(env, run_at).await.map_err(|e| {
-        tracing::warn!(error = %e, bot = %env.bot, update_id = env.update_id, "enqueue failed; answering 503");
-        ApiError::Retry("the update could not be queued; retry later")
-    })?;
-    Ok(counted(env.lane, &verdict, Taken::Queued(enqueued)))
-}
-
-fn counted(lane: Lane, verdict: &Verdict, taken: Taken) -> Taken {
-    let decision = match taken {
-        Taken::Queued(Enqueued::Duplicate) => "duplicate",
-        _ => verdict.label(),
-    };
-    count(lane, decision);
-    taken
-}
-
-fn count(lane: Lane, decision: &'static str) {
-    metrics::counter!(m::ADMISSION_TOTAL, m::LABEL_LANE => lane.as_str(), m::LABEL_DECISION => decision)
-        .increment(1);
+    admit::admit(app, &subject, env).await
 }
 
 /// Builds the job from the verified delivery, keeping the body bytes exactly as received.

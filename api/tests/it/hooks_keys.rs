@@ -11,7 +11,7 @@ use sluice_api::{
         manage::{self, Rotation},
     },
 };
-use sluice_testkit::{free_port, wait_until};
+use sluice_testkit::{free_port, servers::RedisServer, wait_until};
 
 use crate::{
     common::{BOT, message, spawn_app_with},
@@ -258,4 +258,44 @@ async fn a_released_replay_claim_can_be_claimed_again() {
     let again = guard.claim("st", &stamp).await;
     assert!(again.is_ok(), "{again:?}");
     sluice_testkit::clear_prefix(&url, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_flooding_rate_key_is_braked_with_429_while_others_pass() {
+    let redis = RedisServer::start().await.unwrap();
+    let app = spawn_app_with(
+        &redis.url(),
+        &[
+            "--enqueue-timeout-ms=3000",
+            "--rate-chat-per-min=60",
+            "--rate-chat-burst=3",
+        ],
+    )
+    .await;
+    let mut src = Source::new("pay", Scheme::Plain, secret("k"));
+    src.idempotency = Some(Locator::Pointer("/id".parse().unwrap()));
+    src.rate_key = Some("/customer".parse().unwrap());
+    add_source(&app, src).await;
+    let send = |id: u32, customer: &'static str| {
+        let body = format!(r#"{{"id":"evt_{id}","customer":"{customer}"}}"#);
+        let sig = plain("k", body.as_bytes());
+        let app = &app;
+        async move { post_hook(app, "pay", &[sig], body).await }
+    };
+    for id in 0..3 {
+        assert!(accepted(send(id, "cus_flood").await).await.is_some());
+    }
+    let resp = send(3, "cus_flood").await;
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    refused(resp, 429, "rate_limited").await;
+    assert!(
+        accepted(send(4, "cus_quiet").await).await.is_some(),
+        "another customer is admitted"
+    );
+    app.stop().await;
 }

@@ -1,0 +1,66 @@
+//! Admission control as both webhook routes apply it: the verdict, the enqueue it allows (now or
+//! delayed), and the count of what was decided.
+
+use sluice_shared::{job::Queued, lanes::Lane, metrics as m};
+
+use crate::{
+    admission::{Subject, Verdict, retry_after_secs},
+    enqueue::Enqueued,
+    error::ApiError,
+    startup::AppState,
+};
+
+/// What became of a delivery that gets a 2xx.
+pub enum Taken {
+    Queued(Enqueued),
+    /// Over a limit whose policy is `drop`: counted, not queued.
+    Dropped,
+}
+
+/// Admits `job` for `subject` and enqueues it (scheduled later for a delay); a refusal is the
+/// 429/503 with its `Retry-After`, a failed enqueue a 503 `retry`.
+pub async fn admit<J: Queued + Sync>(
+    app: &AppState,
+    subject: &Subject<'_>,
+    job: &J,
+) -> Result<Taken, ApiError> {
+    let lane = job.lane();
+    let verdict = app.admission.admit(subject).await;
+    let run_at = match verdict {
+        Verdict::Admit => None,
+        Verdict::Delay { until } => Some(until),
+        Verdict::Drop(_) => return Ok(counted(lane, &verdict, Taken::Dropped)),
+        Verdict::Reject { limit, wait } => {
+            count(lane, verdict.label());
+            return Err(ApiError::RateLimited {
+                limit,
+                retry_after: retry_after_secs(wait),
+            });
+        }
+        Verdict::Shed { wait } => {
+            count(lane, verdict.label());
+            return Err(ApiError::Shed {
+                lane,
+                retry_after: retry_after_secs(wait),
+            });
+        }
+    };
+    let enqueued = app.enqueuer.enqueue_at(job, run_at).await.map_err(|e| {
+        tracing::warn!(error = %e, key = %job.dedup_key(), "enqueue failed; answering 503");
+        ApiError::Retry("the delivery could not be queued; retry later")
+    })?;
+    Ok(counted(lane, &verdict, Taken::Queued(enqueued)))
+}
+
+fn counted(lane: Lane, verdict: &Verdict, taken: Taken) -> Taken {
+    let decision = match taken {
+        Taken::Queued(Enqueued::Duplicate) => "duplicate",
+        _ => verdict.label(),
+    };
+    count(lane, decision);
+    taken
+}
+
+fn count(lane: Lane, decision: &'static str) {
+    metrics::counter!(m::ADMISSION_TOTAL, m::LABEL_LANE => lane.as_str(), m::LABEL_DECISION => decision).increment(1);
+}
