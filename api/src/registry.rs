@@ -94,15 +94,32 @@ impl Registry {
     /// known registry.
     pub fn spawn_refresh(&self, db: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
         let registry = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = registry.reload(&db).await {
-                    tracing::warn!(error = %e, "bot registry reload failed; keeping the last known one");
-                }
-            }
+        refresh_every(every, "bot registry", move || {
+            let (registry, db) = (registry.clone(), db.clone());
+            async move { registry.reload(&db).await.map(|_| ()) }
         })
     }
+}
+
+/// Runs `reload` every `every` until the task is aborted; a failure is logged and the cache keeps
+/// what it had.
+pub fn refresh_every<F, Fut>(
+    every: Duration,
+    what: &'static str,
+    reload: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = reload().await {
+                tracing::warn!(error = %e, "{what} reload failed; keeping the last known one");
+            }
+        }
+    })
 }

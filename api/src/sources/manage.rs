@@ -79,9 +79,11 @@ pub async fn add(db: &PgPool, s: &Source) -> Result<(), SourcesError> {
     if !valid_name(&s.name) {
         return Err(SourcesError::BadName(s.name.clone()));
     }
-    if !store::insert(db, s).await? {
+    let mut tx = sluice_shared::db::begin(db).await?;
+    if !store::insert(&mut *tx, s).await? {
         return Err(SourcesError::Exists(s.name.clone()));
     }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -91,7 +93,7 @@ pub async fn update(
     name: &str,
     change: impl FnOnce(&mut Source) -> Result<(), SourcesError>,
 ) -> Result<Source, SourcesError> {
-    let mut tx = db.begin().await?;
+    let mut tx = sluice_shared::db::begin(db).await?;
     let mut s = store::get_for_update(&mut *tx, name)
         .await?
         .ok_or_else(|| SourcesError::NotFound(name.to_owned()))?

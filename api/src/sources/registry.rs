@@ -57,15 +57,9 @@ impl SourceRegistry {
     /// known sources.
     pub fn spawn_refresh(&self, db: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
         let registry = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = registry.reload(&db).await {
-                    tracing::warn!(error = %e, "source registry reload failed; keeping the last known one");
-                }
-            }
+        crate::registry::refresh_every(every, "source registry", move || {
+            let (registry, db) = (registry.clone(), db.clone());
+            async move { registry.reload(&db).await.map(|_| ()) }
         })
     }
 }

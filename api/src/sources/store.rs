@@ -69,9 +69,12 @@ fn columns(l: &Option<Locator>) -> (Option<&str>, Option<&str>) {
 /// Every source that can be used; a row that cannot (edited by hand into nonsense) is skipped
 /// with a warning rather than taking all the others down with it.
 pub async fn all(db: &PgPool) -> Result<Vec<Source>, sqlx::Error> {
+    let mut tx = sluice_shared::db::begin(db).await?;
     let rows: Vec<Row> = sqlx::query_as(select!("ORDER BY name"))
-        .fetch_all(db)
+        .persistent(false)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
@@ -91,6 +94,7 @@ pub async fn get_for_update<'e>(
     name: &str,
 ) -> Result<Option<Result<Source, String>>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(select!("WHERE name = $1 FOR UPDATE"))
+        .persistent(false)
         .bind(name)
         .fetch_optional(db)
         .await?;
@@ -131,6 +135,7 @@ async fn write<'e>(
     let (idem_header, idem_pointer) = columns(&s.idempotency);
     let (kind_header, kind_pointer) = columns(&s.kind);
     let done = sqlx::query(sql)
+        .persistent(false)
         .bind(&s.name)
         .bind(s.scheme.as_str())
         .bind(s.secret.expose())
@@ -149,9 +154,12 @@ async fn write<'e>(
 
 /// Deletes the source; false when there was none.
 pub async fn remove(db: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = sluice_shared::db::begin(db).await?;
     let done = sqlx::query("DELETE FROM sources WHERE name = $1")
+        .persistent(false)
         .bind(name)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

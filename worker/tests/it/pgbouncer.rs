@@ -32,6 +32,22 @@ async fn api_and_worker_work_through_pgbouncer_in_transaction_mode() {
     for _ in 0..20 {
         assert_eq!(registry.reload(&pool).await.unwrap(), 20);
     }
+    // And the signed-webhook sources.
+    for i in 0..5 {
+        let src = sluice_api::sources::Source::new(
+            &format!("src{i}"),
+            sluice_api::signature::Scheme::Plain,
+            "k".parse().unwrap(),
+        );
+        sluice_api::sources::manage::add(&pool, &src).await.unwrap();
+    }
+    let sources = sluice_api::sources::registry::SourceRegistry::default();
+    for _ in 0..20 {
+        assert_eq!(sources.reload(&pool).await.unwrap(), 5);
+    }
+    sluice_api::sources::store::remove(&pool, "src4")
+        .await
+        .unwrap();
 
     // Workers (pool 10 each, the bouncer keeps 4 server connections) drain a backlog.
     let (redis, prefix) = (redis_url(), prefix());
