@@ -5,7 +5,8 @@ use std::process::Output;
 use sluice_testkit::{TestDb, admin_database_url, replace_db};
 use tokio::process::Command;
 
-async fn api(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// Runs the `sluice-api` binary with `args` and only the given environment settings of ours.
+pub(crate) async fn api(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-api"));
     cmd.args(args)
         .env_remove("DATABASE_URL")
@@ -16,7 +17,7 @@ async fn api(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().await.expect("sluice-api runs")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

@@ -3,25 +3,11 @@
 use std::process::Output;
 
 use sluice_testkit::TestDb;
-use tokio::process::Command;
 
-async fn api(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-api"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("sluice-api runs")
-}
+use crate::cli::{api, stderr};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[tokio::test]
