@@ -8,7 +8,7 @@
 //! queued; when that is fewer than the batch, the idempotency keys say which tasks were
 //! duplicates (each key holds the id of the task that claimed it).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
@@ -17,7 +17,7 @@ use sluice_shared::{
     job::Queued,
     lanes::Lane,
     metrics as m,
-    queue::{QueueConfig, lane_config},
+    queue::{QueueConfig, lane_config, run_at_secs},
 };
 use tokio::sync::{mpsc, oneshot};
 use ulid::Ulid;
@@ -128,7 +128,7 @@ impl Enqueuer {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             job_id: Ulid::generate(),
-            run_at: run_at.map(unix_secs_rounded_up),
+            run_at: run_at.map(run_at_secs),
             key: job.dedup_key(),
             bytes: serde_json::to_vec(job)?,
             reply,
@@ -178,11 +178,6 @@ async fn push(mut conn: ConnectionManager, config: apalis_redis::Config, batch: 
         };
         let _ = reply.send(answer);
     }
-}
-
-fn unix_secs_rounded_up(at: SystemTime) -> u64 {
-    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Which task id holds each delivery's idempotency key (only read when a batch had duplicates).

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use sqlx::{
     PgPool, Postgres, Transaction,
     migrate::Migrator,
-    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -38,16 +37,8 @@ pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error>
         .connect_lazy_with(options))
 }
 
-/// Takes a pooled connection, timing the wait (`sluice_db_acquire_seconds`) and counting waits
-/// that ran out of time (`sluice_db_acquire_timeouts_total`).
-pub async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-    let started = Instant::now();
-    let conn = pool.acquire().await;
-    record_acquire(started, &conn);
-    conn
-}
-
-/// Opens a transaction on a pooled connection (timed like [`acquire`]).
+/// Opens a transaction on a pooled connection, timing the wait (`sluice_db_acquire_seconds`) and
+/// counting waits that ran out of time (`sluice_db_acquire_timeouts_total`).
 ///
 /// sluice runs every statement inside an explicit transaction, with `.persistent(false)`: sqlx
 /// prepares a statement (Parse, Describe, Sync) before it binds and executes it, and PgBouncer

@@ -1,6 +1,6 @@
 //! The apalis-redis queues behind the lanes: connection, per-lane configuration, dedup window.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -59,4 +59,11 @@ pub async fn ping(conn: &mut ConnectionManager, within: Duration) -> bool {
         tokio::time::timeout(within, cmd.query_async::<String>(conn)).await,
         Ok(Ok(_))
     )
+}
+
+/// The whole Unix second a job due at `at` may run from, rounded up: apalis-redis schedules by the
+/// second, and a delayed job must never run early.
+pub fn run_at_secs(at: SystemTime) -> u64 {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }

@@ -3,14 +3,14 @@
 //! The job gets a new id and no idempotency key: the key of (bot, update_id) is still claimed by
 //! the first delivery, and the `updates` row is idempotent on its own.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use redis::aio::ConnectionManager;
 use sluice_shared::{
     job::Job,
     lanes::Lane,
-    queue::{QueueConfig, lane_config},
+    queue::{QueueConfig, lane_config, run_at_secs},
 };
 use ulid::Ulid;
 
@@ -31,10 +31,7 @@ impl Requeue {
     /// Queues `job` to run after `delay` (whole seconds: apalis-redis schedules by the second).
     pub async fn push(&self, job: &Job, delay: Duration) -> Result<String, apalis_redis::Error> {
         let job_id = Ulid::generate();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let run_at = (now + delay).as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let run_at = run_at_secs(SystemTime::now() + delay);
         let bytes = serde_json::to_vec(job).map_err(apalis_redis::Error::Json)?;
         let task = TaskBuilder::new(bytes)
             .task_id(TaskId::from_ulid(job_id))

@@ -25,6 +25,21 @@ pub fn spawn_worker(
     prefix: &str,
     env: &[(&str, &str)],
 ) -> WorkerProc {
+    let log = std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into());
+    start(
+        worker_command(db_url, redis_url, prefix, env, &log),
+        Stdio::inherit(),
+    )
+}
+
+/// The worker binary set up for a test: its own admin port, no migrations, `env` on top.
+fn worker_command(
+    db_url: &str,
+    redis_url: &str,
+    prefix: &str,
+    env: &[(&str, &str)],
+    log: &str,
+) -> (Command, u16) {
     let admin_port = sluice_testkit::free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
     cmd.env("DATABASE_URL", db_url)
@@ -32,17 +47,18 @@ pub fn spawn_worker(
         .env("SLUICE_QUEUE_PREFIX", prefix)
         .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
         .env("SLUICE_AUTO_MIGRATE", "false")
-        .env(
-            "RUST_LOG",
-            std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .env("RUST_LOG", log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("sluice-worker starts");
+    (cmd, admin_port)
+}
+
+fn start((mut cmd, admin_port): (Command, u16), stderr: impl Into<Stdio>) -> WorkerProc {
+    let child = cmd.stderr(stderr).spawn().expect("sluice-worker starts");
     WorkerProc { child, admin_port }
 }
 
@@ -240,26 +256,6 @@ pub fn spawn_worker_logged(
 ) -> (WorkerProc, std::path::PathBuf) {
     let log = std::env::temp_dir().join(format!("{prefix}-{}.log", ulid::Ulid::generate()));
     let file = std::fs::File::create(&log).unwrap();
-    let admin_port = sluice_testkit::free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
-    cmd.env("DATABASE_URL", db_url)
-        .env("REDIS_URL", redis_url)
-        .env("SLUICE_QUEUE_PREFIX", prefix)
-        .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
-        .env("SLUICE_AUTO_MIGRATE", "false")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    (
-        WorkerProc {
-            child: cmd.spawn().expect("sluice-worker starts"),
-            admin_port,
-        },
-        log,
-    )
+    let proc = start(worker_command(db_url, redis_url, prefix, env, "info"), file);
+    (proc, log)
 }
