@@ -1,0 +1,3 @@
+//! `sluice-load`: realistic bot traffic against a running sluice, and the SLO gate.
+
+fn main() {}
