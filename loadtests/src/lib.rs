@@ -1,4 +1,8 @@
 //! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
 //! `loadtests/bench/ingress`).
 
+pub mod profile;
+pub mod run;
+pub mod sample;
 pub mod summary;
+pub mod traffic;
