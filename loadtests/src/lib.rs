@@ -2,6 +2,7 @@
 //! `loadtests/bench/ingress`).
 
 pub mod profile;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod summary;
