@@ -401,6 +401,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
     drop(rec);
     let summary_path = out.join("summary.json");
     summary.write(&summary_path)?;
+    crate::report::write(&summary, &out.join("report.html"))?;
     Ok(RunOutcome {
         summary_path,
         summary,
