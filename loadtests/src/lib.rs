@@ -1,6 +1,9 @@
 //! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
 //! `loadtests/bench/ingress`).
 
+pub mod dbsnap;
+pub mod delivery;
+pub mod gate;
 pub mod profile;
 pub mod report;
 pub mod run;
