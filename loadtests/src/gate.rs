@@ -14,6 +14,7 @@ pub mod slo;
 pub mod threshold;
 pub mod verdict;
 
+use sluice_shared::config::parse_duration;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -163,24 +164,4 @@ pub fn k6_thresholds(slo: &Path) -> Result<serde_json::Value, SloError> {
 pub fn k6_thresholds_json(slo: &Path) -> Result<String, SloError> {
     let value = k6_thresholds(slo)?;
     Ok(serde_json::to_string_pretty(&value).expect("JSON values always serialise") + "\n")
-}
-
-/// `120s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: f64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 120s, 2m, 500ms)"))?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        other => return Err(format!("unknown unit {other:?} in {s:?} (ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }

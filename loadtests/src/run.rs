@@ -246,7 +246,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         }
     };
     std::fs::write(out.join("bots.json"), serde_json::to_string_pretty(&bots)?)?;
-    wait_until_known(&target, &bots[0].name).await?;
+    // Registered one after the other: once the api knows the last, it knows them all.
+    wait_until_known(&target, &bots[bots.len() - 1].name).await?;
 
     let mut rng = match args.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -326,7 +327,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
                 if let Some(bar) = &bar {
                     bar.set_position(u64::from(t).min(total));
                     bar.set_message(line);
-                } else if t % 10 == 0 {
+                } else if t.is_multiple_of(10) {
                     eprintln!("[{t:>4} s] {line}");
                 }
                 samples.lock().expect("not poisoned").push((t, s));
@@ -342,14 +343,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
 
     let goose_report = out.join("goose.html");
     let scenario = match profile.shape {
-        Shape::Users { think, .. } => Scenario::new("users")
-            .register_transaction(Transaction::new(Arc::new(|user| {
+        // Think time is the user's own (between its actions, inside one long transaction).
+        Shape::Users { .. } => {
+            Scenario::new("users").register_transaction(Transaction::new(Arc::new(|user| {
                 Box::pin(simulated_user(user))
             })))
-            .set_wait_time(
-                Duration::from_secs_f64(think.0),
-                Duration::from_secs_f64(think.1),
-            )?,
+        }
         _ => Scenario::new("webhook")
             .register_transaction(Transaction::new(Arc::new(|user| Box::pin(sender(user))))),
     };
@@ -369,7 +368,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         .set_default(GooseDefault::Quiet, 1)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoTelnet, true)?
-        .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(
             GooseDefault::ReportFile,
             goose_report.to_string_lossy().as_ref(),
@@ -430,7 +428,7 @@ pub async fn register_bots(db: &sqlx::PgPool, n: usize) -> anyhow::Result<Vec<Bo
 }
 
 /// The api refreshes its bot registry every couple of seconds: wait until it answers 401 (a
-/// known bot, wrong secret) rather than 404 for the first bot.
+/// known bot, wrong secret) rather than 404 for `bot`.
 async fn wait_until_known(target: &str, bot: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let url = format!("{target}/webhook/telegram/{bot}");

@@ -2,10 +2,12 @@
 //! metrics endpoint, the resident memory of watched processes, Redis memory, and Postgres
 //! sessions waiting on a lock.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::PgPool;
+
+use crate::dbsnap::{WaitTally, lock_waiters};
 
 /// One second's readings; a source that is not configured or did not answer stays empty.
 #[derive(Debug, Clone, Default)]
@@ -24,10 +26,9 @@ pub struct Sampler {
     watch: Vec<(String, u32)>,
     redis: Option<redis::aio::MultiplexedConnection>,
     db: Option<PgPool>,
-    /// Every (pid, wait start) seen waiting on a lock: Postgres keeps no cumulative counter of
-    /// lock waits, so the run counts the distinct waits it observes.
-    waits_seen: HashSet<(i32, i64)>,
-    pub peak_lock_waits: u64,
+    /// Postgres keeps no cumulative counter of lock waits: the run counts the distinct waits it
+    /// observes.
+    waits: WaitTally,
 }
 
 impl Sampler {
@@ -53,27 +54,29 @@ impl Sampler {
             watch,
             redis,
             db,
-            waits_seen: HashSet::new(),
-            peak_lock_waits: 0,
+            waits: WaitTally::default(),
         })
     }
 
     /// Distinct lock waits seen so far (None when Postgres is not watched).
     pub fn lock_waits_seen(&self) -> Option<u64> {
-        self.db.as_ref().map(|_| self.waits_seen.len() as u64)
+        self.db.as_ref().map(|_| self.waits.count() as u64)
     }
 
     pub async fn sample(&mut self) -> Sample {
         let (queue_depth, redis_used_memory, lock_rows) = tokio::join!(
             queue_depth(&self.http, self.metrics_url.as_deref()),
             redis_memory(&mut self.redis),
-            lock_waiters(self.db.as_ref())
+            async {
+                match self.db.as_ref() {
+                    Some(db) => lock_waiters(db).await.ok(),
+                    None => None,
+                }
+            }
         );
         let lock_waits = lock_rows.map(|rows| {
-            let now = rows.len() as u64;
-            self.peak_lock_waits = self.peak_lock_waits.max(now);
-            self.waits_seen.extend(rows);
-            now
+            self.waits.observe(&rows);
+            rows.len() as u64
         });
         let rss_bytes = self
             .watch
@@ -101,18 +104,6 @@ async fn queue_depth(http: &reqwest::Client, url: Option<&str>) -> BTreeMap<Stri
         },
         Err(_) => BTreeMap::new(),
     }
-}
-
-/// Sessions waiting on a lock now, as (pid, when the wait's statement began in µs).
-async fn lock_waiters(db: Option<&PgPool>) -> Option<Vec<(i32, i64)>> {
-    sqlx::query_as(
-        "SELECT pid, (extract(epoch FROM coalesce(state_change, query_start)) * 1e6)::bigint
-         FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-    )
-    .persistent(false)
-    .fetch_all(db?)
-    .await
-    .ok()
 }
 
 /// `sluice_queue_depth{lane="normal",state="pending"} 12` → `"normal:pending" -> 12`.

@@ -421,7 +421,7 @@ fn person(id: i64) -> Value {
         "first_name": FIRST[(h % 8) as usize],
         "language_code": language,
     });
-    if h % 3 != 0 {
+    if !h.is_multiple_of(3) {
         user["username"] = json!(format!("user{}", h % 10_000_000));
     }
     user
@@ -429,7 +429,7 @@ fn person(id: i64) -> Value {
 
 /// User ids spread like Telegram's: most below 2^32, newer accounts above it.
 fn user_id(h: u64) -> i64 {
-    if h % 5 == 0 {
+    if h.is_multiple_of(5) {
         5_000_000_000 + (h >> 3) as i64 % 3_000_000_000
     } else {
         10_000_000 + (h >> 3) as i64 % 4_000_000_000

@@ -174,20 +174,6 @@ fn the_committed_k6_thresholds_match_slo_toml() {
     );
 }
 
-#[test]
-fn durations() {
-    use std::time::Duration;
-    assert_eq!(gate::parse_duration("120s"), Ok(Duration::from_secs(120)));
-    assert_eq!(gate::parse_duration("2m"), Ok(Duration::from_secs(120)));
-    assert_eq!(
-        gate::parse_duration("500ms"),
-        Ok(Duration::from_millis(500))
-    );
-    assert_eq!(gate::parse_duration("3"), Ok(Duration::from_secs(3)));
-    assert!(gate::parse_duration("soon").is_err());
-    assert!(gate::parse_duration("5y").is_err());
-}
-
 /// The CLI structs the lead flattens into `sluice-load`: valid clap definitions, with the
 /// documented flags.
 #[test]
