@@ -11,7 +11,7 @@
 // Thresholds: thresholds.json's "burst" entry (k6's part of loadtests/slo.toml). A burst is a
 // second scenario on top of the base one (400/s = 50 + 350), so the rate steps at once instead
 // of ramping. sluice's per-chat limit must admit the busiest chats (~11 updates/s in a burst,
-// for 10 s), e.g. SLUICE_RATE_CHAT_PER_MIN=600 SLUICE_RATE_CHAT_BURST=60.
+// for 10 s), e.g. SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100.
 
 import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, secs, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';

@@ -13,7 +13,7 @@
 // reported, not judged: duplicate_recognised (re-sends of an accepted update answered
 // "duplicate"), duplicate_pair_one_new (racing pairs where exactly one was new) and the
 // answers_duplicate counter. sluice's per-chat limit must admit the busiest chats, e.g.
-// SLUICE_RATE_CHAT_PER_MIN=600 SLUICE_RATE_CHAT_BURST=60 (a re-send is counted by the limiter
+// SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100 (a re-send is counted by the limiter
 // before the duplicate is recognised).
 
 import { sleep } from 'k6';

@@ -9,7 +9,7 @@
 // Overrides: SLUICE_RATE (updates/s, 150), SLUICE_DURATION (30m), SLUICE_TARGET.
 // Thresholds: thresholds.json's "endurance" entry (k6's part of loadtests/slo.toml). sluice's
 // per-chat limit must admit the model's busiest chats (~4 updates/s here), e.g.
-// SLUICE_RATE_CHAT_PER_MIN=600 SLUICE_RATE_CHAT_BURST=60: a 429 is a failure in this profile.
+// SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100: a 429 is a failure in this profile.
 // Memory drift (the api's RSS, Redis used_memory per update: api_rss_growth and
 // redis_bytes_per_update in slo.toml) is out of k6's sight: `sluice-load run --profile endurance`
 // samples both every second; for this k6 run the gate prints those checks as SKIP (not measured)

@@ -8,7 +8,7 @@
 // Overrides: SLUICE_RATE (updates/s, 300), SLUICE_DURATION (60s), SLUICE_TARGET.
 // Thresholds: thresholds.json's "peak" entry (k6's part of loadtests/slo.toml). sluice's
 // per-chat limit must admit the model's busiest chats (~8 updates/s here), e.g.
-// SLUICE_RATE_CHAT_PER_MIN=600 SLUICE_RATE_CHAT_BURST=60: a 429 is a failure in this profile.
+// SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100: a 429 is a failure in this profile.
 
 import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';

@@ -11,7 +11,7 @@
 // SLUICE_RATE (updates/s after the herd, 100), SLUICE_DURATION (30s), SLUICE_TARGET.
 // Thresholds: thresholds.json's "ramp" entry (k6's part of loadtests/slo.toml). sluice's
 // per-chat limit must admit the herd's busiest chats (~27 updates at once), e.g.
-// SLUICE_RATE_CHAT_PER_MIN=600 SLUICE_RATE_CHAT_BURST=60: a 429 is a failure in this profile.
+// SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100: a 429 is a failure in this profile.
 
 import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, secs, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';

@@ -13,7 +13,7 @@
 // Thresholds: thresholds.json's "users" entry (with checks: 2xx and {"ok":true}); requests are
 // tagged with their behaviour. A user's private chat with their favourite bot gets up to ~25
 // updates/min, a busy group more: sluice's default per-chat limit (20/min) is too low for these
-// fast users, and a 429 is a failure here; e.g. SLUICE_RATE_CHAT_PER_MIN=600.
+// fast users, and a 429 is a failure here; e.g. SLUICE_RATE_CHAT_PER_MIN=1200.
 
 import { sleep } from 'k6';
 import { botsPath, firstBots, parseBots } from './lib/bots.js';
