@@ -787,13 +787,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
 
 fn progress_line(state: &State, s: &Sample) -> String {
     let rec = state.rec.lock().expect("not poisoned");
-    let ok: u64 = rec
-        .requests
-        .by_status
-        .iter()
-        .filter(|(k, _)| k.starts_with('2'))
-        .map(|(_, v)| v)
-        .sum();
+    let ok = rec.requests.answered_2xx();
     let backlog: f64 = s
         .queue_depth
         .iter()
@@ -916,13 +910,7 @@ fn build_summary(
                 BTreeMap::from([("ratio".into(), g)]),
             );
         }
-        let ok: u64 = rec
-            .requests
-            .by_status
-            .iter()
-            .filter(|(k, _)| k.starts_with('2'))
-            .map(|(_, v)| v)
-            .sum();
+        let ok = rec.requests.answered_2xx();
         let redis: Vec<u64> = samples
             .iter()
             .filter_map(|(_, s)| s.redis_used_memory)

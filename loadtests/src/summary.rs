@@ -78,6 +78,17 @@ pub struct Requests {
     pub resent: u64,
 }
 
+impl Requests {
+    /// Requests answered with a 2xx status.
+    pub fn answered_2xx(&self) -> u64 {
+        self.by_status
+            .iter()
+            .filter(|(status, _)| status.starts_with('2'))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
