@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,10 @@ pub struct RunArgs {
     /// No progress bar (a line every 10 s instead).
     #[arg(long)]
     pub no_progress: bool,
+    /// Re-send an update answered 429 or 503 after its Retry-After, as Telegram does, up to N
+    /// times (0: never). The gate then expects the accepted ones in Postgres.
+    #[arg(long, default_value_t = 0)]
+    pub retry_refused: u32,
 }
 
 fn parse_watch(s: &str) -> Result<(String, u32), String> {
@@ -95,6 +100,8 @@ struct Item {
     update: Arc<Update>,
     stream: Stream,
     resend: bool,
+    /// Re-sends of a refused update so far (`--retry-refused`).
+    attempt: u32,
 }
 
 /// A re-send waiting for its time (min-heap on `due`).
@@ -127,7 +134,12 @@ struct State {
     drop_after: Duration,
     /// When senders and simulated users give up (a safety net past the planned end).
     deadline: OnceLock<Instant>,
-    ready: std::sync::atomic::AtomicUsize,
+    ready: AtomicUsize,
+    /// Items handed to the senders and not yet answered (or dropped).
+    in_flight: AtomicUsize,
+    /// Re-sends waiting for their time: the duplicate profile's, and refused updates'.
+    later: Mutex<BinaryHeap<Pending>>,
+    retry_refused: u32,
     rec: Mutex<Recorder>,
 }
 
@@ -190,7 +202,8 @@ impl Recorder {
 struct Answer {
     status: u16,
     timeout: bool,
-    retry_after: bool,
+    /// The Retry-After header in seconds, when present and an integer (Telegram ignores dates).
+    retry_after: Option<u64>,
     body_ok: bool,
     duplicate: bool,
 }
@@ -273,6 +286,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         drop_after: args.drop_after,
         deadline: OnceLock::new(),
         ready: Default::default(),
+        in_flight: Default::default(),
+        later: Mutex::new(BinaryHeap::new()),
+        // Simulated users type again themselves; only the open model re-sends like Telegram.
+        retry_refused: if matches!(profile.shape, Shape::Users { .. }) {
+            0
+        } else {
+            args.retry_refused
+        },
         rec: Mutex::new(Recorder::new()),
     });
     STATE
@@ -463,7 +484,7 @@ async fn dispatch(
     let mut rng = StdRng::seed_from_u64(seed);
     // Start once the senders wait (goose launches them over about a second), or after 30 s.
     let waiting = Instant::now();
-    while state.ready.load(std::sync::atomic::Ordering::Relaxed) < senders
+    while state.ready.load(Ordering::Relaxed) < senders
         && waiting.elapsed() < Duration::from_secs(30)
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -476,9 +497,8 @@ async fn dispatch(
             + profile.duration
             + profile.resend_delay
             + state.drop_after
-            + Duration::from_secs(60),
+            + Duration::from_secs(60 * (1 + u64::from(state.retry_refused))),
     );
-    let mut resends: BinaryHeap<Pending> = BinaryHeap::new();
     let flood_chat = Chat::Group {
         chat: -1_009_999_999_999,
         user: 7_000_000_001,
@@ -488,12 +508,9 @@ async fn dispatch(
             return;
         }
         let due = start + Duration::from_secs_f64(a.at);
-        while let Some(p) = resends.peek()
-            && p.0.due <= due
-        {
-            let p = resends.pop().expect("peeked").0;
+        while let Some(p) = pop_due(&state, due) {
             tokio::time::sleep_until(p.due.into()).await;
-            if tx.send(p).is_err() {
+            if !hand_over(&state, &tx, p) {
                 return;
             }
         }
@@ -512,6 +529,7 @@ async fn dispatch(
             update: Arc::new(update),
             stream: a.stream,
             resend: false,
+            attempt: 0,
         };
         if profile.resend_share > 0.0 && rng.random_bool(profile.resend_share) {
             let again = if rng.random_bool(profile.resend_concurrent) {
@@ -519,31 +537,75 @@ async fn dispatch(
             } else {
                 profile.resend_delay.mul_f64(rng.random::<f64>())
             };
-            resends.push(Pending(Item {
-                due: due + again,
-                resend: true,
-                ..item.clone()
-            }));
+            later(
+                &state,
+                Item {
+                    due: due + again,
+                    resend: true,
+                    ..item.clone()
+                },
+            );
         }
-        if tx.send(item).is_err() {
+        if !hand_over(&state, &tx, item) {
             return;
         }
     }
-    while let Some(Pending(p)) = resends.pop() {
-        tokio::time::sleep_until(p.due.into()).await;
-        if tx.send(p).is_err() {
+    // The schedule is over: re-sends still come due, and answers still in flight may refuse and
+    // ask for more, so stop only when neither is left.
+    loop {
+        if goose::is_killswitch_triggered() {
             return;
         }
+        let now = Instant::now();
+        if let Some(p) = pop_due(&state, now) {
+            if !hand_over(&state, &tx, p) {
+                return;
+            }
+            continue;
+        }
+        let idle = state.in_flight.load(Ordering::SeqCst) == 0
+            && state.later.lock().expect("not poisoned").is_empty();
+        if idle {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+fn later(state: &State, item: Item) {
+    state
+        .later
+        .lock()
+        .expect("not poisoned")
+        .push(Pending(item));
+}
+
+/// The earliest waiting re-send if it is due by `by`.
+fn pop_due(state: &State, by: Instant) -> Option<Item> {
+    let mut later = state.later.lock().expect("not poisoned");
+    if later.peek().is_some_and(|p| p.0.due <= by) {
+        later.pop().map(|p| p.0)
+    } else {
+        None
+    }
+}
+
+/// Hands an item to the senders, counting it in flight until it is answered; false when the
+/// senders are gone.
+fn hand_over(state: &State, tx: &flume::Sender<Item>, item: Item) -> bool {
+    state.in_flight.fetch_add(1, Ordering::SeqCst);
+    if tx.send(item).is_err() {
+        state.in_flight.fetch_sub(1, Ordering::SeqCst);
+        return false;
+    }
+    true
 }
 
 /// A goose user of the open model: sends whatever the dispatcher hands it until the schedule
 /// ends (one long transaction; goose runs it once per user).
 async fn sender(user: &mut GooseUser) -> Result<(), Box<TransactionError>> {
     let state = STATE.get().expect("set before the attack").clone();
-    state
-        .ready
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.ready.fetch_add(1, Ordering::Relaxed);
     loop {
         let item = tokio::select! {
             item = state.rx.recv_async() => match item {
@@ -560,11 +622,14 @@ async fn sender(user: &mut GooseUser) -> Result<(), Box<TransactionError>> {
         if goose::is_killswitch_triggered() {
             return Ok(());
         }
-        if item.due.elapsed() > state.drop_after {
+        let sent = if item.due.elapsed() > state.drop_after {
             state.rec.lock().expect("not poisoned").dropped += 1;
-            continue;
-        }
-        send(user, &state, &item).await?;
+            Ok(())
+        } else {
+            send(user, &state, &item).await
+        };
+        state.in_flight.fetch_sub(1, Ordering::SeqCst);
+        sent?;
     }
 }
 
@@ -631,6 +696,7 @@ async fn simulated_user(user: &mut GooseUser) -> Result<(), Box<TransactionError
             update: Arc::new(pop.make(bot, chat, kind, &mut rng)),
             stream: Stream::Mixed,
             resend: false,
+            attempt: 0,
         };
         send(user, &state, &item).await?;
         let pause = rng.random_range(think.0..=think.1);
@@ -680,7 +746,11 @@ async fn send(
     let answer = match response.response {
         Ok(r) => {
             let status = r.status().as_u16();
-            let retry_after = r.headers().contains_key("retry-after");
+            let retry_after = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
             if status == 429 && expected_429 {
                 user.set_success(&mut response.request)?;
             }
@@ -697,12 +767,26 @@ async fn send(
         Err(e) => Answer {
             status: 0,
             timeout: e.is_timeout(),
-            retry_after: false,
+            retry_after: None,
             body_ok: false,
             duplicate: false,
         },
     };
     let done = Instant::now();
+    let refused = answer.status == 429 || answer.status == 503;
+    if refused && item.attempt < state.retry_refused {
+        // Telegram waits exactly Retry-After (clamped to 0-3600 s; here to 60 s so a run ends).
+        let wait = Duration::from_secs(answer.retry_after.unwrap_or(0).min(60));
+        later(
+            state,
+            Item {
+                due: done + wait,
+                resend: true,
+                attempt: item.attempt + 1,
+                ..item.clone()
+            },
+        );
+    }
     record(state, item, ledger_at, answer, sent, done);
     Ok(())
 }
@@ -758,7 +842,7 @@ fn record(state: &State, item: &Item, ledger_at: usize, a: Answer, sent: Instant
         rec.check("2xx body is {\"ok\":true}", a.body_ok);
     }
     if a.status == 429 || a.status == 503 {
-        rec.check("429/503 carries Retry-After", a.retry_after);
+        rec.check("429/503 carries Retry-After", a.retry_after.is_some());
     }
     match item.stream {
         Stream::Quiet(_) => {
@@ -961,7 +1045,15 @@ fn build_summary(
         started_at: started_at.to_rfc3339(),
         duration_s,
         plan: Plan {
-            shape: state.profile.describe(),
+            shape: if state.retry_refused > 0 {
+                format!(
+                    "{}; refused updates re-sent after Retry-After, up to {} times",
+                    state.profile.describe(),
+                    state.retry_refused
+                )
+            } else {
+                state.profile.describe()
+            },
             arrivals: plan_arrivals,
             duration_s: state.profile.duration.as_secs_f64(),
             resend_share: state.profile.resend_share,
