@@ -15,29 +15,13 @@
 // samples both every second; for this k6 run the gate prints those checks as SKIP (not measured)
 // and judges latency and failures.
 
-import { botsPath, parseBots } from './lib/bots.js';
-import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
-import { checkAccepted, send } from './lib/send.js';
-import { Traffic } from './lib/traffic.js';
+import { botsPath } from './lib/bots.js';
+import { constantRate } from './lib/constant.js';
 
 const PROFILE = 'endurance';
-const RATE = envInt('SLUICE_RATE', 150);
-const DURATION = envSeconds('SLUICE_DURATION', 30 * 60);
-const BOTS = parseBots(open(botsPath()), botsPath());
-const THRESHOLDS = JSON.parse(open('./thresholds.json'));
-const SCENARIOS = ['endurance'];
+const profile = constantRate(PROFILE, 150, 30 * 60, open(botsPath()), botsPath(), open('./thresholds.json'));
 
-export const options = baseOptions(PROFILE, { endurance: arrivals(RATE, DURATION) }, thresholdsFor(THRESHOLDS, PROFILE));
-
-const traffic = new Traffic(BOTS);
-
-export function setup() {
-  return setupRun(PROFILE, { shape: `${RATE}/s for ${DURATION} s`, rate: RATE, duration_s: DURATION, bots: BOTS.length });
-}
-
-export default function (data) {
-  const update = traffic.next(nextUpdateId(data, SCENARIOS));
-  checkAccepted(send(update));
-}
-
-export const handleSummary = summaryWriter(PROFILE);
+export const options = profile.options;
+export const setup = profile.setup;
+export default profile.run;
+export const handleSummary = profile.handleSummary;

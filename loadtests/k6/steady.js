@@ -10,29 +10,13 @@
 // per-chat limit must admit the model's busiest chats (~3 updates/s here), e.g.
 // SLUICE_RATE_CHAT_PER_MIN=1200 SLUICE_RATE_CHAT_BURST=100: a 429 is a failure in this profile.
 
-import { botsPath, parseBots } from './lib/bots.js';
-import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
-import { checkAccepted, send } from './lib/send.js';
-import { Traffic } from './lib/traffic.js';
+import { botsPath } from './lib/bots.js';
+import { constantRate } from './lib/constant.js';
 
 const PROFILE = 'steady';
-const RATE = envInt('SLUICE_RATE', 100);
-const DURATION = envSeconds('SLUICE_DURATION', 60);
-const BOTS = parseBots(open(botsPath()), botsPath());
-const THRESHOLDS = JSON.parse(open('./thresholds.json'));
-const SCENARIOS = ['steady'];
+const profile = constantRate(PROFILE, 100, 60, open(botsPath()), botsPath(), open('./thresholds.json'));
 
-export const options = baseOptions(PROFILE, { steady: arrivals(RATE, DURATION) }, thresholdsFor(THRESHOLDS, PROFILE));
-
-const traffic = new Traffic(BOTS);
-
-export function setup() {
-  return setupRun(PROFILE, { shape: `${RATE}/s for ${DURATION} s`, rate: RATE, duration_s: DURATION, bots: BOTS.length });
-}
-
-export default function (data) {
-  const update = traffic.next(nextUpdateId(data, SCENARIOS));
-  checkAccepted(send(update));
-}
-
-export const handleSummary = summaryWriter(PROFILE);
+export const options = profile.options;
+export const setup = profile.setup;
+export default profile.run;
+export const handleSummary = profile.handleSummary;
