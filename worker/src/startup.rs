@@ -147,6 +147,15 @@ impl<H: UpdateHandler> Worker<H> {
                 "shutdown grace elapsed; unfinished jobs will be re-enqueued by other workers"
             );
             lanes.abort_all();
+            while lanes.join_next().await.is_some() {}
+        }
+        match self.runtime.requeue.release_held(&self.id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "released jobs fetched but never started"),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "could not release held jobs; other workers re-enqueue them after the orphan timeout"
+            ),
         }
         vacuum.abort();
         pool_metrics.abort();

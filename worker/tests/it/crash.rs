@@ -89,3 +89,80 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
 }
+
+/// The race behind a stopping consumer: a fetch that completes while it stops leaves a batch in
+/// its in-flight set. `release_held` puts such jobs back in the lane (and only this worker's).
+#[tokio::test]
+async fn jobs_left_in_a_stopped_workers_in_flight_set_are_released() {
+    use sluice_shared::queue::{QueueConfig, lane_config};
+    let (redis, prefix) = (redis_url(), prefix());
+    let conn = sluice_shared::queue::connect(&redis, Duration::from_secs(5)).unwrap();
+    let queue = QueueConfig {
+        dedup_ttl: Duration::from_secs(3600),
+    };
+    let requeue = sluice_worker::requeue::Requeue::new(conn.clone(), &prefix, &queue);
+    let low = lane_config(&prefix, Lane::Low, &queue);
+    let mut c = conn.clone();
+    let held = format!("{}:w1-low-0", low.inflight_jobs_set());
+    let other = format!("{}:w2-low-0", low.inflight_jobs_set());
+    let _: () = redis::cmd("SADD")
+        .arg(&held)
+        .arg("job-a")
+        .arg("job-b")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg(&other)
+        .arg("job-c")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let meta = format!("{}:job-a", low.job_meta_hash());
+    let _: () = redis::cmd("HSET")
+        .arg(&meta)
+        .arg("status")
+        .arg("Running")
+        .arg("locked_by")
+        .arg("w1")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+
+    assert_eq!(requeue.release_held("w1").await.unwrap(), 2);
+
+    let mut active: Vec<String> = redis::cmd("LRANGE")
+        .arg(low.active_jobs_list())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    active.sort();
+    assert_eq!(active, ["job-a", "job-b"]);
+    let left: i64 = redis::cmd("EXISTS")
+        .arg(&held)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the stopped worker's set is gone");
+    let others: i64 = redis::cmd("SCARD")
+        .arg(&other)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(others, 1, "another worker's jobs are not touched");
+    let status: Option<String> = redis::cmd("HGET")
+        .arg(&meta)
+        .arg("status")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("Pending"));
+    assert_eq!(
+        requeue.release_held("w1").await.unwrap(),
+        0,
+        "nothing twice"
+    );
+    sluice_testkit::clear_prefix(&redis, &prefix).await;
+}
