@@ -225,6 +225,27 @@ pub fn free_port() -> u16 {
         .expect("no free port on loopback")
 }
 
+/// Hex HMAC-SHA256 of `data` under `key`, computed by the OpenSSL command-line tool: signatures
+/// made outside our code, as a provider would make them.
+pub fn openssl_hmac(key: &str, data: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl is on PATH");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "openssl failed");
+    // "SHA2-256(stdin)= <hex>" (OpenSSL 3) or "(stdin)= <hex>" (1.1): the last word.
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text.split_whitespace().last().unwrap().to_owned();
+    assert_eq!(hex.len(), 64, "{text}");
+    hex
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -3,33 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sluice_api::sources::{Source, manage};
+pub use sluice_testkit::openssl_hmac;
 
 use crate::common::TestApp;
-
-/// Hex HMAC-SHA256 of `data` under `key`, computed by the OpenSSL command-line tool.
-pub fn openssl_hmac(key: &str, data: &[u8]) -> String {
-    let mut child = Command::new("openssl")
-        .args(["dgst", "-sha256", "-hmac", key])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("openssl is on PATH");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "openssl failed");
-    // "SHA2-256(stdin)= <hex>" (OpenSSL 3) or "(stdin)= <hex>" (1.1): the last word.
-    let text = String::from_utf8(out.stdout).unwrap();
-    let hex = text.split_whitespace().last().unwrap().to_owned();
-    assert_eq!(hex.len(), 64, "{text}");
-    hex
-}
 
 pub type Header = (&'static str, String);
 

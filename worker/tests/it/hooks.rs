@@ -1,11 +1,7 @@
 //! Signed webhooks end to end: api → Redis → worker binary → exactly one `events` row per event,
 //! however often it is posted.
 
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use sluice_api::{
@@ -15,7 +11,7 @@ use sluice_api::{
     startup::Api,
 };
 use sluice_shared::lanes::Lane;
-use sluice_testkit::{TestDb, prefix, servers::RedisServer, wait_until};
+use sluice_testkit::{TestDb, openssl_hmac, prefix, servers::RedisServer, wait_until};
 use tokio::net::TcpListener;
 
 use crate::common::{spawn_worker, unfinished};
@@ -24,20 +20,6 @@ use crate::common::{spawn_worker, unfinished};
 struct Args {
     #[command(flatten)]
     cfg: ApiConfig,
-}
-
-/// Hex HMAC-SHA256 by the OpenSSL tool, as a provider would compute it.
-fn openssl_hmac(key: &str, data: &[u8]) -> String {
-    let mut child = Command::new("openssl")
-        .args(["dgst", "-sha256", "-hmac", key])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("openssl is on PATH");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.split_whitespace().last().unwrap().to_owned()
 }
 
 fn stripe_header(key: &str, t: u64, body: &str) -> String {
