@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`config`]: typed settings shared by both binaries (database, redis, telemetry), parsed once.
 //! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
+//! - [`jsonb`]: whether Postgres `jsonb` will store a body (checked before it is acknowledged).
 //! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
 //! - [`envelope`]: the queued job of a Telegram update, with everything a worker needs.
 //! - [`event`]: the queued job of a signed webhook (any provider), with its raw bytes.
@@ -24,6 +25,7 @@ pub mod depth;
 pub mod envelope;
 pub mod event;
 pub mod job;
+pub mod jsonb;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;

@@ -230,7 +230,8 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 let mut top = Top::default();
                 while let Some(Key(key)) = map.next_key()? {
                     let value: &'de RawValue = map.next_value()?;
-                    // Telegram never repeats a key; should one repeat, the first occurrence wins.
+                    // Telegram never repeats a key; should one repeat, the first occurrence
+                    // wins here and jsonb::check refuses the body.
                     if key == "update_id" {
                         top.update_id.get_or_insert(value);
                     } else if top.known.is_none() {

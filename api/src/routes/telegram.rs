@@ -11,7 +11,7 @@ use axum::{
     routing::post,
 };
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, metrics as m, telegram};
+use sluice_shared::{envelope::UpdateEnvelope, jsonb, metrics as m, telegram};
 
 use super::{
     admit::{self, Taken},
@@ -101,6 +101,9 @@ async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Resul
 /// Builds the job from the verified delivery, keeping the body bytes exactly as received.
 fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnvelope, ApiError> {
     let c = telegram::classify(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // Only now is the body known to be JSON; a body the worker could never insert into `jsonb`
+    // must be refused here, not acknowledged and then dead-lettered.
+    jsonb::check(&body).map_err(|e| ApiError::BadRequest(format!("cannot be stored: {e}")))?;
     // classify() accepted the bytes as JSON, so they are UTF-8; the check costs one pass.
     let text = String::from_utf8(body.into())
         .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;

@@ -1,10 +1,14 @@
-//! A source's options applied to a verified delivery: the JSON check, then the idempotency key,
-//! kind and rate-limit key → the queued [`EventEnvelope`], body bytes untouched.
+//! A source's options applied to a verified delivery: the JSON and `jsonb` checks, then the
+//! idempotency key, kind and rate-limit key → the queued [`EventEnvelope`], body bytes untouched.
 
 use axum::http::HeaderMap;
+use serde::de::IgnoredAny;
 use serde_json::{Value, value::RawValue};
 use sha2::{Digest, Sha256};
-use sluice_shared::event::EventEnvelope;
+use sluice_shared::{
+    event::EventEnvelope,
+    jsonb::{self, JsonbError},
+};
 
 use super::{Locator, Source};
 use crate::signature::Verified;
@@ -20,9 +24,10 @@ const MAX_KIND_BYTES: usize = 128;
 pub enum ExtractError {
     #[error("the body is not UTF-8 JSON: {0}")]
     NotJson(String),
-    /// Postgres refuses `\u0000` in jsonb: such an event could be queued but never stored.
-    #[error("the body contains a \\u0000 character, which cannot be stored")]
-    NulCharacter,
+    /// Valid JSON that Postgres `jsonb` refuses: such an event could be queued but never stored.
+    /// The same check as the Telegram route's.
+    #[error("the body cannot be stored: {0}")]
+    Unstorable(#[from] JsonbError),
 }
 
 /// Builds the job of a verified delivery of `src`.
@@ -34,11 +39,13 @@ pub fn event(
 ) -> Result<EventEnvelope, ExtractError> {
     let text = String::from_utf8(verified.into_body().into())
         .map_err(|_| ExtractError::NotJson("not UTF-8".into()))?;
-    let doc: Value =
-        serde_json::from_str(&text).map_err(|e| ExtractError::NotJson(e.to_string()))?;
-    if has_nul(&doc) {
-        return Err(ExtractError::NulCharacter);
-    }
+    let not_json = |e: serde_json::Error| ExtractError::NotJson(e.to_string());
+    // Syntax first (IgnoredAny lets every escape through and has no depth limit), then jsonb's
+    // rules, so that a lone surrogate or deep nesting is refused for the same reason as on the
+    // Telegram route; after both, building the Value below cannot fail.
+    serde_json::from_str::<IgnoredAny>(&text).map_err(not_json)?;
+    jsonb::check(text.as_bytes())?;
+    let doc: Value = serde_json::from_str(&text).map_err(not_json)?;
     let idempotency_key = src
         .idempotency
         .as_ref()
@@ -113,16 +120,6 @@ fn truncate(mut s: String, max: usize) -> String {
         s.truncate(end);
     }
     s
-}
-
-/// serde_json stops at 128 levels of nesting, which bounds this recursion.
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(a) => a.iter().any(has_nul),
-        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

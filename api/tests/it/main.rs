@@ -10,4 +10,5 @@ mod hooks_keys;
 mod outage;
 mod sign;
 mod sources_cli;
+mod unstorable;
 mod webhook;

@@ -100,10 +100,25 @@ fn what_cannot_be_stored_is_refused() {
             "{bad}"
         );
     }
-    let (src, h, v) = verified(r#"{"a":"x\u0000y"}"#, HeaderMap::new());
+    for (bad, why) in [
+        (r#"{"a":"x\u0000y"}"#, JsonbError::NulCharacter),
+        (r#"{"a":"\ud800"}"#, JsonbError::LoneSurrogate),
+        (r#"{"a":1e1000000}"#, JsonbError::NumberOutOfRange),
+        (r#"{"id":1,"id":2}"#, JsonbError::DuplicateKey("id".into())),
+    ] {
+        let (src, h, v) = verified(bad, HeaderMap::new());
+        assert_eq!(
+            event(&src, &h, v, 0).unwrap_err(),
+            ExtractError::Unstorable(why),
+            "{bad}"
+        );
+    }
+    // Past serde_json's own depth limit, jsonb's rule answers first.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let (src, h, v) = verified(&deep, HeaderMap::new());
     assert_eq!(
         event(&src, &h, v, 0).unwrap_err(),
-        ExtractError::NulCharacter
+        ExtractError::Unstorable(JsonbError::TooDeep)
     );
     // An escaped backslash followed by "u0000" is ordinary text.
     let (src, h, v) = verified(r#"{"a":"x\\u0000y"}"#, HeaderMap::new());
