@@ -58,6 +58,10 @@ pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
 /// Rate-limit decisions made by the local limiter because Redis (the `redis` scope) failed,
 /// timed out or was being left alone after a failure, by `reason` (error, timeout, breaker).
 pub const RATELIMIT_FALLBACK_TOTAL: &str = "sluice_ratelimit_fallback_total";
+/// Telegram updates the per-chat limit could not key by their chat, by `reason` (see
+/// [`crate::telegram::Fallback`]) and the `subject` it fell back to (`user`, or `none`: only the
+/// global and bot limits applied).
+pub const ADMISSION_SUBJECT_FALLBACKS_TOTAL: &str = "sluice_admission_subject_fallbacks_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -68,6 +72,7 @@ pub const LABEL_REASON: &str = "reason";
 pub const LABEL_STATE: &str = "state";
 pub const LABEL_SCHEME: &str = "scheme";
 pub const LABEL_DECISION: &str = "decision";
+pub const LABEL_SUBJECT: &str = "subject";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -105,6 +110,7 @@ pub const ALL: &[&str] = &[
     WORKER_RESTARTS_TOTAL,
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
+    ADMISSION_SUBJECT_FALLBACKS_TOTAL,
 ];
 
 /// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
@@ -239,5 +245,9 @@ fn describe() {
     describe_counter!(
         RATELIMIT_FALLBACK_TOTAL,
         "Rate-limit decisions taken locally because Redis failed, by reason."
+    );
+    describe_counter!(
+        ADMISSION_SUBJECT_FALLBACKS_TOTAL,
+        "Updates limited by their user or by no chat limit at all because their chat id was missing or unusable, by reason and subject."
     );
 }

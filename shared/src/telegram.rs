@@ -2,15 +2,19 @@
 //!
 //! This runs on every request, so the body is never built into a `serde_json::Value`: the top
 //! level is read as borrowed raw values, and only the update's own kind is deserialized, into
-//! probes that name the few fields needed while the parser skips the rest.
+//! probes that name the few fields needed while the parser skips the rest ([`probe`]).
+
+mod probe;
 
 use std::{borrow::Cow, fmt};
 
 use serde::{
     Deserialize, Deserializer,
-    de::{self, IgnoredAny, MapAccess, Visitor},
+    de::{IgnoredAny, MapAccess, Visitor},
 };
 use serde_json::value::RawValue;
+
+use self::probe::{Found, Ref, generic, locate};
 
 /// What ingress needs to know about one update, read from the raw body without re-serializing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +27,40 @@ pub struct Classified {
     pub user_id: Option<i64>,
     /// A message (message/edited_message/channel_post/business_message...) whose text starts with a bot command ("/start", "/help@MyBot arg").
     pub is_command: bool,
+    /// Set when the per-chat limit cannot key this update by its chat (it falls back to the
+    /// user, or to nothing), so that the fallback is counted rather than silent.
+    pub fallback: Option<Fallback>,
+}
+
+/// Why an update has no chat id to be rate-limited by. A fixed set: it is a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// A kind sluice does not know, with no `chat` at all under it.
+    UnknownKind,
+    /// A `chat` whose id is not a 64-bit integer (`1e20`, a string), or that is no object.
+    BadChatId,
+    /// A known kind that always names its chat arrived without one.
+    NoChat,
+}
+
+impl Fallback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::UnknownKind => "unknown_kind",
+            Fallback::BadChatId => "bad_chat_id",
+            Fallback::NoChat => "no_chat",
+        }
+    }
+
+    fn of(found: &Found, known_kind: bool) -> Option<Fallback> {
+        match found.chat {
+            Some(Ref::Id(_)) => None,
+            Some(Ref::Bad) => Some(Fallback::BadChatId),
+            None if !known_kind => Some(Fallback::UnknownKind),
+            None if found.expects_chat => Some(Fallback::NoChat),
+            None => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,164 +83,20 @@ pub fn classify(body: &[u8]) -> Result<Classified, ClassifyError> {
     let update_id = top.update_id.ok_or(ClassifyError::MissingUpdateId)?;
     let update_id =
         serde_json::from_str::<i64>(update_id.get()).map_err(|_| ClassifyError::BadUpdateId)?;
+    let known = top.known.is_some();
     let (kind, found) = match (top.known, top.other) {
         (Some(known), _) => known,
-        (None, Some(kind)) => (kind, Found::default()),
+        (None, Some((kind, value))) => (kind, generic(value)),
         (None, None) => (Cow::Borrowed("unknown"), Found::default()),
     };
     Ok(Classified {
         update_id,
         kind: kind.into_owned(),
-        chat_id: found.chat,
-        user_id: found.user,
+        chat_id: found.chat.and_then(Ref::id),
+        user_id: found.user.and_then(Ref::id),
         is_command: found.is_command,
+        fallback: Fallback::of(&found, known),
     })
-}
-
-#[derive(Debug, Default)]
-struct Found {
-    chat: Option<i64>,
-    user: Option<i64>,
-    is_command: bool,
-}
-
-/// Where each kind of Bot API 9.x keeps its chat and user; `None` for a kind it does not know.
-fn locate(kind: &str, value: &RawValue) -> Option<Found> {
-    let (chat, user, is_command) = match kind {
-        "message"
-        | "edited_message"
-        | "channel_post"
-        | "edited_channel_post"
-        | "business_message"
-        | "edited_business_message" => {
-            let p: MessageProbe = probe(value);
-            (id(p.chat), id(p.from), p.text.is_some_and(|t| t.0))
-        }
-        "my_chat_member" | "chat_member" | "chat_join_request" => {
-            let p: ChatAndFrom = probe(value);
-            (id(p.chat), id(p.from), false)
-        }
-        "inline_query"
-        | "chosen_inline_result"
-        | "shipping_query"
-        | "pre_checkout_query"
-        | "purchased_paid_media" => (None, id(probe::<ChatAndFrom>(value).from), false),
-        "deleted_business_messages" | "message_reaction_count" => {
-            (id(probe::<ChatAndFrom>(value).chat), None, false)
-        }
-        "message_reaction" => {
-            let p: WithUser = probe(value);
-            (id(p.chat), id(p.user), false)
-        }
-        "business_connection" => {
-            let p: WithUser = probe(value);
-            (p.user_chat_id, id(p.user), false)
-        }
-        "poll_answer" => {
-            let p: WithUser = probe(value);
-            (id(p.voter_chat), id(p.user), false)
-        }
-        "callback_query" => {
-            let p: CallbackQuery = probe(value);
-            (p.message.and_then(|m| id(m.chat)), id(p.from), false)
-        }
-        "chat_boost" | "removed_chat_boost" => {
-            let p: Boosts = probe(value);
-            // An added boost nests its source in `boost`; a removed one carries it at the top.
-            let source = p.source.or(p.boost.and_then(|b| b.source));
-            (id(p.chat), source.and_then(|s| id(s.user)), false)
-        }
-        "poll" => (None, None, false),
-        _ => return None,
-    };
-    Some(Found {
-        chat,
-        user,
-        is_command,
-    })
-}
-
-/// A kind whose value has an unexpected shape is still accepted: ingress forwards what Telegram
-/// sends, and a missing chat or user only costs routing precision.
-fn probe<'a, T: Deserialize<'a> + Default>(value: &'a RawValue) -> T {
-    serde_json::from_str(value.get()).unwrap_or_default()
-}
-
-fn id(object: Option<Id>) -> Option<i64> {
-    object.and_then(|o| o.id)
-}
-
-#[derive(Deserialize, Default)]
-struct Id {
-    id: Option<i64>,
-}
-
-#[derive(Deserialize, Default)]
-struct MessageProbe {
-    chat: Option<Id>,
-    from: Option<Id>,
-    text: Option<CommandText>,
-}
-
-/// `chat` and `from` are a Chat and a User in every kind that has them.
-#[derive(Deserialize, Default)]
-struct ChatAndFrom {
-    chat: Option<Id>,
-    from: Option<Id>,
-}
-
-#[derive(Deserialize, Default)]
-struct WithUser {
-    chat: Option<Id>,
-    voter_chat: Option<Id>,
-    user_chat_id: Option<i64>,
-    user: Option<Id>,
-}
-
-#[derive(Deserialize, Default)]
-struct CallbackQuery {
-    from: Option<Id>,
-    /// Also present, with its chat, when the message is inaccessible (`date` 0).
-    message: Option<ChatAndFrom>,
-}
-
-#[derive(Deserialize, Default)]
-struct Boosts {
-    chat: Option<Id>,
-    boost: Option<Boost>,
-    source: Option<BoostSource>,
-}
-
-#[derive(Deserialize)]
-struct Boost {
-    source: Option<BoostSource>,
-}
-
-/// Premium and gift-code boosts always name a user; a giveaway boost only when it was claimed.
-#[derive(Deserialize)]
-struct BoostSource {
-    user: Option<Id>,
-}
-
-/// Whether a message text starts with a bot command, decided inside the parser: Telegram escapes
-/// every non-ASCII character, so borrowing the text as a `Cow` would allocate for most of them.
-struct CommandText(bool);
-
-impl<'de> Deserialize<'de> for CommandText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StartsWithCommand;
-        impl Visitor<'_> for StartsWithCommand {
-            type Value = CommandText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a message text")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<CommandText, E> {
-                let command = matches!(text.as_bytes(), [b'/', c, ..] if c.is_ascii_alphabetic());
-                Ok(CommandText(command))
-            }
-        }
-        deserializer.deserialize_str(StartsWithCommand)
-    }
 }
 
 /// The top level of an update, with every value left unparsed.
@@ -210,7 +104,7 @@ impl<'de> Deserialize<'de> for CommandText {
 struct Top<'a> {
     update_id: Option<&'a RawValue>,
     known: Option<(Cow<'a, str>, Found)>,
-    other: Option<Cow<'a, str>>,
+    other: Option<(Cow<'a, str>, &'a RawValue)>,
 }
 
 /// A key is borrowed unless it contains escapes, which are legal JSON even if Telegram never
@@ -237,7 +131,7 @@ impl<'de> Deserialize<'de> for Top<'de> {
                     } else if top.known.is_none() {
                         match locate(&key, value) {
                             Some(found) => top.known = Some((key, found)),
-                            None if top.other.is_none() => top.other = Some(key),
+                            None if top.other.is_none() => top.other = Some((key, value)),
                             None => {}
                         }
                     }
@@ -336,13 +230,75 @@ mod tests {
             r#"{"update_id":1,"message":{"text":"\/st\u0061rt \u00e9"}} => 1 message None None true"#,
             // Several kinds never come together; the first known one wins, else the first key.
             r#"{"x":{},"update_id":1,"y":1,"poll_answer":{"user":{"id":3}},"poll":{}} => 1 poll_answer None Some(3)"#,
-            r#"{"update_id":1,"zeta":{"chat":{"id":1}},"alpha":2} => 1 zeta None None false"#,
+            r#"{"update_id":1,"zeta":{"chat":{"id":1}},"alpha":2} => 1 zeta Some(1) None false"#,
             r#"{"update_id":1,"update_id":"x","poll":{}} => 1 poll"#,
             r#"{"update_id":1,"message":5} => 1 message None None false"#,
-            r#"{"update_id":1,"message":{"chat":{"id":"x"},"from":{"id":2}}} => 1 message None None"#,
+            r#"{"update_id":1,"message":{"chat":{"id":"x"},"from":{"id":2}}} => 1 message None Some(2)"#,
             r#"{"update_id":1,"message":{"chat":{"id":1},"chat":{"id":2}}} => 1 message None None"#,
             r#"{"update_id":1,"message":{"chat":null,"from":{"id":null},"text":null}} => 1 message None None false"#,
         ]);
+    }
+
+    #[test]
+    fn an_update_without_a_usable_chat_says_why() {
+        let fallback = |body: &str| {
+            let c = classify(body.as_bytes()).unwrap();
+            (c.chat_id, c.user_id, c.fallback.map(Fallback::as_str))
+        };
+        let m = |inner: &str| format!(r#"{{"update_id":1,"message":{inner}}}"#);
+        let g = |inner: &str| format!(r#"{{"update_id":1,"guest_message":{inner}}}"#);
+        let cases = [
+            (
+                m(r#"{"chat":{"id":-5},"from":{"id":9}}"#),
+                (Some(-5), Some(9), None),
+            ),
+            (
+                m(r#"{"chat":{"id":1e20},"from":{"id":9}}"#),
+                (None, Some(9), Some("bad_chat_id")),
+            ),
+            (
+                m(r#"{"chat":{"id":"-5"},"from":{"id":9}}"#),
+                (None, Some(9), Some("bad_chat_id")),
+            ),
+            (
+                m(r#"{"chat":{"title":"x"},"from":{"id":9}}"#),
+                (None, Some(9), Some("bad_chat_id")),
+            ),
+            (
+                m(r#"{"chat":7,"text":5,"from":{"id":9}}"#),
+                (None, Some(9), Some("bad_chat_id")),
+            ),
+            (
+                m(r#"{"chat":{"id":18446744073709551615}}"#),
+                (None, None, Some("bad_chat_id")),
+            ),
+            (m(r#"{"from":{"id":9}}"#), (None, Some(9), Some("no_chat"))),
+            (m("5"), (None, None, Some("no_chat"))),
+            (
+                g(r#"{"chat":{"id":-5},"from":{"id":9}}"#),
+                (Some(-5), Some(9), None),
+            ),
+            (
+                g(r#"{"chat":{"id":1e20},"from":{"id":9}}"#),
+                (None, Some(9), Some("bad_chat_id")),
+            ),
+            (
+                g(r#"{"user":{"id":9}}"#),
+                (None, Some(9), Some("unknown_kind")),
+            ),
+            (g("[]"), (None, None, Some("unknown_kind"))),
+            (
+                r#"{"update_id":1,"inline_query":{"from":{"id":9}}}"#.into(),
+                (None, Some(9), None),
+            ),
+            (
+                r#"{"update_id":1,"poll":{"id":"p"}}"#.into(),
+                (None, None, None),
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(fallback(&body), want, "{body}");
+        }
     }
 
     #[test]

@@ -84,8 +84,8 @@ const EXPECTED: &[Expected] = &[
     ("message_supergroup",                  "message",                   Some(SUPERGROUP),  Some(IVAN),        false),
     ("channel_post_sender_chat",            "channel_post",              Some(CHANNEL),     None,              false),
     ("message_bot_command",                 "message",                   Some(SUPERGROUP),  Some(ANNA),        true),
-    // An unknown kind is accepted but not looked into, though it has a chat and a from.
-    ("future_thing",                        "future_thing",              None,              None,              false),
+    // An unknown kind is accepted, and its `chat` and `from` are read generically.
+    ("future_thing",                        "future_thing",              Some(SUPERGROUP),  Some(ANNA),        false),
 ];
 
 fn fixture_dir() -> PathBuf {
@@ -132,6 +132,7 @@ fn every_fixture_classifies_as_expected() {
             chat_id,
             user_id,
             is_command,
+            fallback: None,
         };
         match classify(&body) {
             Ok(got) if got == want => {}

@@ -91,7 +91,8 @@ async fn receive(
 async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Result<Taken, ApiError> {
     let subject = Subject {
         bot,
-        // Telegram queues by chat, or by user for updates without one.
+        // Telegram queues by chat, or by user for updates without one; an update that should
+        // have had a chat and falls back here is counted in envelope().
         chat: env.chat_id.or(env.user_id),
         lane: env.lane,
     };
@@ -104,6 +105,12 @@ fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnve
     // Only now is the body known to be JSON; a body the worker could never insert into `jsonb`
     // must be refused here, not acknowledged and then dead-lettered.
     jsonb::check(&body).map_err(|e| ApiError::BadRequest(format!("cannot be stored: {e}")))?;
+    if let Some(why) = c.fallback {
+        let subject = if c.user_id.is_some() { "user" } else { "none" };
+        metrics::counter!(m::ADMISSION_SUBJECT_FALLBACKS_TOTAL,
+            m::LABEL_REASON => why.as_str(), m::LABEL_SUBJECT => subject)
+        .increment(1);
+    }
     // classify() accepted the bytes as JSON, so they are UTF-8; the check costs one pass.
     let text = String::from_utf8(body.into())
         .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;

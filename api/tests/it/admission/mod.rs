@@ -2,6 +2,7 @@
 //! across real api processes, and its fallback.
 
 mod cli;
+mod fallback;
 mod flood;
 mod lua;
 mod policies;
