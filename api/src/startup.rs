@@ -93,6 +93,13 @@ impl Api {
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
+        // WAIT holds its connection until the replicas answer: the enqueue gets a connection of
+        // its own then, so admission and replay commands do not queue behind it.
+        let enqueue_conn = match cfg.enqueue_min_replicas {
+            0 => redis.clone(),
+            _ => sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+                .context("REDIS_URL is not a valid Redis URL")?,
+        };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = Registry::default();
         if let Err(e) = registry.reload(&db).await {
@@ -111,10 +118,10 @@ impl Api {
                 cfg.enqueue_timeout(),
             ),
             enqueuer: Enqueuer::new(
-                redis.clone(),
+                enqueue_conn,
                 &cfg.redis.queue_prefix,
                 &cfg.queue,
-                cfg.enqueue_timeout(),
+                &cfg.enqueue(),
             ),
             admission,
             lane_rules: Arc::new(cfg.lane_rules.clone()),

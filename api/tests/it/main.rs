@@ -5,6 +5,7 @@ mod admin;
 mod admission;
 mod cli;
 mod common;
+mod dedup;
 mod hooks;
 mod hooks_keys;
 mod outage;
