@@ -5,6 +5,7 @@ mod cli;
 mod flood;
 mod lua;
 mod policies;
+mod redelivery;
 mod redis_down;
 mod replicas;
 mod shed;
