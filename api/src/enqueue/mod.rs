@@ -201,10 +201,15 @@ impl Enqueuer {
     }
 }
 
-/// How long a `WAIT` may block so that its answer still arrives before `deadline`: four fifths
-/// of what is left, the rest for the reply's way back.
+/// What a `WAIT` leaves of the budget for its answer: Redis notices a blocked client's timeout
+/// on its cron (hz 10 by default), up to 100 ms late.
+const WAIT_SLACK: Duration = Duration::from_millis(110);
+
+/// How long a `WAIT` may block so that its answer still arrives before `deadline`.
 fn wait_within(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now()) * 4 / 5
+    deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(WAIT_SLACK)
 }
 
 /// Pushes a batch with one script call and tells every waiting delivery what became of it.

@@ -4,17 +4,14 @@
 
 use std::{sync::LazyLock, time::Duration};
 
-use redis::{
-    ErrorKind, FromRedisValue, RedisResult, Script, ScriptInvocation, ServerErrorKind,
-    aio::ConnectionManager,
-};
+use redis::{ErrorKind, FromRedisValue, Script, ServerErrorKind, aio::ConnectionManager};
 use sluice_shared::{
     lanes::Lane,
     queue::{QueueConfig, dedup_namespace, lane_config},
 };
 
-static PUSH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("push.lua")));
-static KNOWN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("known.lua")));
+static PUSH: LazyLock<Lua> = LazyLock::new(|| Lua::new(include_str!("push.lua")));
+static KNOWN: LazyLock<Lua> = LazyLock::new(|| Lua::new(include_str!("known.lua")));
 
 /// Why Redis did not confirm a push.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -90,10 +87,11 @@ pub(super) async fn push(
     jobs: &[JobArgs<'_>],
     wait: Duration,
 ) -> Result<Vec<bool>, Failure> {
-    let mut inv = PUSH.prepare_invoke();
-    inv.key(keys.lane.job_data_hash())
-        .key(keys.lane.job_meta_hash())
-        .key(keys.lane.scheduled_jobs_set())
+    let mut call = ScriptCall::new(&PUSH, keys.min_replicas, 3);
+    call.cmd
+        .arg(keys.lane.job_data_hash())
+        .arg(keys.lane.job_meta_hash())
+        .arg(keys.lane.scheduled_jobs_set())
         .arg(keys.ttl_secs)
         .arg(&keys.namespace)
         .arg(keys.own_lane_set())
@@ -101,9 +99,13 @@ pub(super) async fn push(
         .arg(keys.legacy.len())
         .arg(&keys.legacy);
     for job in jobs {
-        inv.arg(&job.id).arg(job.bytes).arg(job.run_at).arg(job.key);
+        call.cmd
+            .arg(&job.id)
+            .arg(job.bytes)
+            .arg(job.run_at)
+            .arg(job.key);
     }
-    let queued: Vec<i64> = then_wait(conn, &PUSH, &inv, keys.min_replicas, wait).await?;
+    let queued: Vec<i64> = call.run(conn, keys.min_replicas, wait).await?;
     if queued.len() != jobs.len() {
         return Err(Failure::Redis(format!(
             "the push script answered for {} of {} jobs",
@@ -122,54 +124,86 @@ pub(super) async fn known(
     key: &str,
     wait: Duration,
 ) -> Result<bool, Failure> {
-    let mut inv = KNOWN.prepare_invoke();
-    inv.arg(key)
+    let mut call = ScriptCall::new(&KNOWN, keys.min_replicas, 0);
+    call.cmd
+        .arg(key)
         .arg(u8::from(keys.min_replicas > 0))
         .arg(&keys.namespace)
         .arg(&keys.legacy);
-    then_wait(conn, &KNOWN, &inv, keys.min_replicas, wait).await
+    call.run(conn, keys.min_replicas, wait).await
 }
 
-/// Runs the script and, when replicas are required, `WAIT` in the same round trip; a script
-/// Redis does not hold (a restart, a failover) is loaded and the pair run again.
-async fn then_wait<T: FromRedisValue>(
-    conn: &mut ConnectionManager,
-    script: &Script,
-    inv: &ScriptInvocation<'_>,
-    min_replicas: u32,
-    wait: Duration,
-) -> Result<T, Failure> {
-    let redis_err = |e: redis::RedisError| Failure::Redis(e.to_string());
-    let mut result = round_trip(conn, inv, min_replicas, wait).await;
-    if matches!(&result, Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)) {
-        script.load_async(conn).await.map_err(redis_err)?;
-        result = round_trip(conn, inv, min_replicas, wait).await;
+/// A Lua script sent by its hash, or by its body when a `WAIT` follows: a `WAIT` pipelined after
+/// an `EVALSHA` that Redis answers NOSCRIPT (after a restart or a failover) would spend the budget
+/// before the script could be loaded and sent again.
+struct ScriptCall {
+    script: &'static Script,
+    cmd: redis::Cmd,
+    by_hash: bool,
+}
+
+struct Lua {
+    script: Script,
+    body: &'static str,
+}
+
+impl ScriptCall {
+    fn new(lua: &'static Lua, min_replicas: u32, keys: usize) -> ScriptCall {
+        let by_hash = min_replicas == 0;
+        let mut cmd = redis::cmd(if by_hash { "EVALSHA" } else { "EVAL" });
+        match by_hash {
+            true => cmd.arg(lua.script.get_hash()),
+            false => cmd.arg(lua.body),
+        };
+        cmd.arg(keys);
+        ScriptCall {
+            script: &lua.script,
+            cmd,
+            by_hash,
+        }
     }
-    let (value, acked) = result.map_err(redis_err)?;
-    match acked {
-        Some(acked) if acked < min_replicas => Err(Failure::Replicas {
-            acked,
-            wanted: min_replicas,
-        }),
-        _ => Ok(value),
+
+    /// Runs the script and, when replicas are required, `WAIT` in the same round trip.
+    async fn run<T: FromRedisValue>(
+        self,
+        conn: &mut ConnectionManager,
+        min_replicas: u32,
+        wait: Duration,
+    ) -> Result<T, Failure> {
+        let redis_err = |e: redis::RedisError| Failure::Redis(e.to_string());
+        if self.by_hash {
+            let result = self.cmd.query_async(conn).await;
+            return match result {
+                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                    self.script.load_async(conn).await.map_err(redis_err)?;
+                    self.cmd.query_async(conn).await.map_err(redis_err)
+                }
+                other => other.map_err(redis_err),
+            };
+        }
+        // WAIT 0 would block for ever: wait at least a millisecond.
+        let wait_ms = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
+        let mut pipe = redis::pipe();
+        pipe.add_command(self.cmd)
+            .cmd("WAIT")
+            .arg(min_replicas)
+            .arg(wait_ms);
+        let (value, acked): (T, u32) = pipe.query_async(conn).await.map_err(redis_err)?;
+        match acked < min_replicas {
+            true => Err(Failure::Replicas {
+                acked,
+                wanted: min_replicas,
+            }),
+            false => Ok(value),
+        }
     }
 }
 
-async fn round_trip<T: FromRedisValue>(
-    conn: &mut ConnectionManager,
-    inv: &ScriptInvocation<'_>,
-    min_replicas: u32,
-    wait: Duration,
-) -> RedisResult<(T, Option<u32>)> {
-    let mut pipe = redis::pipe();
-    pipe.invoke_script(inv);
-    if min_replicas == 0 {
-        let (value,): (T,) = pipe.query_async(conn).await?;
-        return Ok((value, None));
+impl Lua {
+    fn new(body: &'static str) -> Lua {
+        Lua {
+            script: Script::new(body),
+            body,
+        }
     }
-    // WAIT 0 would block for ever: wait at least a millisecond.
-    let wait_ms = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
-    pipe.cmd("WAIT").arg(min_replicas).arg(wait_ms);
-    let (value, acked): (T, u32) = pipe.query_async(conn).await?;
-    Ok((value, Some(acked)))
 }

@@ -6,6 +6,7 @@ mod admission;
 mod cli;
 mod common;
 mod dedup;
+mod durability;
 mod hooks;
 mod hooks_keys;
 mod outage;
