@@ -82,6 +82,12 @@ pub struct Api {
 impl Api {
     /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
     pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
+        if cfg.enqueue_min_replicas > 0 && cfg.enqueue_timeout_ms < 150 {
+            anyhow::bail!(
+                "SLUICE_ENQUEUE_TIMEOUT_MS must be at least 150 when SLUICE_ENQUEUE_MIN_REPLICAS is set: \
+                 Redis ends a WAIT up to 100 ms after its timeout"
+            );
+        }
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
         let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
             .context("DATABASE_URL is not a valid Postgres URL")?;
@@ -93,12 +99,6 @@ impl Api {
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
-        if cfg.enqueue_min_replicas > 0 && cfg.enqueue_timeout_ms < 150 {
-            anyhow::bail!(
-                "SLUICE_ENQUEUE_TIMEOUT_MS must be at least 150 when SLUICE_ENQUEUE_MIN_REPLICAS is set: \
-                 Redis ends a WAIT up to 100 ms after its timeout"
-            );
-        }
         // WAIT holds its connection until the replicas answer: the enqueue gets a connection of
         // its own then, so admission and replay commands do not queue behind it.
         let enqueue_conn = match cfg.enqueue_min_replicas {
