@@ -15,7 +15,10 @@
 
 mod push;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
 
 use redis::aio::ConnectionManager;
 use sluice_shared::{
@@ -123,7 +126,8 @@ impl Enqueuer {
             )
         };
         let lanes = Lane::ALL.map(|lane| {
-            let (conn, keys) = (conn.clone(), keys_of(lane));
+            // Shared by every flush of the lane: no key names rebuilt per batch.
+            let (conn, keys) = (conn.clone(), Arc::new(keys_of(lane)));
             coalesce::spawn(MAX_BATCH, PARALLEL, move |batch| {
                 flush(conn.clone(), keys.clone(), batch)
             })
@@ -213,7 +217,7 @@ fn wait_within(deadline: Instant) -> Duration {
 }
 
 /// Pushes a batch with one script call and tells every waiting delivery what became of it.
-async fn flush(mut conn: ConnectionManager, keys: Keys, batch: Vec<Pending>) {
+async fn flush(mut conn: ConnectionManager, keys: Arc<Keys>, batch: Vec<Pending>) {
     let jobs: Vec<JobArgs> = batch
         .iter()
         .map(|p| JobArgs {
