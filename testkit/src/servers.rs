@@ -61,17 +61,25 @@ impl RedisServer {
             scratch: Some(dir),
         };
         s.resume().await?;
-        // Both sides: the replica's link is up, and the primary counts it as online (after a
-        // diskless sync, only from the replica's first ACK, up to a second later): only then
-        // does it count for WAIT.
+        // Linked is not enough: after a diskless sync the primary lists the replica as online
+        // but streams writes to it only from its first ACK (up to a second later). Until a write
+        // is acknowledged through WAIT, the replica would not count for sluice's WAIT either.
         let linked = wait_until(Duration::from_secs(20), || async {
-            s.replication()
+            let mut probe = redis::pipe();
+            probe
+                .cmd("SET")
+                .arg("sluice-testkit:replica-probe")
+                .arg(1)
+                .arg("PX")
+                .arg(1000)
+                .ignore()
+                .cmd("WAIT")
+                .arg(1)
+                .arg(200);
+            primary
+                .query_pipe::<(u32,)>(&probe)
                 .await
-                .is_ok_and(|i| i.contains("master_link_status:up"))
-                && primary
-                    .replication()
-                    .await
-                    .is_ok_and(|i| i.contains("state=online"))
+                .is_ok_and(|(n,)| n == 1)
         })
         .await;
         if !linked {
@@ -92,6 +100,16 @@ impl RedisServer {
     /// `INFO replication`, as text (`role:`, `master_link_status:`, `connected_slaves:` ...).
     pub async fn replication(&self) -> anyhow::Result<String> {
         self.query(redis::cmd("INFO").arg("replication")).await
+    }
+
+    /// Runs a pipeline on the server.
+    pub async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> anyhow::Result<T> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        Ok(pipe.query_async(&mut conn).await?)
     }
 
     /// Runs one command on the server.

@@ -33,10 +33,8 @@ async fn durability_without_the_replicas_asked_for_the_answer_is_503_retry() {
     // Once a replica has synced, the redelivery is a duplicate and a new update is queued.
     let replica = RedisServer::start_replica_of(&primary).await.unwrap();
     let resp = app.post_update(BOT, message(1, 5, "a")).await;
-    assert_eq!(
-        resp.text().await.unwrap(),
-        r#"{"ok":true,"duplicate":true}"#
-    );
+    let text = resp.text().await.unwrap();
+    assert_eq!(text, r#"{"ok":true,"duplicate":true}"#);
     let (status, _, body) = answer(app.post_update(BOT, message(2, 5, "b")).await).await;
     assert_eq!(status, 200, "{body}");
     let id = body["id"].as_str().unwrap();
