@@ -99,12 +99,16 @@ impl Api {
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
-        // WAIT holds its connection until the replicas answer: the enqueue gets a connection of
-        // its own then, so admission and replay commands do not queue behind it.
-        let enqueue_conn = match cfg.enqueue_min_replicas {
-            0 => redis.clone(),
-            _ => sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
-                .context("REDIS_URL is not a valid Redis URL")?,
+        // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
+        // connection of its own then, so neither admission and replay commands nor the other
+        // lanes' pushes queue behind it.
+        let connect = || {
+            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+                .context("REDIS_URL is not a valid Redis URL")
+        };
+        let enqueue_conns = match cfg.enqueue_min_replicas {
+            0 => std::array::from_fn(|_| redis.clone()),
+            _ => [connect()?, connect()?, connect()?],
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = Registry::default();
@@ -124,7 +128,7 @@ impl Api {
                 cfg.enqueue_timeout(),
             ),
             enqueuer: Enqueuer::new(
-                enqueue_conn,
+                enqueue_conns,
                 &cfg.redis.queue_prefix,
                 &cfg.queue,
                 &cfg.enqueue(),

@@ -110,8 +110,11 @@ pub struct Enqueuer {
 }
 
 impl Enqueuer {
+    /// `conns`: the Redis connection of each lane (`Lane::ALL` order), the same one cloned or,
+    /// when pushes wait for replicas, one each, so that one lane's `WAIT` does not hold the other
+    /// lanes' pushes behind it on a shared connection.
     pub fn new(
-        conn: ConnectionManager,
+        conns: [ConnectionManager; 3],
         prefix: &str,
         queue: &QueueConfig,
         settings: &EnqueueSettings,
@@ -125,9 +128,11 @@ impl Enqueuer {
                 settings.min_replicas,
             )
         };
-        let lanes = Lane::ALL.map(|lane| {
+        let conn = conns[1].clone();
+        let lanes = std::array::from_fn(|i| {
+            let (lane, conn) = (Lane::ALL[i], conns[i].clone());
             // Shared by every flush of the lane: no key names rebuilt per batch.
-            let (conn, keys) = (conn.clone(), Arc::new(keys_of(lane)));
+            let keys = Arc::new(keys_of(lane));
             coalesce::spawn(MAX_BATCH, PARALLEL, move |batch| {
                 flush(conn.clone(), keys.clone(), batch)
             })

@@ -107,7 +107,12 @@ pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
         lane_keys: true,
         min_replicas: 0,
     };
-    Enqueuer::new(conn, prefix, &queue, &settings)
+    Enqueuer::new(
+        [conn.clone(), conn.clone(), conn],
+        prefix,
+        &queue,
+        &settings,
+    )
 }
 
 /// Queues `n` message updates (update_id 1..=n) for `bot` in `lane`, 64 at a time.
