@@ -11,6 +11,7 @@ use sluice_shared::{
 
 use crate::{
     admission::config::{AdmissionConfig, parse_rate},
+    enqueue::EnqueueSettings,
     registry::BotLimits,
 };
 
@@ -123,6 +124,20 @@ pub struct ApiConfig {
           default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub enqueue_timeout_ms: u64,
 
+    /// Replicas that must hold a job before it is acknowledged: after the push the api sends
+    /// `WAIT N` within the enqueue budget and answers 503 + Retry-After when fewer replicas
+    /// confirm. 0 acknowledges what the primary accepted in memory.
+    #[arg(long = "enqueue-min-replicas", env = "SLUICE_ENQUEUE_MIN_REPLICAS", value_name = "SLUICE_ENQUEUE_MIN_REPLICAS",
+          default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=16))]
+    pub enqueue_min_replicas: u32,
+
+    /// Also claim and check apalis-redis's per-lane dedup keys besides the shared namespace, so
+    /// api replicas of an older release agree with this one during a rolling deploy. Turn off
+    /// only once no older replica has run for a whole SLUICE_DEDUP_TTL.
+    #[arg(long = "dedup-lane-keys", env = "SLUICE_DEDUP_LANE_KEYS", value_name = "SLUICE_DEDUP_LANE_KEYS",
+          default_value_t = true, action = clap::ArgAction::Set)]
+    pub dedup_lane_keys: bool,
+
     /// How often the bot registry is re-read from Postgres (changes are seen within this).
     #[arg(long = "registry-refresh", env = "SLUICE_REGISTRY_REFRESH", value_name = "SLUICE_REGISTRY_REFRESH",
           default_value = "2s", value_parser = parse_duration)]
@@ -162,6 +177,14 @@ pub struct ApiConfig {
 impl ApiConfig {
     pub fn enqueue_timeout(&self) -> Duration {
         Duration::from_millis(self.enqueue_timeout_ms)
+    }
+
+    pub fn enqueue(&self) -> EnqueueSettings {
+        EnqueueSettings {
+            budget: self.enqueue_timeout(),
+            lane_keys: self.dedup_lane_keys,
+            min_replicas: self.enqueue_min_replicas,
+        }
     }
 }
 

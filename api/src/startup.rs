@@ -82,6 +82,12 @@ pub struct Api {
 impl Api {
     /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
     pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
+        if cfg.enqueue_min_replicas > 0 && cfg.enqueue_timeout_ms < 150 {
+            anyhow::bail!(
+                "SLUICE_ENQUEUE_TIMEOUT_MS must be at least 150 when SLUICE_ENQUEUE_MIN_REPLICAS is set: \
+                 Redis ends a WAIT up to 100 ms after its timeout"
+            );
+        }
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
         let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
             .context("DATABASE_URL is not a valid Postgres URL")?;
@@ -93,6 +99,17 @@ impl Api {
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
             .context("REDIS_URL is not a valid Redis URL")?;
+        // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
+        // connection of its own then, so neither admission and replay commands nor the other
+        // lanes' pushes queue behind it.
+        let connect = || {
+            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+                .context("REDIS_URL is not a valid Redis URL")
+        };
+        let enqueue_conns = match cfg.enqueue_min_replicas {
+            0 => std::array::from_fn(|_| redis.clone()),
+            _ => [connect()?, connect()?, connect()?],
+        };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = Registry::default();
         if let Err(e) = registry.reload(&db).await {
@@ -111,10 +128,10 @@ impl Api {
                 cfg.enqueue_timeout(),
             ),
             enqueuer: Enqueuer::new(
-                redis.clone(),
+                enqueue_conns,
                 &cfg.redis.queue_prefix,
                 &cfg.queue,
-                cfg.enqueue_timeout(),
+                &cfg.enqueue(),
             ),
             admission,
             lane_rules: Arc::new(cfg.lane_rules.clone()),

@@ -21,7 +21,8 @@ pub const WEBHOOK_UPDATES_TOTAL: &str = "sluice_webhook_updates_total";
 pub const HOOK_DELIVERIES_TOTAL: &str = "sluice_hook_deliveries_total";
 /// Time spent making an update durable in Redis (successful or not).
 pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
-/// Enqueues that failed, by `reason` (timeout, redis).
+/// Enqueues that failed, by `reason` (timeout, redis, replicas: fewer replicas than
+/// `SLUICE_ENQUEUE_MIN_REPLICAS` confirmed in time, encode).
 pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
 /// Jobs finished by a worker, by lane and outcome (done, retried, dead).
 pub const JOBS_TOTAL: &str = "sluice_jobs_total";

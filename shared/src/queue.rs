@@ -1,4 +1,5 @@
-//! The apalis-redis queues behind the lanes: connection, per-lane configuration, dedup window.
+//! The apalis-redis queues behind the lanes: connection, per-lane configuration, the dedup
+//! window and its key namespace.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +36,20 @@ pub fn lane_config(prefix: &str, lane: Lane, queue: &QueueConfig) -> apalis_redi
         .emit_events(false)
 }
 
+/// Where the api remembers which deliveries it has queued: `<prefix>:idempotency`, one namespace
+/// for every lane, so a delivery that lands in another lane after a lane-rule change is still a
+/// duplicate. A delivery's key is `<prefix>:idempotency:<dedup key>`, with dedup keys
+/// `tg:<bot>:<update_id>` and `src:<source>:<idempotency key>` (see [`dedup_key_name`]).
+pub fn dedup_namespace(prefix: &str) -> String {
+    format!("{prefix}:idempotency")
+}
+
+/// The Redis key remembering one delivery, e.g. `sluice:idempotency:tg:mybot:42`; it holds the id
+/// of the job that claimed it and lives for `SLUICE_DEDUP_TTL`.
+pub fn dedup_key_name(prefix: &str, dedup_key: &str) -> String {
+    format!("{}:{dedup_key}", dedup_namespace(prefix))
+}
+
 /// A Redis connection that reconnects by itself and never blocks a caller for long.
 ///
 /// Created lazily so a process starts (and answers 503) while Redis is down; each command has a
@@ -66,4 +81,18 @@ pub async fn ping(conn: &mut ConnectionManager, within: Duration) -> bool {
 pub fn run_at_secs(at: SystemTime) -> u64 {
     let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dedup_namespace_names_no_lane() {
+        let key = dedup_key_name("sluice", &crate::envelope::idempotency_key("bot", 42));
+        assert_eq!(key, "sluice:idempotency:tg:bot:42");
+        for lane in Lane::ALL {
+            assert!(!key.starts_with(&lane.queue_name("sluice")));
+        }
+    }
 }

@@ -14,11 +14,16 @@ use tokio::process::{Child, Command};
 use crate::{free_port, wait_until};
 
 /// A `redis-server` of the test's own: without persistence, or with an append-only file so its
-/// data survives a restart (as a production Redis would).
+/// data survives a restart (as a production Redis would), or a replica of another.
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     aof_dir: Option<PathBuf>,
+    /// The primary's port, for a replica.
+    replica_of: Option<u16>,
+    /// A replica's working directory: it writes the primary's snapshot there (dump.rdb), which
+    /// must land neither in the crate's folder nor in another test's.
+    scratch: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -27,9 +32,91 @@ impl RedisServer {
             port: free_port(),
             child: None,
             aof_dir: None,
+            replica_of: None,
+            scratch: None,
         };
         s.resume().await?;
         Ok(s)
+    }
+
+    /// A replica of `primary` (no persistence either), returned once its link is up and the
+    /// first sync is done.
+    pub async fn start_replica_of(primary: &RedisServer) -> anyhow::Result<RedisServer> {
+        // Redis 7 waits 5 s for more replicas before a diskless first sync; a test has one.
+        primary
+            .query::<()>(
+                redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("repl-diskless-sync-delay")
+                    .arg(0),
+            )
+            .await?;
+        let dir = std::env::temp_dir().join(format!("sluice-replica-{}", ulid::Ulid::generate()));
+        std::fs::create_dir_all(&dir)?;
+        let mut s = RedisServer {
+            port: free_port(),
+            child: None,
+            aof_dir: None,
+            replica_of: Some(primary.port),
+            scratch: Some(dir),
+        };
+        s.resume().await?;
+        // Linked is not enough: after a diskless sync the primary lists the replica as online
+        // but streams writes to it only from its first ACK (up to a second later). Until a write
+        // is acknowledged through WAIT, the replica would not count for sluice's WAIT either.
+        let linked = wait_until(Duration::from_secs(20), || async {
+            let mut probe = redis::pipe();
+            probe
+                .cmd("SET")
+                .arg("sluice-testkit:replica-probe")
+                .arg(1)
+                .arg("PX")
+                .arg(1000)
+                .ignore()
+                .cmd("WAIT")
+                .arg(1)
+                .arg(200);
+            primary
+                .query_pipe::<(u32,)>(&probe)
+                .await
+                .is_ok_and(|(n,)| n == 1)
+        })
+        .await;
+        if !linked {
+            bail!(
+                "replica on port {} did not sync with {}",
+                s.port,
+                primary.port
+            );
+        }
+        Ok(s)
+    }
+
+    /// The server process's id (to SIGSTOP it, say), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// `INFO replication`, as text (`role:`, `master_link_status:`, `connected_slaves:` ...).
+    pub async fn replication(&self) -> anyhow::Result<String> {
+        self.query(redis::cmd("INFO").arg("replication")).await
+    }
+
+    /// Runs a pipeline on the server.
+    pub async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> anyhow::Result<T> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        Ok(pipe.query_async(&mut conn).await?)
+    }
+
+    /// Runs one command on the server.
+    pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> anyhow::Result<T> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        Ok(cmd.query_async(&mut conn).await?)
     }
 
     /// A server that keeps its data across [`restart`](Self::restart) (AOF, fsync always).
@@ -40,6 +127,8 @@ impl RedisServer {
             port: free_port(),
             child: None,
             aof_dir: Some(dir),
+            replica_of: None,
+            scratch: None,
         };
         s.resume().await?;
         Ok(s)
@@ -65,6 +154,12 @@ impl RedisServer {
             ]),
             None => cmd.args(["--appendonly", "no"]),
         };
+        if let Some(primary) = self.replica_of {
+            cmd.args(["--replicaof", "127.0.0.1", &primary.to_string()]);
+        }
+        if let Some(dir) = &self.scratch {
+            cmd.args(["--dir", path(dir)]);
+        }
         let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -105,7 +200,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        if let Some(dir) = &self.aof_dir {
+        for dir in [&self.aof_dir, &self.scratch].into_iter().flatten() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }

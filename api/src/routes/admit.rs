@@ -18,7 +18,9 @@ pub enum Taken {
 }
 
 /// Admits `job` for `subject` and enqueues it (scheduled later for a delay); a refusal is the
-/// 429/503 with its `Retry-After`, a failed enqueue a 503 `retry`.
+/// 429/503 with its `Retry-After`, a failed enqueue a 503 `retry`. A delivery queued before is a
+/// duplicate whatever the limits say: Telegram would otherwise re-send a stored update until its
+/// chat's bucket refills.
 pub async fn admit<J: Queued + Sync>(
     app: &AppState,
     subject: &Subject<'_>,
@@ -31,18 +33,18 @@ pub async fn admit<J: Queued + Sync>(
         Verdict::Delay { until } => Some(until),
         Verdict::Drop(_) => return Ok(counted(lane, &verdict, Taken::Dropped)),
         Verdict::Reject { limit, wait } => {
-            count(lane, verdict.label());
-            return Err(ApiError::RateLimited {
+            return refuse(app, job, &verdict, || ApiError::RateLimited {
                 limit,
                 retry_after: retry_after_secs(wait),
-            });
+            })
+            .await;
         }
         Verdict::Shed { wait } => {
-            count(lane, verdict.label());
-            return Err(ApiError::Shed {
+            return refuse(app, job, &verdict, || ApiError::Shed {
                 lane,
                 retry_after: retry_after_secs(wait),
-            });
+            })
+            .await;
         }
     };
     let enqueued = app.enqueuer.enqueue_at(job, run_at).await.map_err(|e| {
@@ -50,6 +52,24 @@ pub async fn admit<J: Queued + Sync>(
         ApiError::Retry("the delivery could not be queued; retry later")
     })?;
     Ok(counted(lane, &verdict, Taken::Queued(enqueued)))
+}
+
+/// The refusal path: the one place a delivery's duplicate check is paid for before its enqueue.
+async fn refuse<J: Queued + Sync>(
+    app: &AppState,
+    job: &J,
+    verdict: &Verdict,
+    refusal: impl FnOnce() -> ApiError,
+) -> Result<Taken, ApiError> {
+    if app.enqueuer.is_known(job).await {
+        return Ok(counted(
+            job.lane(),
+            verdict,
+            Taken::Queued(Enqueued::Duplicate),
+        ));
+    }
+    count(job.lane(), verdict.label());
+    Err(refusal())
 }
 
 fn counted(lane: Lane, verdict: &Verdict, taken: Taken) -> Taken {

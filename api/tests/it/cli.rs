@@ -59,6 +59,20 @@ async fn a_bad_setting_stops_with_one_line_naming_the_variable() {
             ],
             "SLUICE_DEDUP_TTL",
         ),
+        (
+            vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("SLUICE_ENQUEUE_MIN_REPLICAS", "-1"),
+            ],
+            "SLUICE_ENQUEUE_MIN_REPLICAS",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("SLUICE_DEDUP_LANE_KEYS", "maybe"),
+            ],
+            "SLUICE_DEDUP_LANE_KEYS",
+        ),
         (vec![], "DATABASE_URL"),
     ];
     for (env, var) in cases {

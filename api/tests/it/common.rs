@@ -39,7 +39,11 @@ pub async fn spawn_app_with(redis_url: &str, extra: &[&str]) -> TestApp {
     sluice_api::bots::add(&db.pool, BOT, SECRET)
         .await
         .expect("add bot");
-    let prefix = prefix();
+    start(db, prefix(), redis_url, extra).await
+}
+
+/// The api on `db` and `prefix` (a fresh test's, or a restarted one's).
+async fn start(db: TestDb, prefix: String, redis_url: &str, extra: &[&str]) -> TestApp {
     let mut args = vec![
         "sluice-api".to_owned(),
         format!("--database-url={}", db.url),
@@ -124,6 +128,17 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the api as a deploy would and starts it again with `extra` flags on the same
+    /// database, Redis and prefix: what it queued before stays.
+    pub async fn restart_with(mut self, extra: &[&str]) -> TestApp {
+        self.begin_shutdown();
+        if let Some(h) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+        let (db, prefix, redis_url) = (self.db, self.prefix, self.redis_url);
+        start(db, prefix, &redis_url, extra).await
     }
 
     /// Stops the api (as SIGTERM would) and cleans up what the test made.

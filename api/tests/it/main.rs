@@ -5,6 +5,8 @@ mod admin;
 mod admission;
 mod cli;
 mod common;
+mod dedup;
+mod durability;
 mod hooks;
 mod hooks_keys;
 mod outage;

@@ -8,7 +8,7 @@ use std::{
 };
 
 use redis::aio::ConnectionManager;
-use sluice_api::enqueue::{Enqueued, Enqueuer};
+use sluice_api::enqueue::{EnqueueSettings, Enqueued, Enqueuer};
 use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane, queue::QueueConfig};
 use tokio::process::{Child, Command};
 
@@ -102,7 +102,17 @@ pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
     let queue = QueueConfig {
         dedup_ttl: Duration::from_secs(25 * 3600),
     };
-    Enqueuer::new(conn, prefix, &queue, Duration::from_secs(5))
+    let settings = EnqueueSettings {
+        budget: Duration::from_secs(5),
+        lane_keys: true,
+        min_replicas: 0,
+    };
+    Enqueuer::new(
+        [conn.clone(), conn.clone(), conn],
+        prefix,
+        &queue,
+        &settings,
+    )
 }
 
 /// Queues `n` message updates (update_id 1..=n) for `bot` in `lane`, 64 at a time.

@@ -4,6 +4,7 @@
 mod budget;
 mod common;
 mod crash;
+mod durability;
 mod e2e;
 mod handler_api;
 mod hooks;

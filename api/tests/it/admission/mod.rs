@@ -6,6 +6,7 @@ mod fallback;
 mod flood;
 mod lua;
 mod policies;
+mod redelivery;
 mod redis_down;
 mod replicas;
 mod shed;
