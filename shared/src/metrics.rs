@@ -81,6 +81,21 @@ pub const ADMISSION_DECISIONS: &[&str] = &[
     "duplicate",
 ];
 
+/// Every value of the `method` label: the standard methods, and `other` for any token a client
+/// invents (the method is chosen by whoever connects, so it is never a label as received).
+pub const HTTP_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "other",
+];
+
+/// The `method` label of a request method: itself when standard, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    HTTP_METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
 /// Every metric name above, for tests that check `deploy/` uses only exported names.
 pub const ALL: &[&str] = &[
     HTTP_REQUESTS_TOTAL,

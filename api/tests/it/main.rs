@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod hooks;
 mod hooks_keys;
+mod labels;
 mod outage;
 mod sign;
 mod sources_cli;
