@@ -20,7 +20,8 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
-    registry::Registry, replay::ReplayGuard, routes, sources::registry::SourceRegistry,
+    registry::Registry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
+    sources::registry::SourceRegistry,
 };
 
 /// What handlers share: cheap clonable handles only.
@@ -35,6 +36,8 @@ pub struct AppState {
     pub admission: Admission,
     pub lane_rules: Arc<LaneRules>,
     pub max_body_bytes: u64,
+    /// Request-body bytes each webhook route may hold at once (`SLUICE_BODY_BUDGET_BYTES`).
+    pub body_budgets: BodyBudgets,
 }
 
 /// The public router with its layer stack.
@@ -83,6 +86,7 @@ pub struct Api {
 impl Api {
     /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
     pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
+        cfg.validate().map_err(anyhow::Error::msg)?;
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
         let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
             .context("DATABASE_URL is not a valid Postgres URL")?;
@@ -120,6 +124,7 @@ impl Api {
             admission,
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
+            body_budgets: BodyBudgets::new(cfg.body_budget_bytes),
         };
         let admin = admin::AdminState {
             redis,
@@ -171,10 +176,15 @@ impl Api {
         let admin = tokio::spawn(admin::serve(
             admin_listener,
             self.admin,
+            self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));
-        let server =
-            axum::serve(listener, app(self.state)).with_graceful_shutdown(stopped(stop_rx));
+        let server = sluice_shared::serve::serve(
+            listener,
+            app(self.state),
+            self.cfg.serve.clone(),
+            stopped(stop_rx),
+        );
         let grace = self.cfg.shutdown_grace;
         let deadline = async move {
             shutdown.await;
@@ -186,7 +196,7 @@ impl Api {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = async { server.await } => served.context("serving webhooks")?,
+            served = server => served.context("serving webhooks")?,
             () = deadline => tracing::warn!("shutdown grace elapsed with requests still in flight"),
         }
         refresh.abort();

@@ -14,6 +14,7 @@
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
+//! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
 
 pub mod admin;
@@ -27,6 +28,7 @@ pub mod job;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
+pub mod serve;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;

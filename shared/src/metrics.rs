@@ -58,6 +58,14 @@ pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
 /// Rate-limit decisions made by the local limiter because Redis (the `redis` scope) failed,
 /// timed out or was being left alone after a failure, by `reason` (error, timeout, breaker).
 pub const RATELIMIT_FALLBACK_TOTAL: &str = "sluice_ratelimit_fallback_total";
+/// Request bodies refused with 503 because their route's body budget
+/// (`SLUICE_BODY_BUDGET_BYTES`) was spent, by `route` template.
+pub const BODY_BUDGET_EXHAUSTED_TOTAL: &str = "sluice_body_budget_exhausted_total";
+/// Connections of the HTTP listeners by how they ended (`reason`: done, idle_timeout,
+/// header_timeout).
+pub const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "sluice_http_connections_closed_total";
+/// Connections open on the HTTP listeners (webhook and admin together).
+pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -120,6 +128,9 @@ pub const ALL: &[&str] = &[
     WORKER_RESTARTS_TOTAL,
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
+    HTTP_CONNECTIONS_CLOSED_TOTAL,
+    HTTP_CONNECTIONS_OPEN,
+    BODY_BUDGET_EXHAUSTED_TOTAL,
 ];
 
 /// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
@@ -254,5 +265,14 @@ fn describe() {
     describe_counter!(
         RATELIMIT_FALLBACK_TOTAL,
         "Rate-limit decisions taken locally because Redis failed, by reason."
+    );
+    describe_counter!(
+        HTTP_CONNECTIONS_CLOSED_TOTAL,
+        "HTTP connections closed, by reason (done, idle_timeout, header_timeout)."
+    );
+    describe_gauge!(HTTP_CONNECTIONS_OPEN, "Open HTTP connections.");
+    describe_counter!(
+        BODY_BUDGET_EXHAUSTED_TOTAL,
+        "Request bodies refused because their route's body budget was spent, by route."
     );
 }

@@ -3,12 +3,14 @@
 
 mod admin;
 mod admission;
+mod body_budget;
 mod cli;
 mod common;
 mod hooks;
 mod hooks_keys;
 mod labels;
 mod outage;
+mod server;
 mod sign;
 mod sources_cli;
 mod webhook;
