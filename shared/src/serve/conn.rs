@@ -25,6 +25,9 @@ use tokio::{
 use super::{Closed, ServeConfig};
 use crate::metrics as m;
 
+/// The most a connection's read buffer may grow to (hyper's minimum is 8 KiB).
+const READ_BUFFER_MAX: usize = 64 * 1024;
+
 type Conn = http1::Connection<TokioIo<Activity>, Tracked>;
 
 /// A connection ready to be served, with the state its watchdog reads.
@@ -49,9 +52,13 @@ impl Connection {
             inner: TowerToHyperService::new(router),
             watch: watch.clone(),
         };
-        // Our own timers replace hyper's header timer (see the module docs of `serve`).
+        // Our own timers replace hyper's header timer (see the module docs of `serve`). The read
+        // buffer is capped (hyper's default may grow to ~400 KiB) so that what a connection can
+        // hold is bounded by SLUICE_MAX_CONNECTIONS × 64 KiB; 64 KiB still allows header blocks
+        // far larger than any webhook sends.
         let conn = http1::Builder::new()
             .keep_alive(true)
+            .max_buf_size(READ_BUFFER_MAX)
             .header_read_timeout(None)
             .serve_connection(io, service);
         Connection { conn, watch }
