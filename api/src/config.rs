@@ -196,4 +196,22 @@ mod tests {
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn a_body_budget_below_the_body_limit_is_refused_naming_both_variables() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            cfg: super::ApiConfig,
+        }
+        let parse = |budget: &str| {
+            T::try_parse_from(["t", "--database-url=postgres://x", budget])
+                .unwrap()
+                .cfg
+        };
+        let e = parse("--body-budget-bytes=1000").validate().unwrap_err();
+        assert!(e.contains("SLUICE_BODY_BUDGET_BYTES") && e.contains("SLUICE_MAX_BODY_BYTES"));
+        assert!(parse("--body-budget-bytes=1048576").validate().is_ok());
+    }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod admission;
 mod body_budget;
+mod body_budget_bench;
 mod cli;
 mod common;
 mod hooks;
