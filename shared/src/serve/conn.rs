@@ -281,3 +281,6 @@ impl HttpBody for TrackedBody {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests;
