@@ -7,6 +7,7 @@ use sluice_shared::{
     config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
     lanes::LaneRules,
     queue::QueueConfig,
+    serve::ServeConfig,
 };
 
 use crate::{
@@ -119,6 +120,13 @@ pub struct ApiConfig {
           default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
 
+    /// Request-body bytes each webhook route may hold in memory at once (signed webhooks and
+    /// Telegram separately); past it new bodies get 503 + Retry-After. At least
+    /// SLUICE_MAX_BODY_BYTES.
+    #[arg(long = "body-budget-bytes", env = "SLUICE_BODY_BUDGET_BYTES", value_name = "SLUICE_BODY_BUDGET_BYTES",
+          default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_budget_bytes: u64,
+
     /// Time budget of one enqueue (milliseconds); past it the sender gets 503 + Retry-After.
     #[arg(long = "enqueue-timeout-ms", env = "SLUICE_ENQUEUE_TIMEOUT_MS", value_name = "SLUICE_ENQUEUE_TIMEOUT_MS",
           default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
@@ -172,9 +180,24 @@ pub struct ApiConfig {
     pub telemetry: TelemetryConfig,
     #[command(flatten)]
     pub admission: AdmissionConfig,
+    #[command(flatten)]
+    pub serve: ServeConfig,
 }
 
 impl ApiConfig {
+    /// What clap cannot check field by field; the message names the variables.
+    pub fn validate(&self) -> Result<(), String> {
+        self.admission.validate()?;
+        if self.body_budget_bytes < self.max_body_bytes {
+            return Err(format!(
+                "SLUICE_BODY_BUDGET_BYTES ({}) must be at least SLUICE_MAX_BODY_BYTES ({}): \
+                 a body of the largest size could never be read",
+                self.body_budget_bytes, self.max_body_bytes
+            ));
+        }
+        Ok(())
+    }
+
     pub fn enqueue_timeout(&self) -> Duration {
         Duration::from_millis(self.enqueue_timeout_ms)
     }
@@ -195,5 +218,23 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_body_budget_below_the_body_limit_is_refused_naming_both_variables() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            cfg: super::ApiConfig,
+        }
+        let parse = |budget: &str| {
+            T::try_parse_from(["t", "--database-url=postgres://x", budget])
+                .unwrap()
+                .cfg
+        };
+        let e = parse("--body-budget-bytes=1000").validate().unwrap_err();
+        assert!(e.contains("SLUICE_BODY_BUDGET_BYTES") && e.contains("SLUICE_MAX_BODY_BYTES"));
+        assert!(parse("--body-budget-bytes=1048576").validate().is_ok());
     }
 }

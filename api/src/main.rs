@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     });
     // What clap cannot check field by field fails the same way: one line, status 2.
     if let Command::Serve(cfg) = &command
-        && let Err(e) = cfg.admission.validate()
+        && let Err(e) = cfg.validate()
     {
         eprintln!("error: {e}");
         return ExitCode::from(2);

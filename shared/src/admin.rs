@@ -51,13 +51,13 @@ async fn metrics(State(s): State<AdminState>) -> String {
     s.metrics.render()
 }
 
-/// Serves the admin router until `shutdown` completes.
+/// Serves the admin router until `shutdown` completes, with the same timers and cap as the
+/// webhook listener (a scraper that hangs must not hold sockets forever either).
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
+    cfg: crate::serve::ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::serve::serve(listener, router(state), cfg, shutdown).await
 }

@@ -15,6 +15,7 @@
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
+//! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
 
 pub mod admin;
@@ -29,6 +30,7 @@ pub mod jsonb;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
+pub mod serve;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;

@@ -63,6 +63,14 @@ pub const RATELIMIT_FALLBACK_TOTAL: &str = "sluice_ratelimit_fallback_total";
 /// [`crate::telegram::Fallback`]) and the `subject` it fell back to (`user`, or `none`: only the
 /// global and bot limits applied).
 pub const ADMISSION_SUBJECT_FALLBACKS_TOTAL: &str = "sluice_admission_subject_fallbacks_total";
+/// Request bodies refused with 503 because their route's body budget
+/// (`SLUICE_BODY_BUDGET_BYTES`) was spent, by `route` template.
+pub const BODY_BUDGET_EXHAUSTED_TOTAL: &str = "sluice_body_budget_exhausted_total";
+/// Connections of the HTTP listeners by how they ended (`reason`: done, idle_timeout,
+/// header_timeout).
+pub const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "sluice_http_connections_closed_total";
+/// Connections open on the HTTP listeners (webhook and admin together).
+pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -86,6 +94,21 @@ pub const ADMISSION_DECISIONS: &[&str] = &[
     "shed",
     "duplicate",
 ];
+
+/// Every value of the `method` label: the standard methods, and `other` for any token a client
+/// invents (the method is chosen by whoever connects, so it is never a label as received).
+pub const HTTP_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "other",
+];
+
+/// The `method` label of a request method: itself when standard, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    HTTP_METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
 
 /// Every metric name above, for tests that check `deploy/` uses only exported names.
 pub const ALL: &[&str] = &[
@@ -112,6 +135,9 @@ pub const ALL: &[&str] = &[
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
     ADMISSION_SUBJECT_FALLBACKS_TOTAL,
+    HTTP_CONNECTIONS_CLOSED_TOTAL,
+    HTTP_CONNECTIONS_OPEN,
+    BODY_BUDGET_EXHAUSTED_TOTAL,
 ];
 
 /// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
@@ -250,5 +276,14 @@ fn describe() {
     describe_counter!(
         ADMISSION_SUBJECT_FALLBACKS_TOTAL,
         "Updates limited by their user or by no chat limit at all because their chat id was missing or unusable, by reason and subject."
+    );
+    describe_counter!(
+        HTTP_CONNECTIONS_CLOSED_TOTAL,
+        "HTTP connections closed, by reason (done, idle_timeout, header_timeout)."
+    );
+    describe_gauge!(HTTP_CONNECTIONS_OPEN, "Open HTTP connections.");
+    describe_counter!(
+        BODY_BUDGET_EXHAUSTED_TOTAL,
+        "Request bodies refused because their route's body budget was spent, by route."
     );
 }

@@ -7,6 +7,7 @@ use sluice_shared::{
     config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
     lanes::Lane,
     queue::QueueConfig,
+    serve::ServeConfig,
 };
 
 use crate::scheduler::LaneWeights;
@@ -190,6 +191,9 @@ pub struct WorkerConfig {
     pub queue: QueueConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// Timers and cap of the admin listener.
+    #[command(flatten)]
+    pub serve: ServeConfig,
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ impl<H: UpdateHandler> Worker<H> {
         let admin = tokio::spawn(admin::serve(
             admin_listener,
             self.admin.clone(),
+            self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(

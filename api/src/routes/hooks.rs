@@ -80,7 +80,9 @@ async fn accept(
     body: Body,
 ) -> Result<(&'static str, Taken), ApiError> {
     let unverified = Unverified::from_headers(src.scheme, headers)?;
-    let body = read_body(headers, body, app.max_body_bytes).await?;
+    // `_held` keeps the body's budget until the delivery is answered.
+    let (body, _held) =
+        read_body(headers, body, app.max_body_bytes, &app.body_budgets.hooks).await?;
     let (now_s, now_ms) = now();
     let verified = unverified.verify(src.secrets(), body, now_s, src.tolerance)?;
     let stamp = verified.replay_stamp().cloned();

@@ -3,5 +3,6 @@
 mod admit;
 mod answer;
 mod body;
+pub mod budget;
 pub mod hooks;
 pub mod telegram;

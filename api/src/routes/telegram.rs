@@ -17,6 +17,7 @@ use super::{
     admit::{self, Taken},
     answer::Accepted,
     body::read_body,
+    budget::BodyBytes,
 };
 use crate::{
     admission::Subject,
@@ -37,9 +38,10 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {
-    let (lane, result) = match receive(&app, bot, &headers, body).await {
-        Ok((bot, env)) => (env.lane.as_str(), admit(&app, &bot, &env).await),
-        Err(e) => ("none", Err(e)),
+    // `_held`: the body's budget is given back when the answer is ready, not before.
+    let (lane, result, _held) = match receive(&app, bot, &headers, body).await {
+        Ok((bot, env, held)) => (env.lane.as_str(), admit(&app, &bot, &env).await, held),
+        Err(e) => ("none", Err(e), BodyBytes::default()),
     };
     let outcome = match &result {
         Ok(Taken::Queued(Enqueued::New { .. })) => "accepted",
@@ -75,16 +77,17 @@ async fn receive(
     bot: String,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(VerifiedBot, UpdateEnvelope), ApiError> {
+) -> Result<(VerifiedBot, UpdateEnvelope, BodyBytes), ApiError> {
     let entry = match app.registry.lookup(&bot) {
         Lookup::Found(entry) => entry,
         Lookup::Unknown => return Err(ApiError::UnknownBot(bot)),
         Lookup::NotLoaded => return Err(ApiError::Retry("the bot registry is not loaded yet")),
     };
     let verified = verify_secret(&entry, headers)?;
-    let body = read_body(headers, body, app.max_body_bytes).await?;
+    let budget = &app.body_budgets.telegram;
+    let (body, held) = read_body(headers, body, app.max_body_bytes, budget).await?;
     let env = envelope(app, &verified, body)?;
-    Ok((verified, env))
+    Ok((verified, env, held))
 }
 
 /// Admission control, then the enqueue (scheduled later for a delay); counts the decision.

@@ -3,13 +3,17 @@
 
 mod admin;
 mod admission;
+mod body_budget;
+mod body_budget_bench;
 mod cli;
 mod common;
 mod dedup;
 mod durability;
 mod hooks;
 mod hooks_keys;
+mod labels;
 mod outage;
+mod server;
 mod sign;
 mod sources_cli;
 mod unstorable;
