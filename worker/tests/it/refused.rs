@@ -91,6 +91,17 @@ async fn a_refused_row_dies_alone_at_once_and_its_batch_is_stored() {
     who.sort();
     assert_eq!(who, ["provider/evt_nul", "refused/1000"]);
     assert_eq!(row_stats(&db.pool).await, (200, 200));
+    let retried: f64 = worker
+        .metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with(sluice_shared::metrics::DB_RETRIES_TOTAL))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        retried, 0.0,
+        "no write waited for a retry, good rows included"
+    );
     drop(worker);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
