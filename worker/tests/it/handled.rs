@@ -1,5 +1,6 @@
 //! A handler never runs twice for an update it finished with: not for a body replayed after the
-//! Redis dedup window, not for a redelivery that landed in another lane.
+//! Redis dedup window, not for a redelivery that landed in another lane, not for a signed event
+//! delivered again.
 
 use std::{
     collections::HashMap,
@@ -15,7 +16,9 @@ use axum::{
     routing::post,
 };
 use sluice_api::enqueue::Enqueued;
-use sluice_shared::{job::Job, lanes::Lane, metrics::JOBS_ALREADY_HANDLED_TOTAL};
+use sluice_shared::{
+    event::EventEnvelope, job::Job, lanes::Lane, metrics::JOBS_ALREADY_HANDLED_TOTAL,
+};
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
 use crate::common::{
@@ -61,6 +64,19 @@ async fn forget_dedup_keys(redis: &str, prefix: &str) {
         .query_async(&mut conn)
         .await
         .unwrap();
+}
+
+fn event() -> Job {
+    Job::Signed(EventEnvelope {
+        source: "provider".into(),
+        idempotency_key: "evt_1".into(),
+        kind: "event".into(),
+        rate_key: None,
+        lane: Lane::Normal,
+        received_at_ms: 1,
+        payload: serde_json::value::RawValue::from_string(r#"{"id":"evt_1"}"#.into()).unwrap(),
+        attempt: 0,
+    })
 }
 
 #[tokio::test]
@@ -118,8 +134,25 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     .await;
     assert!(settled, "the redelivery was settled");
     assert_eq!(n(2), 1, "a redelivery in another lane was forwarded again");
-    assert_eq!(skipped(&worker, "normal").await, 1.0);
+
+    // A signed event delivered again after its dedup window (the forward target sees id 0).
+    for round in 1..=2 {
+        push_jobs(&redis, &prefix, Lane::Normal, &[event()]).await;
+        let settled = wait_until(Duration::from_secs(20), || async {
+            n(0) >= 1 && unfinished(&redis, &prefix).await == 0
+        })
+        .await;
+        assert!(settled, "event round {round} settled");
+    }
+    assert_eq!(n(0), 1, "a replayed event was forwarded again");
+    assert_eq!(skipped(&worker, "normal").await, 2.0);
     assert_eq!(handled_rows().await, 2, "handled_at recorded");
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE handled_at IS NOT NULL")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
     assert_eq!(row_stats(&db.pool).await, (2, 2));
     drop(worker);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
