@@ -91,6 +91,12 @@ async fn a_refused_row_dies_alone_at_once_and_its_batch_is_stored() {
     who.sort();
     assert_eq!(who, ["provider/evt_nul", "refused/1000"]);
     assert_eq!(row_stats(&db.pool).await, (200, 200));
+    let unhandled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM updates WHERE handled_at IS NULL")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(unhandled, 0, "the store handler's rows are written handled");
     let retried: f64 = worker
         .metrics()
         .await
