@@ -26,6 +26,9 @@ pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
 pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
 /// Jobs finished by a worker, by lane and outcome (done, retried, dead).
 pub const JOBS_TOTAL: &str = "sluice_jobs_total";
+/// Jobs whose update a handler had already finished with (`handled_at` set: a replay after the
+/// dedup window, a redelivery in another lane), so the handler was not run again; by lane.
+pub const JOBS_ALREADY_HANDLED_TOTAL: &str = "sluice_jobs_already_handled_total";
 /// Time a worker spent on one job.
 pub const JOB_DURATION_SECONDS: &str = "sluice_job_duration_seconds";
 /// Time from ingress accepting an update to a worker starting it.
@@ -119,6 +122,7 @@ pub const ALL: &[&str] = &[
     ENQUEUE_DURATION_SECONDS,
     ENQUEUE_FAILURES_TOTAL,
     JOBS_TOTAL,
+    JOBS_ALREADY_HANDLED_TOTAL,
     JOB_DURATION_SECONDS,
     JOB_WAIT_SECONDS,
     DB_RETRIES_TOTAL,
@@ -218,6 +222,10 @@ fn describe() {
         "Enqueues that failed or ran out of time, by reason."
     );
     describe_counter!(JOBS_TOTAL, "Jobs finished by workers, by lane and outcome.");
+    describe_counter!(
+        JOBS_ALREADY_HANDLED_TOTAL,
+        "Jobs whose update was already handled, so the handler was not run again, by lane."
+    );
     describe_histogram!(
         JOB_DURATION_SECONDS,
         Unit::Seconds,

@@ -22,7 +22,10 @@
 //!
 //! Whatever the handler, the runtime writes the update's `updates` row once (before calling the
 //! handler), retries transient failures with backoff and parks permanent ones in the dead letters.
-//! A handler runs at least once per update: make its side effects idempotent (key them on
+//! Once a handler has finished with an update (returned `Ok`), the runtime records it on the row
+//! (`handled_at`) and never runs a handler for that update again, whichever lane, replay or
+//! redelivery brings it back. A crash between the handler's return and that record runs it again:
+//! a handler runs at least once per update, so make its side effects idempotent (key them on
 //! `(bot, update_id)`).
 
 use std::{fmt::Display, future::Future, time::Duration};
@@ -146,4 +149,12 @@ pub trait UpdateHandler: Send + Sync + 'static {
         ctx: &HandlerContext,
         update: &Update,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Whether the handler does nothing beyond the row the runtime writes anyway (the built-in
+    /// `store`): then the row is written as handled in its insert, and a job costs no second
+    /// round trip. With `false` (the default) the runtime records `handled_at` after `handle`
+    /// returns `Ok`.
+    fn stores_only(&self) -> bool {
+        false
+    }
 }

@@ -15,12 +15,13 @@ use sluice_shared::{job::Job, metrics as m};
 use crate::{
     backoff::Backoff,
     dlq::{DeadLetter, DeadLetters},
+    handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
     requeue::Requeue,
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
-    store,
+    store::{self, Seen, StoreError},
 };
 
 /// Everything a job needs, shared by all jobs of the process.
@@ -28,6 +29,7 @@ pub struct Runtime<H> {
     pub handler: H,
     pub ctx: HandlerContext,
     pub rows: RowWriter,
+    pub handled: HandledMarks,
     pub scheduler: LaneScheduler,
     pub policy: RetryPolicy,
     pub requeue: Requeue,
@@ -65,53 +67,72 @@ pub async fn run<H: UpdateHandler>(
     Ok(())
 }
 
-/// The row first (the update is safe whatever the handler does), then the handler.
+/// The row first (the update is safe whatever the handler does), then the handler unless one
+/// already finished with this update, then `handled_at` (see [`crate::handled`]).
 async fn execute<H: UpdateHandler>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
     worker: &WorkerContext,
 ) -> Result<(), HandlerError> {
-    match job {
+    let stores_only = rt.handler.stores_only();
+    let seen = match job {
         Job::Telegram(env) => {
             let (env, id): (Arc<_>, Arc<str>) = (Arc::new(env.clone()), Arc::from(job_id));
-            ride_out(worker, job, || rt.rows.write(env.clone(), id.clone())).await?;
+            ride_out(worker, job, || rt.rows.write(env.clone(), id.clone())).await?
         }
         Job::Signed(ev) => {
             ride_out(worker, job, || async {
-                store::insert_event(&rt.ctx.db, ev, job_id)
+                store::insert_event(&rt.ctx.db, ev, job_id, stores_only)
                     .await
-                    .map(|_| ())
-                    .map_err(Arc::new)
+                    .map_err(StoreError::from)
             })
-            .await?;
+            .await?
         }
+    };
+    if seen == Seen::Handled {
+        metrics::counter!(m::JOBS_ALREADY_HANDLED_TOTAL, m::LABEL_LANE => job.lane().as_str())
+            .increment(1);
+        tracing::info!(job = %job.describe(), "already handled; not running the handler again");
+        return Ok(());
     }
     rt.handler
         .handle(&rt.ctx, &Update::new(job, job_id.to_owned()))
-        .await
+        .await?;
+    if !stores_only {
+        // The handler's work is done: failing the job now would only run it again. Unmarked, a
+        // later replay of the same update may run it again (at least once).
+        if let Err(e) = ride_out(worker, job, || rt.handled.mark(job)).await {
+            tracing::warn!(error = %e, job = %job.describe(), "could not record the update as handled");
+        }
+    }
+    Ok(())
 }
 
 /// Retries a failing database write (up to [`RIDE_OUT`]) before the attempt counts as failed:
-/// a brief Postgres outage costs no attempts.
-async fn ride_out<F, Fut>(
+/// a brief Postgres outage costs no attempts. A row Postgres refuses fails the same way every
+/// time: it is permanent at once and costs no attempts either.
+async fn ride_out<T, F, Fut>(
     worker: &WorkerContext,
     job: &Job,
     mut write: F,
-) -> Result<(), HandlerError>
+) -> Result<T, HandlerError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), Arc<sqlx::Error>>>,
+    Fut: Future<Output = Result<T, StoreError>>,
 {
     let started = Instant::now();
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match write().await {
-            Ok(()) => return Ok(()),
+            Ok(v) => return Ok(v),
+            Err(e @ StoreError::Refused(_)) => {
+                return Err(HandlerError::permanent(format!("storing the job: {e}")));
+            }
             Err(e) if !worker.is_shutting_down() && started.elapsed() < RIDE_OUT => {
                 metrics::counter!(m::DB_RETRIES_TOTAL).increment(1);
                 let wait = backoff.next_delay();
-                tracing::warn!(error = %e, job = %job.describe(), ?wait, "storing the job failed; retrying");
+                tracing::warn!(error = %e, job = %job.describe(), ?wait, "writing to postgres failed; retrying");
                 tokio::time::sleep(wait).await;
             }
             Err(e) => return Err(HandlerError::transient(format!("storing the job: {e}"))),

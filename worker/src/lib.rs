@@ -10,6 +10,7 @@
 //! - [`job`]: one job start to finish: capacity, row, handler, then ack / retry / dead letter.
 //! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
 //! - [`rows`], [`store`]: batched, idempotent inserts into `updates`; signed events into `events`.
+//! - [`handled`]: `handled_at`, so a handler never runs twice for an update it finished.
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
@@ -22,6 +23,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod handled;
 pub mod handler;
 pub mod handlers;
 pub mod identity;

@@ -2,7 +2,8 @@
 //!
 //! Each job hands its row to the writer and waits for the commit; the writer inserts whatever
 //! rows are waiting together (see `sluice_shared::coalesce`), so under load one round trip and
-//! one commit serve many jobs.
+//! one commit serve many jobs. A row Postgres refuses must not hold back the others: the batch
+//! is split in halves until the refused row stands alone (see [`insert`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,9 +11,9 @@ use sluice_shared::{coalesce, envelope::UpdateEnvelope, metrics as m};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{self, Row};
+use crate::store::{self, Row, Seen, StoreError};
 
-type Reply = oneshot::Sender<Result<(), Arc<sqlx::Error>>>;
+type Reply = oneshot::Sender<Result<Seen, StoreError>>;
 
 struct Pending {
     env: Arc<UpdateEnvelope>,
@@ -27,19 +28,23 @@ pub struct RowWriter {
 
 impl RowWriter {
     /// Starts the writer: up to `max_batch` rows per statement, `parallel` statements at once.
-    pub fn spawn(db: PgPool, max_batch: usize, parallel: usize) -> RowWriter {
-        let tx = coalesce::spawn(max_batch, parallel, move |batch| insert(db.clone(), batch));
+    /// `stores_only`: the handler does nothing beyond the row (see [`store::insert_updates`]).
+    pub fn spawn(db: PgPool, max_batch: usize, parallel: usize, stores_only: bool) -> RowWriter {
+        let tx = coalesce::spawn(max_batch, parallel, move |batch| {
+            insert(db.clone(), batch, stores_only)
+        });
         RowWriter { tx }
     }
 
-    /// Writes the update's row and returns once it is committed (or the insert failed).
+    /// Writes the update's row and returns once it is committed (or the insert failed), with
+    /// whether a handler had already finished with the update.
     pub async fn write(
         &self,
         env: Arc<UpdateEnvelope>,
         job_id: Arc<str>,
-    ) -> Result<(), Arc<sqlx::Error>> {
+    ) -> Result<Seen, StoreError> {
         let (reply, rx) = oneshot::channel();
-        let closed = || Arc::new(sqlx::Error::PoolClosed);
+        let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         self.tx
             .send(Pending { env, job_id, reply })
             .await
@@ -48,23 +53,53 @@ impl RowWriter {
     }
 }
 
-async fn insert(db: PgPool, batch: Vec<Pending>) {
-    let mut rows: Vec<Row<'_>> = batch
+/// Inserts the batch; when Postgres refuses the data of some row, halves the part that failed
+/// and tries each half, so the good rows are committed at once and only the refused rows' jobs
+/// get the refusal. One bad row in n costs about 2·log2(n) statements instead of n.
+async fn insert(db: PgPool, batch: Vec<Pending>, stores_only: bool) {
+    metrics::histogram!(m::DB_BATCH_ROWS).record(batch.len() as f64);
+    let mut parts = vec![batch];
+    while let Some(mut part) = parts.pop() {
+        match insert_part(&db, &part, stores_only).await {
+            Ok(handled) => {
+                for p in part {
+                    let seen = if handled.iter().any(|j| **j == *p.job_id) {
+                        Seen::Handled
+                    } else {
+                        Seen::Unhandled
+                    };
+                    let _ = p.reply.send(Ok(seen));
+                }
+            }
+            Err(e) if store::is_data_error(&e) && part.len() > 1 => {
+                tracing::debug!(rows = part.len(), error = %e, "postgres refused a row of the batch; inserting it in halves");
+                let second = part.split_off(part.len() / 2);
+                parts.push(second);
+                parts.push(part);
+            }
+            Err(e) => {
+                let e = StoreError::from(e);
+                for p in part {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn insert_part(
+    db: &PgPool,
+    part: &[Pending],
+    stores_only: bool,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut rows: Vec<Row<'_>> = part
         .iter()
         .map(|p| Row {
             env: &p.env,
             job_id: &p.job_id,
         })
         .collect();
-    metrics::histogram!(m::DB_BATCH_ROWS).record(rows.len() as f64);
-    let result = store::insert_updates(&db, &mut rows)
-        .await
-        .map(|_| ())
-        .map_err(Arc::new);
-    drop(rows);
-    for p in batch {
-        let _ = p.reply.send(result.clone());
-    }
+    store::insert_updates(db, &mut rows, stores_only).await
 }
 
 /// How long a job keeps retrying a failing database before it counts as a failed attempt.

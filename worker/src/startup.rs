@@ -14,6 +14,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::WorkerConfig,
     dlq::DeadLetters,
+    handled::HandledMarks,
     handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
     job::{self, Runtime},
@@ -49,10 +50,17 @@ impl<H: UpdateHandler> Worker<H> {
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
             .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
+        let stores_only = handler.stores_only();
         let runtime = Arc::new(Runtime {
             handler,
             ctx: HandlerContext { db: db.clone() },
             rows: RowWriter::spawn(
+                db.clone(),
+                cfg.insert_batch as usize,
+                cfg.insert_parallel as usize,
+                stores_only,
+            ),
+            handled: HandledMarks::spawn(
                 db.clone(),
                 cfg.insert_batch as usize,
                 cfg.insert_parallel as usize,

@@ -1,7 +1,9 @@
-//! SQL of the worker, one function per statement.
+//! SQL of the worker, one function per statement, and what a failed statement means.
+
+use std::sync::Arc;
 
 use sluice_shared::{envelope::UpdateEnvelope, event::EventEnvelope};
-use sqlx::{PgPool, types::Json};
+use sqlx::{PgPool, postgres::PgDatabaseError, types::Json};
 
 /// One row to insert, borrowed from its job.
 pub struct Row<'a> {
@@ -9,12 +11,68 @@ pub struct Row<'a> {
     pub job_id: &'a str,
 }
 
+/// What the insert found for a job's key: whether its handler must still run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// A new row, or one whose handler never finished: run the handler.
+    Unhandled,
+    /// A handler already finished with this update (`handled_at` is set): never run it again.
+    Handled,
+}
+
+/// Why a row could not be written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Postgres refused the row itself (SQLSTATE class 22 data exception, e.g. `\u0000` in
+    /// `jsonb`; class 54 program limit, e.g. nesting too deep): it fails the same way on every
+    /// attempt, so retrying only delays the dead letter. Carries Postgres's own message.
+    #[error("postgres refused the row: {0}")]
+    Refused(String),
+    /// Anything else (Postgres down, pool exhausted, a lost connection): worth retrying.
+    #[error("{0}")]
+    Unavailable(Arc<sqlx::Error>),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if !is_data_error(&e) {
+            return StoreError::Unavailable(Arc::new(e));
+        }
+        let sqlx::Error::Database(db) = &e else {
+            unreachable!("is_data_error only accepts database errors")
+        };
+        let code = db.code().unwrap_or_default();
+        let detail = db
+            .try_downcast_ref::<PgDatabaseError>()
+            .and_then(|pg| pg.detail())
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        StoreError::Refused(format!("{}{detail} (SQLSTATE {code})", db.message()))
+    }
+}
+
+/// Whether Postgres refused the data rather than failed to take it: SQLSTATE classes 22 (data
+/// exception) and 54 (program limit exceeded).
+pub fn is_data_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54")))
+}
+
 /// Inserts the rows in one statement; a (bot, update_id) already there is left alone, so a job
-/// that runs twice (orphan recovery, retry, replay) still makes one row. Returns rows inserted.
+/// that runs twice (orphan recovery, retry, replay) still makes one row. Returns the job ids
+/// whose row was already there with `handled_at` set (usually none, so the answer is empty).
+///
+/// `stores_only`: the handler has nothing to do beyond the row, so the row is written handled
+/// and nobody asks whether it was handled before.
 ///
 /// Rows are sorted by key so concurrent batches lock index entries in the same order and cannot
-/// deadlock each other.
-pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sqlx::Error> {
+/// deadlock each other. The final SELECT reads the snapshot from before the INSERT, so it sees
+/// exactly the rows that existed already.
+pub async fn insert_updates(
+    db: &PgPool,
+    rows: &mut [Row<'_>],
+    stores_only: bool,
+) -> Result<Vec<String>, sqlx::Error> {
     rows.sort_by(|a, b| (&a.env.bot, a.env.update_id).cmp(&(&b.env.bot, b.env.update_id)));
     let n = rows.len();
     let (mut bot, mut update_id, mut kind) = (
@@ -46,14 +104,21 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
         );
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    let done = sqlx::query(
-        "INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id, received_at)
-         SELECT b, u, k, c, us, l, p::jsonb, j, r
-         FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
-                     $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
-         ON CONFLICT (bot, update_id) DO NOTHING",
+    let handled = sqlx::query_scalar(
+        "WITH t AS (
+           SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[],
+                                $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+                         AS t(b, u, k, c, us, l, p, j, r)
+         ), ins AS (
+           INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id,
+                                received_at, handled_at)
+           SELECT b, u, k, c, us, l, p::jsonb, j, r, CASE WHEN $10::bool THEN now() END FROM t
+           ON CONFLICT (bot, update_id) DO NOTHING
+         )
+         SELECT t.j FROM t JOIN updates x ON x.bot = t.b AND x.update_id = t.u
+         WHERE NOT $10::bool AND x.handled_at IS NOT NULL",
     )
-        .persistent(false)
+    .persistent(false)
     .bind(bot)
     .bind(update_id)
     .bind(kind)
@@ -63,26 +128,33 @@ pub async fn insert_updates(db: &PgPool, rows: &mut [Row<'_>]) -> Result<u64, sq
     .bind(payload)
     .bind(job)
     .bind(received)
-    .execute(&mut *tx)
+    .bind(stores_only)
+    .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected())
+    Ok(handled)
 }
 
 /// Inserts a signed event's row; an event already there for (source, idempotency key) is left
-/// alone. Returns whether it inserted.
+/// alone. `stores_only` as in [`insert_updates`].
 pub async fn insert_event(
     db: &PgPool,
     env: &EventEnvelope,
     job_id: &str,
-) -> Result<bool, sqlx::Error> {
+    stores_only: bool,
+) -> Result<Seen, sqlx::Error> {
     let received_at =
         chrono::DateTime::from_timestamp_millis(env.received_at_ms).unwrap_or_default();
     let mut tx = sluice_shared::db::begin(db).await?;
-    let done = sqlx::query(
-        "INSERT INTO events (source, idempotency_key, kind, rate_key, lane, payload, job_id, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (source, idempotency_key) DO NOTHING",
+    let handled: bool = sqlx::query_scalar(
+        "WITH ins AS (
+           INSERT INTO events (source, idempotency_key, kind, rate_key, lane, payload, job_id,
+                               received_at, handled_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::bool THEN now() END)
+           ON CONFLICT (source, idempotency_key) DO NOTHING
+         )
+         SELECT NOT $9::bool AND EXISTS (SELECT 1 FROM events WHERE source = $1
+                AND idempotency_key = $2 AND handled_at IS NOT NULL)",
     )
     .persistent(false)
     .bind(&env.source)
@@ -93,8 +165,50 @@ pub async fn insert_event(
     .bind(Json(&env.payload))
     .bind(job_id)
     .bind(received_at)
-    .execute(&mut *tx)
+    .bind(stores_only)
+    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(if handled {
+        Seen::Handled
+    } else {
+        Seen::Unhandled
+    })
+}
+
+/// Records that the handler finished with these updates, in one statement; sorted by key like
+/// the inserts so concurrent marks lock rows in the same order.
+pub async fn mark_updates_handled(
+    db: &PgPool,
+    keys: &mut [(&str, i64)],
+) -> Result<(), sqlx::Error> {
+    keys.sort_unstable();
+    let (bots, ids): (Vec<&str>, Vec<i64>) = keys.iter().copied().unzip();
+    let mut tx = sluice_shared::db::begin(db).await?;
+    sqlx::query(
+        "UPDATE updates x SET handled_at = now()
+         FROM UNNEST($1::text[], $2::int8[]) AS t(b, u)
+         WHERE x.bot = t.b AND x.update_id = t.u AND x.handled_at IS NULL",
+    )
+    .persistent(false)
+    .bind(bots)
+    .bind(ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Records that the handler finished with a signed event.
+pub async fn mark_event_handled(db: &PgPool, source: &str, key: &str) -> Result<(), sqlx::Error> {
+    let mut tx = sluice_shared::db::begin(db).await?;
+    sqlx::query(
+        "UPDATE events SET handled_at = now()
+         WHERE source = $1 AND idempotency_key = $2 AND handled_at IS NULL",
+    )
+    .persistent(false)
+    .bind(source)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }

@@ -12,4 +12,8 @@ impl UpdateHandler for Store {
     async fn handle(&self, _: &HandlerContext, _: &Update) -> Result<(), HandlerError> {
         Ok(())
     }
+
+    fn stores_only(&self) -> bool {
+        true
+    }
 }

@@ -269,3 +269,40 @@ pub fn spawn_worker_logged(
     let proc = start(worker_command(db_url, redis_url, prefix, env, "info"), file);
     (proc, log)
 }
+
+/// Pushes `jobs` into `lane` straight through apalis-redis in one script call and without a
+/// dedup key: as if the api had queued them, whatever the api would refuse or deduplicate.
+pub async fn push_jobs(
+    redis_url: &str,
+    prefix: &str,
+    lane: Lane,
+    jobs: &[sluice_shared::job::Job],
+) {
+    use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
+    let mut conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
+    let queue = QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    };
+    let config = sluice_shared::queue::lane_config(prefix, lane, &queue);
+    let tasks: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            TaskBuilder::new(serde_json::to_vec(job).unwrap())
+                .task_id(TaskId::from_ulid(ulid::Ulid::generate()))
+                .build()
+        })
+        .collect();
+    apalis_redis::queries::push_tasks(&mut conn, &config, &tasks)
+        .await
+        .unwrap();
+}
+
+/// The value of counter `name` for `lane` in a /metrics text (0 when absent).
+pub fn counter_for_lane(metrics: &str, name: &str, lane: &str) -> f64 {
+    let label = format!(r#"lane="{lane}""#);
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

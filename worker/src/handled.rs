@@ -1,0 +1,72 @@
+//! Records that a handler finished with an update, so that no later job for it runs the handler
+//! again: a body replayed after the Redis dedup window, a redelivery that landed in another lane,
+//! a job recovered after a crash, a dead letter replayed after all.
+//!
+//! The key is the row's own (bot, update_id) or (source, idempotency key): one namespace per bot
+//! or source across all lanes. Order within a job: the row, the handler, `handled_at`, then the
+//! acknowledgement. A crash after the handler and before `handled_at` runs the handler again on
+//! the retry (at least once, as the handler docs promise); once `handled_at` is set, the insert
+//! of any later job reports [`Seen::Handled`](crate::store::Seen) and the handler is skipped.
+
+use std::sync::Arc;
+
+use sluice_shared::{coalesce, job::Job};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{self, StoreError};
+
+struct Pending {
+    bot: String,
+    update_id: i64,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Sets `handled_at`; Telegram updates of concurrent jobs share one statement, like the inserts.
+#[derive(Clone)]
+pub struct HandledMarks {
+    db: PgPool,
+    tx: mpsc::Sender<Pending>,
+}
+
+impl HandledMarks {
+    pub fn spawn(db: PgPool, max_batch: usize, parallel: usize) -> HandledMarks {
+        let pool = db.clone();
+        let tx = coalesce::spawn(max_batch, parallel, move |batch| mark(pool.clone(), batch));
+        HandledMarks { db, tx }
+    }
+
+    /// Returns once `handled_at` is committed for the job's row.
+    pub async fn mark(&self, job: &Job) -> Result<(), StoreError> {
+        let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
+        match job {
+            Job::Telegram(env) => {
+                let (reply, rx) = oneshot::channel();
+                let pending = Pending {
+                    bot: env.bot.clone(),
+                    update_id: env.update_id,
+                    reply,
+                };
+                self.tx.send(pending).await.map_err(|_| closed())?;
+                rx.await.unwrap_or_else(|_| Err(closed()))
+            }
+            Job::Signed(ev) => store::mark_event_handled(&self.db, &ev.source, &ev.idempotency_key)
+                .await
+                .map_err(StoreError::from),
+        }
+    }
+}
+
+async fn mark(db: PgPool, batch: Vec<Pending>) {
+    let mut keys: Vec<(&str, i64)> = batch
+        .iter()
+        .map(|p| (p.bot.as_str(), p.update_id))
+        .collect();
+    let result = store::mark_updates_handled(&db, &mut keys)
+        .await
+        .map_err(StoreError::from);
+    drop(keys);
+    for p in batch {
+        let _ = p.reply.send(result.clone());
+    }
+}
