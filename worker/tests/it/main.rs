@@ -9,5 +9,6 @@ mod handler_api;
 mod hooks;
 mod lanes;
 mod outage;
+mod panics;
 mod pgbouncer;
 mod retry;
