@@ -70,11 +70,11 @@ impl LaneHealth {
         f(&mut lanes[Lane::ALL.iter().position(|l| *l == lane).unwrap_or(0)])
     }
 
-    fn started(&self, lane: Lane) {
+    pub(crate) fn started(&self, lane: Lane) {
         self.with(lane, |l| l.up_since = Some(Instant::now()));
     }
 
-    fn died(&self, lane: Lane, death: Death) {
+    pub(crate) fn died(&self, lane: Lane, death: Death) {
         self.with(lane, |l| {
             if l.up_since.is_some_and(|t| t.elapsed() >= STABLE) {
                 l.streak = 0;
