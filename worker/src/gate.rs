@@ -12,7 +12,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use apalis::prelude::WorkerContext;
@@ -25,6 +25,9 @@ use crate::{backoff::Backoff, handler::HandlerError, requeue::Requeue};
 const PROBE_WITHIN: Duration = Duration::from_secs(1);
 const PROBE_FIRST: Duration = Duration::from_millis(500);
 const PROBE_MAX: Duration = Duration::from_secs(5);
+/// A successful probe is trusted this long, so a storm of failures elsewhere (a forward target
+/// down) costs at most about one probe per second.
+const TRUST_OK: Duration = Duration::from_secs(1);
 /// A released job is due again after this; fetching resumes only once the probe succeeds.
 const RELEASE_DELAY: Duration = Duration::from_secs(1);
 
@@ -36,6 +39,7 @@ pub struct DbGate {
 struct Inner {
     db: PgPool,
     paused: AtomicBool,
+    last_ok: Mutex<Option<Instant>>,
     /// The lane consumers of this process, so one outage pauses all of them at once.
     lanes: Mutex<Vec<WorkerContext>>,
 }
@@ -47,6 +51,7 @@ impl DbGate {
             inner: Arc::new(Inner {
                 db,
                 paused: AtomicBool::new(false),
+                last_ok: Mutex::new(None),
                 lanes: Mutex::new(Vec::new()),
             }),
         }
@@ -74,7 +79,12 @@ impl DbGate {
         if self.is_paused() {
             return true;
         }
+        let trusted = |at: &Option<Instant>| at.is_some_and(|t| t.elapsed() < TRUST_OK);
+        if trusted(&self.last_ok()) {
+            return false;
+        }
         if sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN).await {
+            *self.last_ok() = Some(Instant::now());
             return false;
         }
         self.shut();
@@ -124,6 +134,10 @@ impl DbGate {
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<WorkerContext>> {
         self.inner.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn last_ok(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.inner.last_ok.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
