@@ -24,7 +24,8 @@ pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
 /// Enqueues that failed, by `reason` (timeout, redis, replicas: fewer replicas than
 /// `SLUICE_ENQUEUE_MIN_REPLICAS` confirmed in time, encode).
 pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
-/// Jobs finished by a worker, by lane and outcome (done, retried, dead).
+/// Jobs finished by a worker, by lane and outcome (done, retried, dead, panicked: the attempt
+/// panicked and was re-queued, released: Postgres was down and the job went back unattempted).
 pub const JOBS_TOTAL: &str = "sluice_jobs_total";
 /// Jobs whose update a handler had already finished with (`handled_at` set: a replay after the
 /// dedup window, a redelivery in another lane), so the handler was not run again; by lane.
@@ -54,8 +55,11 @@ pub const DB_POOL_MAX_CONNECTIONS: &str = "sluice_db_pool_max_connections";
 pub const DB_ACQUIRE_SECONDS: &str = "sluice_db_acquire_seconds";
 /// Waits for a pooled connection that ran out of time (`DB_POOL_ACQUIRE_TIMEOUT_MS`).
 pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
-/// Times the worker restarted a lane's consumer after a Redis error.
+/// Times the worker restarted a lane's consumer, by lane and `reason` (error: a Redis error,
+/// ended: it stopped on its own, panic).
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
+/// 1 while the worker has stopped fetching because Postgres is unavailable, else 0.
+pub const WORKER_FETCH_PAUSED: &str = "sluice_worker_fetch_paused";
 /// What admission control decided for each verified update, by `lane` and `decision`
 /// (see [`ADMISSION_DECISIONS`]).
 pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
@@ -136,6 +140,7 @@ pub const ALL: &[&str] = &[
     DB_ACQUIRE_SECONDS,
     DB_ACQUIRE_TIMEOUTS_TOTAL,
     WORKER_RESTARTS_TOTAL,
+    WORKER_FETCH_PAUSED,
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
     ADMISSION_SUBJECT_FALLBACKS_TOTAL,
@@ -271,7 +276,11 @@ fn describe() {
     );
     describe_counter!(
         WORKER_RESTARTS_TOTAL,
-        "Lane consumers restarted after a Redis error."
+        "Lane consumers restarted, by lane and reason (error, ended, panic)."
+    );
+    describe_gauge!(
+        WORKER_FETCH_PAUSED,
+        "1 while the worker does not fetch because Postgres is unavailable."
     );
     describe_counter!(
         ADMISSION_TOTAL,

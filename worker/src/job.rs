@@ -16,12 +16,14 @@ use crate::{
     backoff::Backoff,
     dlq::{DeadLetter, DeadLetters},
     handled::HandledMarks,
+    gate::DbGate,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
     requeue::Requeue,
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
     store::{self, Seen, StoreError},
+    supervise::panic_message,
 };
 
 /// Everything a job needs, shared by all jobs of the process.
@@ -34,6 +36,7 @@ pub struct Runtime<H> {
     pub policy: RetryPolicy,
     pub requeue: Requeue,
     pub dead: DeadLetters,
+    pub gate: DbGate,
 }
 
 /// The apalis job function. It answers `Ok` once the job is settled (done, re-queued or dead);
@@ -44,23 +47,44 @@ pub async fn run<H: UpdateHandler>(
     worker: WorkerContext,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
-    let _permit = rt.scheduler.acquire(job.lane()).await;
     let lane = job.lane().as_str();
+    if rt.gate.is_paused() {
+        // Fetched just before the lanes paused: back to the queue rather than failing.
+        let outcome = rt.gate.release(&rt.requeue, &job, &"fetch paused").await?;
+        metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+            .increment(1);
+        return Ok(());
+    }
+    let _permit = rt.scheduler.acquire(job.lane()).await;
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms()).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
     let job_id = task_id.to_string();
     let attempt = AssertUnwindSafe(execute(&rt, &job, &job_id, &worker));
-    let result = attempt
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(HandlerError::permanent("the handler panicked")));
+    // A panic is a failure like another: retried under the policy, dead-lettered at the end.
+    let (result, panicked) = match attempt.catch_unwind().await {
+        Ok(result) => (result, false),
+        Err(panic) => {
+            let panic = panic_message(&*panic).to_owned();
+            tracing::error!(%panic, job = %job.describe(), "the job panicked");
+            (
+                Err(HandlerError::transient(format!("panicked: {panic}"))),
+                true,
+            )
+        }
+    };
     metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
         .record(started.elapsed().as_secs_f64());
     let outcome = match result {
         Ok(()) => "done",
-        Err(e) => settle_failure(&rt, &job, &job_id, e).await?,
+        Err(e) if !panicked && rt.gate.blames_database(&e).await => {
+            rt.gate.release(&rt.requeue, &job, &e).await?
+        }
+        Err(e) => match settle_failure(&rt, &job, &job_id, e).await? {
+            "retried" if panicked => "panicked",
+            outcome => outcome,
+        },
     };
     metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
         .increment(1);

@@ -15,7 +15,9 @@
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`dlq`]: the dead letters; [`vacuum`]: keeping Redis memory flat.
-//! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
+//! - [`startup`]: one apalis worker per lane, admin listener, graceful shutdown.
+//! - [`supervise`]: restarting a lane's consumer that died; liveness when it keeps dying.
+//! - [`gate`]: no fetching and no attempts used while Postgres is down; [`vitals`]: the probes.
 //! - [`config`], [`cli`]: every setting, parsed once; the command line.
 //! - [`identity`]: a worker name unique per process.
 
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod dlq;
 pub mod handled;
+pub mod gate;
 pub mod handler;
 pub mod handlers;
 pub mod identity;
@@ -36,7 +39,9 @@ pub mod rows;
 pub mod scheduler;
 pub mod startup;
 pub mod store;
+pub mod supervise;
 pub mod vacuum;
+pub mod vitals;
 
 /// Runs `sluice-worker`'s command line with your handler; returns the process exit code.
 pub async fn run<H: handler::UpdateHandler>(handler: H) -> std::process::ExitCode {

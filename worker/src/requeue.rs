@@ -15,6 +15,9 @@ use sluice_shared::{
 };
 use ulid::Ulid;
 
+/// The longest a job can be parked if a caller passes an out-of-range delay: a year.
+const MAX_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
+
 #[derive(Clone)]
 pub struct Requeue {
     conn: ConnectionManager,
@@ -32,7 +35,10 @@ impl Requeue {
     /// Queues `job` to run after `delay` (whole seconds: apalis-redis schedules by the second).
     pub async fn push(&self, job: &Job, delay: Duration) -> Result<String, apalis_redis::Error> {
         let job_id = Ulid::generate();
-        let run_at = run_at_secs(SystemTime::now() + delay);
+        // Checked: a delay past the clock's range must not panic the lane (the policy clamps
+        // delays, but this is the one place a Duration meets the wall clock).
+        let now = SystemTime::now();
+        let run_at = run_at_secs(now.checked_add(delay.min(MAX_DELAY)).unwrap_or(now));
         let bytes = serde_json::to_vec(job).map_err(apalis_redis::Error::Json)?;
         let task = TaskBuilder::new(bytes)
             .task_id(TaskId::from_ulid(job_id))

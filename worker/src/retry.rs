@@ -40,8 +40,12 @@ impl RetryPolicy {
                     backoff.next_delay();
                 }
                 let jittered = backoff.next_delay();
-                // A sender that names its own delay (HTTP 429 Retry-After) knows best.
-                let delay = retry_after.map_or(jittered, |d| d.max(jittered).min(self.max.max(d)));
+                // A sender that names its own delay (HTTP 429 Retry-After) knows best, up to our
+                // maximum: the value comes from outside, and `Retry-After: 99999999999` must not
+                // park an update for 3 000 years (nor overflow the clock).
+                let delay = retry_after
+                    .map_or(jittered, |d| d.max(jittered))
+                    .min(self.max);
                 Decision::Retry {
                     delay,
                     next_attempt: attempt + 1,
@@ -103,6 +107,20 @@ mod tests {
         match policy().decide(0, &e) {
             Decision::Retry { delay, .. } => assert!(delay >= Duration::from_secs(30)),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_named_retry_after_is_clamped_to_the_maximum() {
+        for secs in [u64::MAX, 99_999_999_999, 61] {
+            let e = HandlerError::Transient {
+                reason: "429".into(),
+                retry_after: Some(Duration::from_secs(secs)),
+            };
+            match policy().decide(0, &e) {
+                Decision::Retry { delay, .. } => assert_eq!(delay, Duration::from_secs(60)),
+                other => panic!("{other:?}"),
+            }
         }
     }
 }

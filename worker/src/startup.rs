@@ -15,6 +15,7 @@ use crate::{
     config::WorkerConfig,
     dlq::DeadLetters,
     handled::HandledMarks,
+    gate::DbGate,
     handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
     job::{self, Runtime},
@@ -23,10 +24,9 @@ use crate::{
     retry::RetryPolicy,
     rows::RowWriter,
     scheduler::LaneScheduler,
+    supervise::{LaneHealth, supervise},
+    vitals::WorkerVitals,
 };
-
-/// How long a lane waits before restarting its consumer after a Redis error.
-const RESTART_DELAY: Duration = Duration::from_millis(500);
 
 pub struct Worker<H> {
     cfg: WorkerConfig,
@@ -34,6 +34,7 @@ pub struct Worker<H> {
     redis: ConnectionManager,
     runtime: Arc<Runtime<H>>,
     admin: admin::AdminState,
+    health: LaneHealth,
 }
 
 impl<H: UpdateHandler> Worker<H> {
@@ -73,6 +74,7 @@ impl<H: UpdateHandler> Worker<H> {
             },
             requeue: Requeue::new(redis.clone(), prefix, &cfg.queue),
             dead: DeadLetters::new(redis.clone(), prefix),
+            gate: DbGate::new(db.clone()),
         });
         let id = worker_id(cfg.worker_id.as_deref());
         let admin = admin::AdminState {
@@ -86,6 +88,7 @@ impl<H: UpdateHandler> Worker<H> {
             redis,
             runtime,
             admin,
+            health: LaneHealth::default(),
         })
     }
 
@@ -101,9 +104,14 @@ impl<H: UpdateHandler> Worker<H> {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(
+        let vitals = WorkerVitals {
+            lanes: self.health.clone(),
+            gate: self.runtime.gate.clone(),
+        };
+        let admin = tokio::spawn(admin::serve_with(
             admin_listener,
             self.admin.clone(),
+            Arc::new(vitals),
             self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));
@@ -141,7 +149,8 @@ impl<H: UpdateHandler> Worker<H> {
                 concurrency: self.cfg.concurrency as usize,
                 poll_interval: self.cfg.poll_interval,
             };
-            lanes.spawn(lane_worker.supervise(stop_rx.clone()));
+            let (health, stop) = (self.health.clone(), stop_rx.clone());
+            lanes.spawn(Arc::new(lane_worker).supervise(health, stop));
         }
         tracing::info!(worker = %self.id, concurrency = self.cfg.concurrency, weights = ?self.cfg.lane_weights, "sluice-worker draining lanes high, normal, low");
         shutdown.await;
@@ -210,35 +219,34 @@ struct LaneWorker<H> {
 }
 
 impl<H: UpdateHandler> LaneWorker<H> {
-    /// Runs the lane's apalis worker, restarting it under a new name after a Redis error, until
-    /// the stop signal. A new name per incarnation lets orphan recovery re-enqueue what the failed
-    /// incarnation held.
-    async fn supervise(self, stop: watch::Receiver<bool>) {
-        for incarnation in 0u64.. {
-            if *stop.borrow() {
-                return;
+    /// Runs the lane's apalis worker until the stop signal, restarting it under a new name
+    /// whenever it fails, ends or panics (see `supervise`). A new name per incarnation lets
+    /// orphan recovery re-enqueue what the failed incarnation held.
+    async fn supervise(self: Arc<Self>, health: LaneHealth, stop: watch::Receiver<bool>) {
+        let lane = self.lane;
+        let run = stop.clone();
+        supervise(lane, health, stop, move |incarnation| {
+            let (this, stop) = (self.clone(), run.clone());
+            async move {
+                let name = format!("{}-{}-{incarnation}", this.id, this.lane);
+                this.run_once(&name, stop).await
             }
-            let name = format!("{}-{}-{incarnation}", self.id, self.lane);
-            match self.run_once(&name, stop.clone()).await {
-                Ok(()) if *stop.borrow() => return,
-                Ok(()) => {
-                    tracing::warn!(worker = %name, "lane consumer stopped unexpectedly; restarting")
-                }
-                Err(e) => {
-                    tracing::warn!(worker = %name, error = %e, "lane consumer failed; restarting")
-                }
-            }
-            metrics::counter!(m::WORKER_RESTARTS_TOTAL, m::LABEL_LANE => self.lane.as_str())
-                .increment(1);
-            tokio::time::sleep(RESTART_DELAY).await;
-        }
+        })
+        .await
     }
 
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let storage = RedisStorage::<Job>::new(self.redis.clone()).with_config(self.config.clone());
         let storage = PollWith::new(storage, Tick::new(self.poll_interval));
+        let gate = self.runtime.gate.clone();
         let worker = WorkerBuilder::new(name)
             .backend(storage)
+            // Every consumer follows the database gate: paused while Postgres is down.
+            .on_event(move |ctx, event| {
+                if matches!(event, Event::Start | Event::HeartBeat) {
+                    gate.follow(ctx);
+                }
+            })
             .data(self.runtime.clone())
             .concurrency(self.concurrency)
             .build(job::run::<H>);

@@ -11,6 +11,7 @@ mod handler_api;
 mod hooks;
 mod lanes;
 mod outage;
+mod panics;
 mod pgbouncer;
 mod refused;
 mod retry;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, servers::PgCluster, wait_until};
 
-use crate::common::{backlog, enqueuer, row_stats, spawn_worker};
+use crate::common::{backlog, enqueuer, row_stats, spawn_worker, worker_cli};
 
 #[tokio::test]
 async fn postgres_down_while_jobs_are_queued_loses_nothing() {
@@ -36,6 +36,63 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     assert!(done, "{rows} of {N} rows after Postgres came back");
     assert_eq!(distinct, N);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
+}
+
+/// With 2 attempts, each riding out 30 s of database errors, the whole retry schedule is about
+/// a minute: before the gate, all 200 jobs of a 90 s outage ended in the dead letters (and 0 of
+/// 200 rows were there after it).
+#[tokio::test]
+async fn an_outage_longer_than_the_retry_schedule_costs_no_attempts() {
+    const N: i64 = 200;
+    let mut pg = PgCluster::start(50).await.unwrap();
+    let db = TestDb::fresh_on(&pg.admin_url()).await.unwrap();
+    let (redis, prefix) = (redis_url(), prefix());
+    backlog(&enqueuer(&redis, &prefix), "enduring", N, Lane::Normal).await;
+
+    pg.stop().await.unwrap();
+    let env = [
+        // Every job in the first wave, so each reaches its last attempt during the outage.
+        ("SLUICE_WORKER_CONCURRENCY", "256"),
+        ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
+        ("SLUICE_RETRY_BASE_MS", "100"),
+        ("SLUICE_RETRY_MAX_MS", "500"),
+    ];
+    let worker = spawn_worker(&db.url, &redis, &prefix, &env);
+    let ready = format!("http://127.0.0.1:{}/readyz", worker.admin_port);
+    let paused = wait_until(Duration::from_secs(60), || async {
+        fetch_paused(&worker.metrics().await) == Some(1.0)
+    })
+    .await;
+    assert!(paused, "fetching paused:\n{}", worker.metrics().await);
+    let answer = reqwest::get(&ready).await.unwrap();
+    assert_eq!(answer.status(), 503);
+    let body = answer.text().await.unwrap();
+    assert!(body.contains("fetch: paused"), "{body}");
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    pg.resume().await.unwrap();
+
+    let done = wait_until(Duration::from_secs(60), || async {
+        db.update_rows().await == N
+    })
+    .await;
+    let (rows, distinct) = row_stats(&db.pool).await;
+    assert!(done, "{rows} of {N} rows after Postgres came back");
+    assert_eq!(distinct, N);
+    let list = worker_cli(&redis, &prefix, &["dlq", "list"]).await;
+    assert!(list.contains("0 dead letter(s) shown"), "{list}");
+    let metrics = worker.metrics().await;
+    assert!(metrics.contains(r#"outcome="released""#), "{metrics}");
+    assert_eq!(fetch_paused(&metrics), Some(0.0), "{metrics}");
+    assert_eq!(reqwest::get(&ready).await.unwrap().status(), 200);
+    sluice_testkit::clear_prefix(&redis, &prefix).await;
+}
+
+/// The value of the `sluice_worker_fetch_paused` gauge in a /metrics text.
+fn fetch_paused(metrics: &str) -> Option<f64> {
+    let name = sluice_shared::metrics::WORKER_FETCH_PAUSED;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 #[tokio::test]

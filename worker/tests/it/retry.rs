@@ -182,3 +182,101 @@ fn chrono_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// When each update_id was called.
+type Calls = Arc<Mutex<HashMap<i64, Vec<std::time::Instant>>>>;
+
+/// The first answer to each update is a 429 with an outlandish `Retry-After`; then 200.
+async fn slow_down(State(calls): State<Calls>, headers: HeaderMap) -> (StatusCode, HeaderMap) {
+    let id: i64 = headers["x-sluice-update-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let first = {
+        let mut calls = calls.lock().unwrap();
+        let seen = calls.entry(id).or_default();
+        seen.push(std::time::Instant::now());
+        seen.len() == 1
+    };
+    let mut answer = HeaderMap::new();
+    if !first {
+        return (StatusCode::OK, answer);
+    }
+    let retry_after = if id == 1 {
+        "18446744073709551615" // u64::MAX seconds: overflowed the clock and killed the lane
+    } else {
+        "99999999999" // 3 000 years
+    };
+    answer.insert("retry-after", retry_after.parse().unwrap());
+    (StatusCode::TOO_MANY_REQUESTS, answer)
+}
+
+#[tokio::test]
+async fn an_outlandish_retry_after_is_clamped_to_the_retry_maximum() {
+    let db = TestDb::fresh().await.unwrap();
+    let (redis, prefix) = (redis_url(), prefix());
+    let calls = Calls::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            Router::new()
+                .route("/hook", post(slow_down))
+                .with_state(calls.clone()),
+        )
+        .into_future(),
+    );
+    let env = [
+        ("SLUICE_HANDLER", "forward"),
+        ("SLUICE_FORWARD_URL", url.as_str()),
+        ("SLUICE_RETRY_BASE_MS", "200"),
+        ("SLUICE_RETRY_MAX_MS", "2000"),
+    ];
+    let worker = spawn_worker(&db.url, &redis, &prefix, &env);
+    let enq = enqueuer(&redis, &prefix);
+    for id in 1..=2 {
+        enq.enqueue(&envelope("impatient", id, Lane::Normal))
+            .await
+            .unwrap();
+    }
+    let gaps = || {
+        let calls = calls.lock().unwrap();
+        [1, 2].map(|id| match calls.get(&id).map(Vec::as_slice) {
+            Some([first, second, ..]) => Some(*second - *first),
+            _ => None,
+        })
+    };
+    let retried = wait_until(Duration::from_secs(20), || async {
+        gaps().iter().all(Option::is_some)
+    })
+    .await;
+    assert!(retried, "both retried: {:?}", gaps());
+    for gap in gaps().into_iter().flatten() {
+        // The maximum, plus apalis-redis's whole-second scheduling and a poll.
+        assert!(gap <= Duration::from_millis(2000 + 1000 + 500), "{gap:?}");
+    }
+    // A later update still runs: the lane is alive, and so is the process.
+    enq.enqueue(&envelope("impatient", 3, Lane::Normal))
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            db.update_rows().await == 3
+        })
+        .await
+    );
+    let health = reqwest::get(format!("http://127.0.0.1:{}/healthz", worker.admin_port))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = worker.metrics().await;
+    let panicked = metrics.lines().any(|l| {
+        l.starts_with(sluice_shared::metrics::WORKER_RESTARTS_TOTAL) && l.contains("panic")
+    });
+    assert!(!panicked, "no lane panicked:\n{metrics}");
+    server.abort();
+    sluice_testkit::clear_prefix(&redis, &prefix).await;
+    db.drop_db().await;
+}
