@@ -13,6 +13,7 @@
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
 
@@ -27,6 +28,7 @@ pub mod job;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
+pub mod secret;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;
