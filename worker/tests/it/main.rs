@@ -5,6 +5,8 @@ mod budget;
 mod common;
 mod crash;
 mod e2e;
+mod forward;
+mod forward_signing;
 mod handler_api;
 mod hooks;
 mod lanes;
