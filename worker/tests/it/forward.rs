@@ -2,88 +2,20 @@
 //! URL (and a token in it) never reaches a log or a dead letter, and a URL that cannot work stops
 //! start-up. Signing is in `forward_signing`.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeSet, convert::Infallible, time::Duration};
 
 use axum::{
-    Router,
-    body::Bytes,
-    extract::{Request, State},
-    http::{HeaderMap, Method, StatusCode, header::LOCATION},
+    body::{Body, Bytes},
+    http::{Method, StatusCode, header::LOCATION},
     response::{IntoResponse, Response},
 };
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
-use crate::common::{enqueuer, envelope, jobs_done, spawn_worker_logged, worker_cli};
-
-/// A secret for tests that do not look at signatures.
-pub const SECRET: &str = "test-forward-secret-0123456789";
-
-/// One request as the target saw it.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub method: Method,
-    pub uri: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Seen {
-    pub fn update_id(&self) -> Option<i64> {
-        self.headers
-            .get("x-sluice-update-id")?
-            .to_str()
-            .ok()?
-            .parse()
-            .ok()
-    }
-}
-
-type Answer = Arc<dyn Fn(&Seen) -> Response + Send + Sync>;
-
-/// A local HTTP server that records every request (any method, any path) and answers with
-/// `answer`.
-#[derive(Clone)]
-pub struct Target {
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-    answer: Answer,
-    pub base: String,
-}
-
-impl Target {
-    pub async fn start(answer: impl Fn(&Seen) -> Response + Send + Sync + 'static) -> Target {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let target = Target {
-            seen: Arc::default(),
-            answer: Arc::new(answer),
-            base: format!("http://{}", listener.local_addr().unwrap()),
-        };
-        let app = Router::new().fallback(record).with_state(target.clone());
-        tokio::spawn(axum::serve(listener, app).into_future());
-        target
-    }
-
-    pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn record(State(t): State<Target>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let seen = Seen {
-        method: parts.method,
-        uri: parts.uri.to_string(),
-        headers: parts.headers,
-        body,
-    };
-    let answer = (t.answer)(&seen);
-    t.seen.lock().unwrap().push(seen);
-    answer
-}
+use crate::{
+    common::{enqueuer, envelope, jobs_done, spawn_worker, spawn_worker_logged, worker_cli},
+    target::{SECRET, Target},
+};
 
 fn redirect(status: StatusCode, to: &str) -> Response {
     (status, [(LOCATION, to.to_owned())]).into_response()
@@ -275,4 +207,57 @@ async fn a_forward_url_or_secret_that_cannot_work_stops_start_up() {
     for text in [log, log2, log3, log4] {
         assert!(!text.contains("s3cr3t"), "a value was echoed:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn the_answer_is_read_up_to_64_kib_so_connections_are_reused() {
+    let db = TestDb::fresh().await.unwrap();
+    let (redis, prefix) = (redis_url(), prefix());
+    // Updates 1-3 get a short answer, update 4 an endless one.
+    let target = Target::start(|seen| match seen.update_id() {
+        Some(4) => {
+            let chunk = Bytes::from(vec![b'x'; 16 * 1024]);
+            let endless = futures::stream::repeat_with(move || Ok::<_, Infallible>(chunk.clone()));
+            Body::from_stream(endless).into_response()
+        }
+        // The body comes after the head: a client that drops the answer unread cannot put
+        // the connection back in its pool.
+        _ => {
+            let late = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, Infallible>(Bytes::from_static(b"ok"))
+            });
+            Body::from_stream(late).into_response()
+        }
+    })
+    .await;
+    let url = format!("{}/hook", target.base);
+    let env = [
+        ("SLUICE_HANDLER", "forward"),
+        ("SLUICE_FORWARD_URL", url.as_str()),
+        ("SLUICE_FORWARD_SECRET", SECRET),
+        ("SLUICE_FORWARD_TIMEOUT", "60s"),
+    ];
+    let worker = spawn_worker(&db.url, &redis, &prefix, &env);
+    let enq = enqueuer(&redis, &prefix);
+    // One at a time, so each request can take the connection the one before gave back.
+    for id in 1..=4 {
+        enq.enqueue(&envelope("answers", id, Lane::Normal))
+            .await
+            .unwrap();
+        let done = wait_until(Duration::from_secs(10), || async {
+            jobs_done(&worker.metrics().await) >= id as f64
+        })
+        .await;
+        assert!(done, "update {id} not delivered within 10 s");
+    }
+    let peers: BTreeSet<_> = target.seen().iter().map(|s| s.peer).collect();
+    assert_eq!(
+        peers.len(),
+        1,
+        "a read answer frees its connection: {peers:?}"
+    );
+    drop(worker);
+    sluice_testkit::clear_prefix(&redis, &prefix).await;
+    db.drop_db().await;
 }

@@ -9,7 +9,7 @@ use sluice_testkit::{TestDb, openssl_hmac, prefix, redis_url, wait_until};
 
 use crate::{
     common::{enqueuer, envelope, spawn_worker},
-    forward::{Seen, Target},
+    target::{Seen, Target},
 };
 
 /// The Rust snippet of docs/forwarding.md, compiled here (a test checks the two are the same).

@@ -13,3 +13,4 @@ mod lanes;
 mod outage;
 mod pgbouncer;
 mod retry;
+mod target;
