@@ -4,7 +4,8 @@
 use std::{process::Command, time::Duration};
 
 use axum::{http::StatusCode, response::IntoResponse};
-use sluice_shared::lanes::Lane;
+use sluice_api::signature::{Scheme, Unverified};
+use sluice_shared::{lanes::Lane, secret::Secret};
 use sluice_testkit::{TestDb, openssl_hmac, prefix, redis_url, wait_until};
 
 use crate::{
@@ -180,6 +181,23 @@ async fn forwarded_requests_are_signed_and_the_documented_checks_accept_them() {
             expected,
             "rust: {label}"
         );
+    }
+
+    // The Stripe scheme, as docs/forwarding.md says: sluice's own signed-webhook verifier
+    // (scheme `stripe`) accepts the request under either secret.
+    let mut stripe = axum::http::HeaderMap::new();
+    stripe.insert("stripe-signature", header.parse().unwrap());
+    for key in [NEW, OLD] {
+        let secret: Secret = key.parse().unwrap();
+        let verified = Unverified::from_headers(Scheme::Stripe, &stripe)
+            .unwrap()
+            .verify(
+                [&secret],
+                req.body.clone(),
+                unix_now() as i64,
+                Duration::from_secs(300),
+            );
+        assert!(verified.is_ok(), "{key}: {verified:?}");
     }
     drop(worker);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
