@@ -14,6 +14,7 @@
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
@@ -30,6 +31,7 @@ pub mod jsonb;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
+pub mod secret;
 pub mod serve;
 pub mod shutdown;
 pub mod telegram;

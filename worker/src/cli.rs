@@ -11,7 +11,10 @@ use crate::{
     config::{Cli, Command, DlqCommand, HandlerKind, RedisOnly, WorkerConfig},
     dlq::DeadLetters,
     handler::UpdateHandler,
-    handlers::{Store, forward::Forward},
+    handlers::{
+        Store,
+        forward::{Forward, settings::ForwardSettings},
+    },
     requeue::Requeue,
     startup::Worker,
 };
@@ -35,16 +38,24 @@ pub async fn main_builtin() -> ExitCode {
     match command() {
         Command::Run(cfg) => match cfg.handler {
             HandlerKind::Store => exit(run_worker(*cfg, Store).await),
-            HandlerKind::Forward => {
-                let url = cfg.forward_url.clone().unwrap_or_default();
-                match Forward::new(url, cfg.forward_timeout) {
-                    Ok(fwd) => exit(run_worker(*cfg, fwd).await),
-                    Err(e) => exit(Err(e).context("building the forward handler's HTTP client")),
-                }
-            }
+            HandlerKind::Forward => match forward(&cfg) {
+                Ok(fwd) => exit(run_worker(*cfg, fwd).await),
+                Err(e) => exit(Err(e)),
+            },
         },
         Command::Dlq(cmd) => exit(dlq(cmd).await),
     }
+}
+
+/// The forward handler, its settings checked before anything connects.
+fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
+    let settings = ForwardSettings::new(
+        cfg.forward_url.as_deref(),
+        cfg.forward_secret.as_ref(),
+        cfg.forward_secret_previous.as_ref(),
+    )?;
+    Forward::new(settings, cfg.forward_timeout)
+        .context("building the forward handler's HTTP client")
 }
 
 /// Runs the CLI with a bot's own handler (`sluice-worker` as a library).

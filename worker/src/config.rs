@@ -7,6 +7,7 @@ use sluice_shared::{
     config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
     lanes::Lane,
     queue::QueueConfig,
+    secret::Secret,
     serve::ServeConfig,
 };
 
@@ -149,14 +150,39 @@ pub struct WorkerConfig {
     )]
     pub handler: HandlerKind,
 
-    /// Where the forward handler POSTs each raw update.
+    /// Where the forward handler POSTs each raw update: an absolute http:// URL (checked at
+    /// start-up; this build has no TLS). Never printed: its query string may hold a token.
     #[arg(
         long = "forward-url",
         env = "SLUICE_FORWARD_URL",
         value_name = "SLUICE_FORWARD_URL",
+        hide_env_values = true,
         required_if_eq("handler", "forward")
     )]
     pub forward_url: Option<String>,
+
+    /// Key (16-1024 bytes) of the HMAC-SHA256 in each forwarded request's X-Sluice-Signature.
+    /// Checked at start-up, not here: clap's errors would print the value.
+    #[arg(
+        long = "forward-secret",
+        env = "SLUICE_FORWARD_SECRET",
+        value_name = "SLUICE_FORWARD_SECRET",
+        hide_env_values = true,
+        value_parser = unchecked_secret,
+        required_if_eq("handler", "forward")
+    )]
+    pub forward_secret: Option<Secret>,
+
+    /// While rotating: the secret being replaced. Each request then carries a second v1=
+    /// signature under it, so receivers that still hold only the old secret accept it.
+    #[arg(
+        long = "forward-secret-previous",
+        env = "SLUICE_FORWARD_SECRET_PREVIOUS",
+        value_name = "SLUICE_FORWARD_SECRET_PREVIOUS",
+        hide_env_values = true,
+        value_parser = unchecked_secret
+    )]
+    pub forward_secret_previous: Option<Secret>,
 
     /// Time budget of one forward call; past it the attempt counts as failed (and is retried).
     #[arg(long = "forward-timeout", env = "SLUICE_FORWARD_TIMEOUT", value_name = "SLUICE_FORWARD_TIMEOUT",
@@ -194,6 +220,12 @@ pub struct WorkerConfig {
     /// Timers and cap of the admin listener.
     #[command(flatten)]
     pub serve: ServeConfig,
+}
+
+/// Length rules are the forward handler's, checked at start-up with an error that names the
+/// variable without echoing the value (a clap parse error would print it).
+fn unchecked_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::unchecked(s))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 pub mod header;
 pub mod hmac;
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use axum::{body::Bytes, http::HeaderMap};
 use sha2::{Digest, Sha256};
@@ -60,32 +60,8 @@ impl FromStr for Scheme {
     }
 }
 
-/// A signing secret. HMAC needs the secret itself, not a hash of it, so it is kept in the
-/// `sources` table and in memory; it is never printed, logged or shown by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() || s.len() > 1024 {
-            return Err("a signing secret is 1 to 1024 bytes".into());
-        }
-        Ok(Secret(s.to_owned()))
-    }
-}
+/// The signing secret type is shared with the worker, which signs what it forwards.
+pub use sluice_shared::secret::Secret;
 
 /// Why a delivery's signature was not accepted; every variant is a 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

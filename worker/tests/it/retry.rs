@@ -69,6 +69,7 @@ async fn transient_failures_retry_permanent_ones_die_and_replay_makes_no_duplica
     let env = [
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
+        ("SLUICE_FORWARD_SECRET", crate::target::SECRET),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "3"),
         ("SLUICE_RETRY_BASE_MS", "200"),
         ("SLUICE_RETRY_MAX_MS", "1000"),

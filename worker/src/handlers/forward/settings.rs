@@ -1,0 +1,127 @@
+//! The forward handler's settings, checked once at start-up: a target that cannot work stops
+//! the process with an error naming the variable (and never echoing its value).
+
+use reqwest::Url;
+use sluice_shared::secret::Secret;
+
+use super::sign::Signer;
+
+/// Why the forward handler cannot start. No variant carries the URL or a secret: a URL may
+/// hold a token in its query string, and these errors end up in logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardConfigError {
+    #[error("{0} is required with SLUICE_HANDLER=forward")]
+    Missing(&'static str),
+    /// The url crate's reason ("relative URL without a base", "invalid port number", ...).
+    #[error("SLUICE_FORWARD_URL is not a valid absolute URL: {0}")]
+    Invalid(String),
+    #[error(
+        "SLUICE_FORWARD_URL: https is not supported by this build (it has no TLS); \
+         use an http:// URL, e.g. a TLS-terminating proxy next to the bot"
+    )]
+    Https,
+    #[error("SLUICE_FORWARD_URL must be an http:// URL, not {0}://")]
+    Scheme(String),
+    #[error("SLUICE_FORWARD_URL has no host")]
+    NoHost,
+    #[error("{0} must be 16 to 1024 bytes long")]
+    SecretLength(&'static str),
+}
+
+/// Where to forward and how to sign.
+#[derive(Debug, Clone)]
+pub struct ForwardSettings {
+    pub url: Url,
+    pub signer: Signer,
+}
+
+impl ForwardSettings {
+    pub fn new(
+        url: Option<&str>,
+        secret: Option<&Secret>,
+        previous: Option<&Secret>,
+    ) -> Result<ForwardSettings, ForwardConfigError> {
+        let url = url.ok_or(ForwardConfigError::Missing("SLUICE_FORWARD_URL"))?;
+        let secret = secret.ok_or(ForwardConfigError::Missing("SLUICE_FORWARD_SECRET"))?;
+        Ok(ForwardSettings {
+            url: target_url(url)?,
+            signer: Signer::new(secret, previous)?,
+        })
+    }
+}
+
+/// An absolute `http://` URL with a host. reqwest is built without TLS here (workspace
+/// `reqwest` has `default-features = false` and no TLS feature), so an `https://` target would
+/// fail every job at its first connect; refuse it now instead.
+fn target_url(raw: &str) -> Result<Url, ForwardConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|e| ForwardConfigError::Invalid(e.to_string()))?;
+    match url.scheme() {
+        "http" => {}
+        "https" => return Err(ForwardConfigError::Https),
+        other => return Err(ForwardConfigError::Scheme(other.to_owned())),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ForwardConfigError::NoHost);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(url: &str) -> Result<Url, ForwardConfigError> {
+        target_url(url)
+    }
+
+    #[test]
+    fn only_absolute_http_urls_with_a_host() {
+        assert!(check("http://127.0.0.1:8000/telegram?token=t").is_ok());
+        assert!(check("http://bot.internal/hook").is_ok());
+        assert_eq!(
+            check("https://bot.example/hook?token=secret"),
+            Err(ForwardConfigError::Https)
+        );
+        assert_eq!(
+            check("ftp://bot.example/"),
+            Err(ForwardConfigError::Scheme("ftp".into()))
+        );
+        assert_eq!(
+            check("unix:/run/bot.sock"),
+            Err(ForwardConfigError::Scheme("unix".into()))
+        );
+        for bad in ["/hook", "bot.example/hook", "http://", "http://:80/x", ""] {
+            let err = check(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ForwardConfigError::Invalid(_) | ForwardConfigError::NoHost
+                ),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_never_the_url() {
+        let secret: Secret = "0123456789abcdef".parse().unwrap();
+        for url in [
+            "https://bot.example/hook?token=secret",
+            "http://bot.example:99999/hook?token=secret",
+            "relative/hook?token=secret",
+        ] {
+            let err = ForwardSettings::new(Some(url), Some(&secret), None).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("SLUICE_FORWARD_URL"), "{text}");
+            assert!(
+                !text.contains("secret") && !text.contains("bot.example"),
+                "{text}"
+            );
+        }
+        let err = ForwardSettings::new(Some("http://bot/"), None, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SLUICE_FORWARD_SECRET is required with SLUICE_HANDLER=forward"
+        );
+    }
+}
