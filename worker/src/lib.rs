@@ -13,7 +13,8 @@
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
-//! - [`dlq`]: the dead letters; [`vacuum`]: keeping Redis memory flat.
+//! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
+//! - [`vacuum`]: keeping Redis memory flat.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
 //! - [`config`], [`cli`]: every setting, parsed once; the command line.
 //! - [`identity`]: a worker name unique per process.
@@ -29,6 +30,7 @@ pub mod job;
 pub mod poll;
 pub mod promote;
 pub mod requeue;
+pub mod retention;
 pub mod retry;
 pub mod rows;
 pub mod scheduler;

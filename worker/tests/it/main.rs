@@ -11,3 +11,4 @@ mod lanes;
 mod outage;
 mod pgbouncer;
 mod retry;
+mod vacuum;
