@@ -11,4 +11,5 @@ mod lanes;
 mod outage;
 mod pgbouncer;
 mod retry;
+mod sizing;
 mod vacuum;
