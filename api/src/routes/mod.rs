@@ -4,4 +4,5 @@ mod admit;
 mod answer;
 mod body;
 pub mod hooks;
+mod name;
 pub mod telegram;
