@@ -5,6 +5,7 @@ mod budget;
 mod common;
 mod crash;
 mod e2e;
+mod fuzz;
 mod handler_api;
 mod hooks;
 mod lanes;
