@@ -9,6 +9,7 @@
 //! `PROPTEST_CASES` overrides the case count (default 1 200, about a minute in CI).
 
 mod inputs;
+mod json;
 mod rows;
 
 use std::{
@@ -129,6 +130,10 @@ fn arbitrary_requests_never_panic_never_500_and_every_2xx_gets_its_row() {
     let prefix = prefix();
     let app = rt.block_on(router(&db, &prefix));
     let mut worker = rt.block_on(async { spawn_worker(&db.url, &redis_url(), &prefix, &[]) });
+    let dead = rt.block_on(async {
+        let conn = sluice_shared::queue::connect(&redis_url(), Duration::from_secs(5)).unwrap();
+        sluice_worker::dlq::DeadLetters::new(conn, &prefix)
+    });
 
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -156,9 +161,9 @@ fn arbitrary_requests_never_panic_never_500_and_every_2xx_gets_its_row() {
 
     // Every 2xx gets its row once the worker has drained.
     rt.block_on(wait_until(Duration::from_secs(90), || async {
-        unkept(&db, &promises).await.is_empty()
+        unkept(&db, &dead, &promises).await.is_empty()
     }));
-    let bad = rt.block_on(unkept(&db, &promises));
+    let bad = rt.block_on(unkept(&db, &dead, &promises));
     rt.block_on(async {
         worker.kill9().await;
         sluice_testkit::clear_prefix(&redis_url(), &prefix).await;

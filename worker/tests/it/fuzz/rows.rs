@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
+use sluice_shared::job::Job;
 use sluice_testkit::TestDb;
+use sluice_worker::dlq::DeadLetters;
 
 use super::inputs::{BOT, SOURCE};
 
@@ -26,7 +28,12 @@ pub enum Promise {
 
 /// Why a promise is not kept, or `None`. `siblings`: the storable bodies acknowledged as new
 /// for the same update_id (this one's included).
-async fn broken(db: &TestDb, p: &Promise, siblings: &[String]) -> Option<String> {
+async fn broken(
+    db: &TestDb,
+    p: &Promise,
+    siblings: &[String],
+    dead: &HashMap<i64, String>,
+) -> Option<String> {
     let row: Result<Option<(bool,)>, _> = match p {
         Promise::Update { update_id, .. } | Promise::Seen { update_id } => {
             sqlx::query_as(
@@ -82,9 +89,15 @@ async fn broken(db: &TestDb, p: &Promise, siblings: &[String]) -> Option<String>
         }
         (Ok(None), body) => Some(match storable(db, body).await {
             Err(e) => format!("no row; the body is not storable in jsonb (point 1: {e})"),
-            Ok(()) => "no row though the body is storable (point 2 if it shared an insert batch \
-                       with an unstorable body; else a new bug)"
-                .into(),
+            Ok(()) => match dead.get(&update_id) {
+                Some(reason) => format!(
+                    "no row; a storable body dead-lettered with \"{reason}\" (point 2 when that \
+                     is another row's jsonb error)"
+                ),
+                None => "no row yet though the body is storable (point 2 if it is still \
+                         retrying in a batch with an unstorable body; else a new bug)"
+                    .into(),
+            },
         }),
     }
 }
@@ -101,7 +114,17 @@ async fn storable(db: &TestDb, body: Option<&String>) -> Result<(), String> {
 }
 
 /// The promises not kept, each with why (bodies cut to 300 bytes).
-pub async fn unkept(db: &TestDb, promises: &[Promise]) -> Vec<String> {
+pub async fn unkept(db: &TestDb, dead: &DeadLetters, promises: &[Promise]) -> Vec<String> {
+    let dead: HashMap<i64, String> = dead
+        .list(None, 100_000)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|l| match l.envelope {
+            Job::Telegram(u) => Some((u.update_id, l.reason)),
+            Job::Signed(_) => None,
+        })
+        .collect();
     let mut bodies: HashMap<i64, Vec<String>> = HashMap::new();
     for p in promises {
         if let Promise::Update { update_id, body } = p
@@ -116,7 +139,7 @@ pub async fn unkept(db: &TestDb, promises: &[Promise]) -> Vec<String> {
             Promise::Update { update_id, .. } => bodies.get(update_id).map_or(&[][..], |b| b),
             _ => &[],
         };
-        if let Some(why) = broken(db, p, siblings).await {
+        if let Some(why) = broken(db, p, siblings, &dead).await {
             let mut shown = format!("{p:?}");
             if shown.len() > 300 {
                 let mut cut = 300;
