@@ -105,7 +105,8 @@ pub fn export(depths: &[LaneDepth; 3]) {
     }
 }
 
-/// Samples and exports every `every` (at most once a second is plenty for an HPA), until aborted.
+/// Samples and exports every `every` (at most once a second is plenty for an HPA), with Redis's
+/// memory use ([`crate::redis_memory`]), until aborted.
 pub async fn run(mut conn: ConnectionManager, prefix: String, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -114,6 +115,10 @@ pub async fn run(mut conn: ConnectionManager, prefix: String, every: Duration) {
         match sample(&mut conn, &prefix).await {
             Ok(depths) => export(&depths),
             Err(e) => tracing::debug!(error = %e, "queue depth not sampled: redis unavailable"),
+        }
+        match crate::redis_memory::sample(&mut conn).await {
+            Ok(mem) => crate::redis_memory::export(mem),
+            Err(e) => tracing::debug!(error = %e, "redis memory not sampled"),
         }
     }
 }

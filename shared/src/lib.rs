@@ -11,6 +11,7 @@
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`depth`]: each lane's backlog, in-flight and dead jobs, sampled from Redis.
+//! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
@@ -31,6 +32,7 @@ pub mod jsonb;
 pub mod lanes;
 pub mod metrics;
 pub mod queue;
+pub mod redis_memory;
 pub mod secret;
 pub mod serve;
 pub mod shutdown;

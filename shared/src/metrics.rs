@@ -42,6 +42,14 @@ pub const DB_BATCH_ROWS: &str = "sluice_db_batch_rows";
 pub const DLQ_SIZE: &str = "sluice_dlq_size";
 /// Finished-job bookkeeping removed from Redis by the vacuum.
 pub const VACUUMED_TOTAL: &str = "sluice_vacuumed_total";
+/// Dead letters deleted after `SLUICE_DLQ_RETENTION`, by `lane` and `set` (`dlq`: ours,
+/// `apalis_dead`: apalis-redis's own dead set).
+pub const DLQ_EXPIRED_TOTAL: &str = "sluice_dlq_expired_total";
+/// Redis's `used_memory` (INFO memory), sampled by the api with the queue depth. Every replica
+/// exports the same value: aggregate with `max`.
+pub const REDIS_USED_MEMORY_BYTES: &str = "sluice_redis_used_memory_bytes";
+/// Redis's `maxmemory` (0: no limit), sampled with [`REDIS_USED_MEMORY_BYTES`].
+pub const REDIS_MAXMEMORY_BYTES: &str = "sluice_redis_maxmemory_bytes";
 /// Jobs per lane and state (pending, scheduled, inflight, dead), sampled from Redis by the api.
 /// Every replica exports the same true value: aggregate with `max by (lane, state)`, never `sum`.
 pub const QUEUE_DEPTH: &str = "sluice_queue_depth";
@@ -89,6 +97,7 @@ pub const LABEL_STATE: &str = "state";
 pub const LABEL_SCHEME: &str = "scheme";
 pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
+pub const LABEL_SET: &str = "set";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -133,6 +142,9 @@ pub const ALL: &[&str] = &[
     DB_BATCH_ROWS,
     DLQ_SIZE,
     VACUUMED_TOTAL,
+    DLQ_EXPIRED_TOTAL,
+    REDIS_USED_MEMORY_BYTES,
+    REDIS_MAXMEMORY_BYTES,
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE_SECONDS,
     DB_POOL_CONNECTIONS,
@@ -253,6 +265,20 @@ fn describe() {
     describe_counter!(
         VACUUMED_TOTAL,
         "Finished jobs whose bookkeeping was removed from Redis."
+    );
+    describe_counter!(
+        DLQ_EXPIRED_TOTAL,
+        "Dead letters deleted after SLUICE_DLQ_RETENTION, by lane and set (dlq, apalis_dead)."
+    );
+    describe_gauge!(
+        REDIS_USED_MEMORY_BYTES,
+        Unit::Bytes,
+        "Redis used_memory; every api replica exports it: aggregate with max."
+    );
+    describe_gauge!(
+        REDIS_MAXMEMORY_BYTES,
+        Unit::Bytes,
+        "Redis maxmemory (0: no limit); aggregate with max."
     );
     describe_gauge!(
         QUEUE_DEPTH,

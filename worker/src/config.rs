@@ -204,6 +204,12 @@ pub struct WorkerConfig {
           default_value = "5s", value_parser = parse_duration)]
     pub vacuum_interval: Duration,
 
+    /// How long dead letters (ours and apalis-redis's own dead set) are kept before they are
+    /// deleted; 0 keeps them until replayed or purged by hand.
+    #[arg(long = "dlq-retention", env = "SLUICE_DLQ_RETENTION", value_name = "SLUICE_DLQ_RETENTION",
+          default_value = "14d", value_parser = parse_duration)]
+    pub dlq_retention: Duration,
+
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
     /// always added so two processes never share a worker name.
     #[arg(long = "worker-id", env = "POD_NAME", value_name = "POD_NAME")]

@@ -141,25 +141,44 @@ impl DeadLetters {
 
     /// Removes dead letters that died before `before_ms`; returns how many.
     pub async fn purge_before(&self, before_ms: i64) -> redis::RedisResult<u64> {
-        let mut conn = self.conn.clone();
         let mut removed = 0;
         for lane in Lane::ALL {
-            loop {
-                let ids: Vec<String> = conn
-                    .zrangebyscore_limit(self.index(lane), "-inf", before_ms, 0, 1000)
-                    .await?;
-                if ids.is_empty() {
-                    break;
-                }
-                redis::pipe()
-                    .atomic()
-                    .hdel(self.entries(lane), &ids)
-                    .zrem(self.index(lane), &ids)
-                    .exec_async(&mut conn)
-                    .await?;
-                removed += ids.len() as u64;
-            }
+            removed += self.purge_lane_before(lane, before_ms, 1000).await?;
         }
         Ok(removed)
+    }
+
+    /// Removes `lane`'s dead letters that died before `before_ms`, `batch` per round trip (a
+    /// bounded `ZRANGEBYSCORE`, then both keys in one MULTI); returns how many.
+    pub async fn purge_lane_before(
+        &self,
+        lane: Lane,
+        before_ms: i64,
+        batch: usize,
+    ) -> redis::RedisResult<u64> {
+        let mut conn = self.conn.clone();
+        let mut removed = 0;
+        loop {
+            let ids: Vec<String> = conn
+                .zrangebyscore_limit(
+                    self.index(lane),
+                    "-inf",
+                    format!("({before_ms}"),
+                    0,
+                    batch as isize,
+                )
+                .await?;
+            if ids.is_empty() {
+                return Ok(removed);
+            }
+            // Counted by ZREM: a letter replayed meanwhile is not counted twice.
+            let (_, gone): (u64, u64) = redis::pipe()
+                .atomic()
+                .hdel(self.entries(lane), &ids)
+                .zrem(self.index(lane), &ids)
+                .query_async(&mut conn)
+                .await?;
+            removed += gone;
+        }
     }
 }

@@ -15,8 +15,8 @@ use sluice_shared::{job::Job, metrics as m};
 use crate::{
     backoff::Backoff,
     dlq::{DeadLetter, DeadLetters},
-    handled::HandledMarks,
     gate::DbGate,
+    handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
     requeue::Requeue,
     retry::{Decision, RetryPolicy},

@@ -14,8 +14,9 @@
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
-//! - [`dlq`]: the dead letters; [`vacuum`]: keeping Redis memory flat.
-//! - [`startup`]: one apalis worker per lane, admin listener, graceful shutdown.
+//! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
+//! - [`vacuum`]: keeping Redis memory flat.
+//! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
 //! - [`supervise`]: restarting a lane's consumer that died; liveness when it keeps dying.
 //! - [`gate`]: no fetching and no attempts used while Postgres is down; [`vitals`]: the probes.
 //! - [`config`], [`cli`]: every setting, parsed once; the command line.
@@ -25,8 +26,8 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod dlq;
-pub mod handled;
 pub mod gate;
+pub mod handled;
 pub mod handler;
 pub mod handlers;
 pub mod identity;
@@ -34,6 +35,7 @@ pub mod job;
 pub mod poll;
 pub mod promote;
 pub mod requeue;
+pub mod retention;
 pub mod retry;
 pub mod rows;
 pub mod scheduler;

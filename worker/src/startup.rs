@@ -14,8 +14,8 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::WorkerConfig,
     dlq::DeadLetters,
-    handled::HandledMarks,
     gate::DbGate,
+    handled::HandledMarks,
     handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
     job::{self, Runtime},
@@ -125,6 +125,7 @@ impl<H: UpdateHandler> Worker<H> {
             self.cfg.redis.queue_prefix.clone(),
             self.runtime.dead.clone(),
             self.cfg.vacuum_interval,
+            self.cfg.dlq_retention,
         ));
         // Before any apalis fetch: a backlog piled up while no worker ran must be promoted in
         // chunks, or apalis's own promotion would fail on it (see `promote`).

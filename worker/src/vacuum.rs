@@ -1,11 +1,14 @@
-//! Keeps Redis memory flat: removes the bookkeeping of finished jobs, and samples the dead-letter
-//! gauge.
+//! Keeps Redis memory flat: removes the bookkeeping of finished jobs, expires dead letters past
+//! their retention ([`crate::retention`]), and samples the dead-letter gauge.
 //!
 //! apalis-redis 1.0 keeps every finished job's data, metadata and id in its done set until
 //! vacuumed, and its own vacuum scans the whole data hash (O(backlog) in one script). This one
 //! pops at most `batch` ids from the done set per call, so each call is O(batch).
 
-use std::{sync::LazyLock, time::Duration};
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
 
 use redis::{Script, aio::ConnectionManager};
 use sluice_shared::{lanes::Lane, metrics as m};
@@ -43,12 +46,32 @@ pub async fn vacuum_lane(
         .await
 }
 
-/// Vacuums every lane and refreshes the dead-letter gauge every `every`, until aborted.
-pub async fn run(mut conn: ConnectionManager, prefix: String, dead: DeadLetters, every: Duration) {
+/// How often dead letters are checked against their retention: the retention is days, and a
+/// pass walks apalis's whole (unordered) dead set.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+/// Vacuums every lane and refreshes the dead-letter gauge every `every`, and expires dead letters
+/// older than `retention` (zero: never) at start and every minute, until aborted.
+pub async fn run(
+    mut conn: ConnectionManager,
+    prefix: String,
+    dead: DeadLetters,
+    every: Duration,
+    retention: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_retention = Instant::now();
     loop {
         tick.tick().await;
+        if Instant::now() >= next_retention {
+            match crate::retention::run_pass(&mut conn, &dead, &prefix, retention).await {
+                Ok(_) => next_retention = Instant::now() + RETENTION_EVERY,
+                Err(e) => {
+                    tracing::debug!(error = %e, "dead-letter retention skipped: redis unavailable")
+                }
+            }
+        }
         for lane in Lane::ALL {
             // Drain what piled up since the last tick, a bounded batch per call.
             loop {

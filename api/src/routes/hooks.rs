@@ -3,13 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::{
-    Json, Router,
-    body::Body,
-    extract::{Path, State},
-    http::HeaderMap,
-    routing::post,
-};
+use axum::{Json, Router, body::Body, extract::State, http::HeaderMap, routing::post};
 use sluice_shared::metrics as m;
 
 use sha2::{Digest, Sha256};
@@ -18,6 +12,7 @@ use super::{
     admit::{self, Taken},
     answer::Accepted,
     body::read_body,
+    name::Name,
 };
 use crate::{
     admission::Subject,
@@ -37,7 +32,7 @@ pub fn router() -> Router<AppState> {
 
 async fn webhook(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {

@@ -5,4 +5,5 @@ mod answer;
 mod body;
 pub mod budget;
 pub mod hooks;
+mod name;
 pub mod telegram;

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::{
     Json, Router,
     body::{Body, Bytes},
-    extract::{Path, State},
+    extract::State,
     http::HeaderMap,
     routing::post,
 };
@@ -18,6 +18,7 @@ use super::{
     answer::Accepted,
     body::read_body,
     budget::BodyBytes,
+    name::Name,
 };
 use crate::{
     admission::Subject,
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
 
 async fn webhook(
     State(app): State<AppState>,
-    Path(bot): Path<String>,
+    Name(bot): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {

@@ -179,6 +179,48 @@ mod tests {
         }
 
         #[test]
+        fn no_unicode_text_makes_a_parser_panic(raw in any::<String>()) {
+            let _ = parse_github(raw.as_bytes());
+            let _ = parse_plain(raw.as_bytes());
+            let _ = parse_stripe(raw.as_bytes());
+        }
+
+        /// Items in any order, spaces around them, other schemes and broken `v1`s mixed in:
+        /// the timestamp and exactly the well-formed `v1`s, in order, come out.
+        #[test]
+        fn stripe_round_trips_through_noise(
+            t in 0i64..=999_999_999_999_999_999,
+            macs in proptest::collection::vec(any::<[u8; 32]>(), 1..=MAX_STRIPE_SIGNATURES),
+            noise in proptest::collection::vec(
+                prop_oneof![
+                    "v0=[0-9a-f]{0,64}",
+                    "v1=[0-9a-f]{0,63}",
+                    "v1=[g-z]{64}",
+                    "[a-su-z][a-z0-9]{0,3}=[ -+\\--~]{0,20}",
+                    "[ -+\\--<>-~]{0,10}",
+                ],
+                0..6,
+            ),
+            t_at in any::<prop::sample::Index>(),
+            pad in proptest::collection::vec(" {0,2}", 32),
+        ) {
+            let mut items: Vec<String> = macs.iter().map(|m| format!("v1={}", hex::encode(m))).collect();
+            for (i, n) in noise.iter().enumerate() {
+                // Spread the noise between the signatures without reordering those.
+                items.insert((i * 7) % (items.len() + 1), n.clone());
+            }
+            items.insert(t_at.index(items.len() + 1), format!("t={t}"));
+            let header: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| format!("{}{it}{}", pad[i % 32], pad[(i + 1) % 32]))
+                .collect();
+            let parsed = parse_stripe(header.join(",").as_bytes()).unwrap();
+            prop_assert_eq!(parsed.t, t);
+            prop_assert_eq!(parsed.v1, macs);
+        }
+
+        #[test]
         fn stripe_keeps_the_timestamp_text_as_sent(zeros in 1usize..5, t in 0u32..) {
             let text = format!("{}{t}", "0".repeat(zeros));
             let parsed = parse_stripe(stripe_header(&text, &[[9u8; 32]]).as_bytes()).unwrap();

@@ -168,3 +168,60 @@ fn secrets_never_show_in_debug_output() {
     assert!(!format!("{s:?}").contains("hunter2"));
     assert!("".parse::<Secret>().is_err());
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![0x20u8..0x7f, Just(b'\t'), 0x80u8..=0xff],
+            0..200,
+        )
+    }
+
+    proptest! {
+        /// Any header value a client can send gives a claim or a 401 reason, never a panic.
+        #[test]
+        fn any_header_value_is_read_without_panic(raw in header_bytes(), body in any::<Vec<u8>>()) {
+            for scheme in [Scheme::Github, Scheme::Stripe, Scheme::Plain] {
+                let mut h = HeaderMap::new();
+                h.insert(scheme.header(), axum::http::HeaderValue::from_bytes(&raw).unwrap());
+                if let Ok(claim) = Unverified::from_headers(scheme, &h) {
+                    let _ = claim.verify(&[secret("k")], Bytes::from(body.clone()), NOW, TOLERANCE);
+                }
+            }
+        }
+
+        /// What a provider signs verifies, over any body and secret; one byte more does not.
+        #[test]
+        fn signed_bodies_verify_and_altered_ones_do_not(
+            key in "[ -~]{1,64}",
+            body in any::<Vec<u8>>(),
+            skew in -300i64..=300,
+        ) {
+            let t = NOW + skew;
+            let mac = hex::encode(hmac::sign(key.as_bytes(), &[&body]));
+            let stripe = hex::encode(hmac::sign(key.as_bytes(), &[t.to_string().as_bytes(), b".", &body]));
+            let cases = [
+                (Scheme::Github, format!("sha256={mac}")),
+                (Scheme::Plain, mac.to_uppercase()),
+                (Scheme::Stripe, format!("t={t},v1={stripe}")),
+            ];
+            let secrets = [secret(&key)];
+            for (scheme, value) in cases {
+                let mut h = HeaderMap::new();
+                h.insert(scheme.header(), value.parse().unwrap());
+                let ok = Unverified::from_headers(scheme, &h).unwrap()
+                    .verify(&secrets, Bytes::from(body.clone()), NOW, TOLERANCE);
+                prop_assert!(ok.is_ok(), "{scheme:?}: {ok:?}");
+                let mut altered = body.clone();
+                altered.push(b' ');
+                let bad = Unverified::from_headers(scheme, &h).unwrap()
+                    .verify(&secrets, Bytes::from(altered), NOW, TOLERANCE);
+                prop_assert_eq!(bad.unwrap_err(), SignatureError::Mismatch(scheme.header()));
+            }
+        }
+    }
+}
