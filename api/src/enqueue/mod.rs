@@ -194,8 +194,15 @@ impl Enqueuer {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             job_id: Ulid::generate(),
-            // Due now is "now" in Unix seconds, as apalis-redis's own push writes it.
-            run_at: run_at_secs(run_at.unwrap_or_else(SystemTime::now)),
+            // Due now is the current Unix second rounded down, as apalis-redis's own push writes
+            // it: rounded up, every job would wait for the next second before a worker saw it.
+            run_at: match run_at {
+                Some(at) => run_at_secs(at),
+                None => SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs(),
+            },
             key: job.dedup_key(),
             bytes: serde_json::to_vec(job)?,
             deadline: started + self.budget,

@@ -221,6 +221,24 @@ pub async fn bulk_backlog(
 }
 
 /// Runs `sluice-worker ARGS` (e.g. `dlq list`) against `redis_url`/`prefix`; returns stdout.
+/// Waits up to `within` until `dlq list` shows exactly `n` dead letters; answers whether it did
+/// and the listing (for the assertion message and the reasons).
+pub async fn wait_for_dead_letters(
+    redis_url: &str,
+    prefix: &str,
+    n: usize,
+    within: Duration,
+) -> (bool, String) {
+    let shown = format!("{n} dead letter(s) shown");
+    let came = sluice_testkit::wait_until(within, || async {
+        worker_cli(redis_url, prefix, &["dlq", "list"])
+            .await
+            .contains(&shown)
+    })
+    .await;
+    (came, worker_cli(redis_url, prefix, &["dlq", "list"]).await)
+}
+
 pub async fn worker_cli(redis_url: &str, prefix: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice-worker"))
         .args(args)

@@ -13,7 +13,9 @@ use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
 use crate::{
-    common::{enqueuer, envelope, jobs_done, spawn_worker, spawn_worker_logged, worker_cli},
+    common::{
+        enqueuer, envelope, jobs_done, spawn_worker, spawn_worker_logged, wait_for_dead_letters,
+    },
     target::{SECRET, Target},
 };
 
@@ -51,13 +53,7 @@ async fn redirects_are_failures_and_never_followed() {
             .unwrap();
     }
 
-    let dead = wait_until(Duration::from_secs(20), || async {
-        worker_cli(&redis, &prefix, &["dlq", "list"])
-            .await
-            .contains("2 dead letter(s) shown")
-    })
-    .await;
-    let list = worker_cli(&redis, &prefix, &["dlq", "list"]).await;
+    let (dead, list) = wait_for_dead_letters(&redis, &prefix, 2, Duration::from_secs(20)).await;
     let seen = target.seen();
     let methods: Vec<_> = seen
         .iter()
@@ -126,13 +122,7 @@ async fn a_token_in_the_url_never_reaches_the_log_or_the_dead_letters() {
         .enqueue(&envelope("unreachable", 1, Lane::High))
         .await
         .unwrap();
-    let dead = wait_until(Duration::from_secs(20), || async {
-        worker_cli(&redis, &prefix, &["dlq", "list"])
-            .await
-            .contains("1 dead letter(s) shown")
-    })
-    .await;
-    let list = worker_cli(&redis, &prefix, &["dlq", "list"]).await;
+    let (dead, list) = wait_for_dead_letters(&redis, &prefix, 1, Duration::from_secs(20)).await;
     assert!(dead, "{list}");
     assert!(
         list.contains("gave up after 2 attempts: forwarding failed: error sending request"),

@@ -88,6 +88,7 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     let env = [
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
+        ("SLUICE_FORWARD_SECRET", crate::target::SECRET),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);

@@ -18,7 +18,7 @@ use sluice_worker::{
     startup::Worker,
 };
 
-use crate::common::{enqueuer, envelope, worker_cli};
+use crate::common::{enqueuer, envelope, wait_for_dead_letters};
 
 #[derive(Parser)]
 struct Args {
@@ -76,13 +76,7 @@ async fn a_panicking_handler_is_counted_retried_then_dead_lettered() {
     enq.enqueue(&envelope("fragile", 66, Lane::Normal))
         .await
         .unwrap();
-    let dead = wait_until(Duration::from_secs(30), || async {
-        worker_cli(&redis, &prefix, &["dlq", "list"])
-            .await
-            .contains("1 dead letter(s) shown")
-    })
-    .await;
-    let list = worker_cli(&redis, &prefix, &["dlq", "list"]).await;
+    let (dead, list) = wait_for_dead_letters(&redis, &prefix, 1, Duration::from_secs(30)).await;
     assert!(dead, "{list}");
     assert!(
         list.contains("panicked: handler bug on update 66"),

@@ -232,6 +232,7 @@ async fn an_outlandish_retry_after_is_clamped_to_the_retry_maximum() {
     let env = [
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
+        ("SLUICE_FORWARD_SECRET", crate::target::SECRET),
         ("SLUICE_RETRY_BASE_MS", "200"),
         ("SLUICE_RETRY_MAX_MS", "2000"),
     ];
