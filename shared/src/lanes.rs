@@ -21,6 +21,15 @@ pub enum Lane {
 impl Lane {
     pub const ALL: [Lane; 3] = [Lane::High, Lane::Normal, Lane::Low];
 
+    /// This lane's position in [`Lane::ALL`]: the index of every per-lane array.
+    pub const fn index(self) -> usize {
+        match self {
+            Lane::High => 0,
+            Lane::Normal => 1,
+            Lane::Low => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Lane::High => "high",
@@ -116,6 +125,13 @@ impl FromStr for LaneRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lanes_index_is_its_place_in_all() {
+        for (i, lane) in Lane::ALL.into_iter().enumerate() {
+            assert_eq!(lane.index(), i, "{lane}");
+        }
+    }
 
     #[test]
     fn defaults_follow_who_is_waiting() {

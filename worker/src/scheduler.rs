@@ -45,17 +45,9 @@ impl FromStr for LaneWeights {
                     "weight of {lane} must be 1..=1000 (0 would starve it)"
                 ));
             }
-            w[index(lane)] = weight;
+            w[lane.index()] = weight;
         }
         Ok(LaneWeights(w))
-    }
-}
-
-fn index(lane: Lane) -> usize {
-    match lane {
-        Lane::High => 0,
-        Lane::Normal => 1,
-        Lane::Low => 2,
     }
 }
 
@@ -142,7 +134,7 @@ impl LaneScheduler {
                 };
             }
             let (tx, rx) = oneshot::channel();
-            s.waiting[index(lane)].push_back(tx);
+            s.waiting[lane.index()].push_back(tx);
             rx
         };
         // The sender is only dropped after a successful send or with the scheduler itself.

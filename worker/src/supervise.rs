@@ -67,7 +67,7 @@ struct Life {
 impl LaneHealth {
     fn with<T>(&self, lane: Lane, f: impl FnOnce(&mut Life) -> T) -> T {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut lanes[Lane::ALL.iter().position(|l| *l == lane).unwrap_or(0)])
+        f(&mut lanes[lane.index()])
     }
 
     pub(crate) fn started(&self, lane: Lane) {

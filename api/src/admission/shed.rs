@@ -49,14 +49,6 @@ struct Inner {
     retry_after: Duration,
 }
 
-fn index(lane: Lane) -> usize {
-    match lane {
-        Lane::High => 0,
-        Lane::Normal => 1,
-        Lane::Low => 2,
-    }
-}
-
 impl Shedder {
     pub fn new(thresholds: [Option<u64>; 3], retry_after: Duration) -> Self {
         Shedder {
@@ -75,7 +67,7 @@ impl Shedder {
 
     /// `Some(Retry-After)` when new updates of `lane` are to be refused.
     pub fn check(&self, lane: Lane) -> Option<Duration> {
-        self.inner.shed[index(lane)]
+        self.inner.shed[lane.index()]
             .load(Ordering::Relaxed)
             .then_some(self.inner.retry_after)
     }
@@ -85,7 +77,7 @@ impl Shedder {
     pub fn apply(&self, backlogs: Option<[Backlog; 3]>) {
         let mut shed_above = false;
         for lane in Lane::ALL {
-            let i = index(lane);
+            let i = lane.index();
             let own = match (backlogs, self.inner.thresholds[i]) {
                 (Some(b), Some(limit)) => b[i].total() > limit,
                 _ => false,

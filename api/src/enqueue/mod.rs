@@ -208,7 +208,7 @@ impl Enqueuer {
             deadline: started + self.budget,
             reply,
         };
-        let lane = Lane::ALL.iter().position(|l| *l == job.lane()).unwrap_or(1);
+        let lane = job.lane().index();
         self.lanes[lane]
             .send(pending)
             .await
