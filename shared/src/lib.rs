@@ -15,6 +15,7 @@
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
 //! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
@@ -30,6 +31,7 @@ pub mod event;
 pub mod job;
 pub mod jsonb;
 pub mod lanes;
+pub mod mac;
 pub mod metrics;
 pub mod queue;
 pub mod redis_memory;

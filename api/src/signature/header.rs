@@ -2,7 +2,7 @@
 //! panic (fuzzed below with proptest).
 
 /// An HMAC-SHA256 value as it travels in a header (64 hex digits, either case).
-pub type Mac = [u8; 32];
+pub use sluice_shared::mac::Mac;
 
 /// Why a header could not be read; shown to the sender in the 401's `detail`.
 pub type Malformed = &'static str;

@@ -1,21 +1,11 @@
 //! HMAC-SHA256 over the exact bytes that were signed, and the constant-time comparison.
 
-use hmac::{Hmac, KeyInit, Mac as _};
-use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::header::Mac;
 
-/// HMAC-SHA256 of the concatenation of `parts` under `key`.
-pub fn sign(key: &[u8], parts: &[&[u8]]) -> Mac {
-    // HMAC accepts keys of any length (long keys are hashed first): this cannot fail.
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
-}
+/// HMAC-SHA256 of the concatenation of `parts` under `key` (shared with the worker's signer).
+pub use sluice_shared::mac::hmac_sha256 as sign;
 
 /// Whether any `given` value equals any `expected` one.
 ///

@@ -1,9 +1,8 @@
 //! What lets a forward target trust a request: the `X-Sluice-Signature` HMAC and the stable
 //! `X-Sluice-Delivery-Id` (docs/forwarding.md is the receiver's side).
 
-use hmac::{Hmac, KeyInit, Mac as _};
 use sha2::{Digest, Sha256};
-use sluice_shared::{envelope, event, secret::Secret};
+use sluice_shared::{envelope, event, mac::hmac_sha256, secret::Secret};
 
 use super::settings::ForwardConfigError;
 
@@ -42,14 +41,9 @@ impl Signer {
         let t = unix_secs.to_string();
         let mut header = format!("t={t}");
         for secret in &self.secrets {
-            // HMAC accepts keys of any length (long keys are hashed first): this cannot fail.
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes())
-                .expect("HMAC takes any key length");
-            mac.update(t.as_bytes());
-            mac.update(b".");
-            mac.update(body);
+            let mac = hmac_sha256(secret.expose().as_bytes(), &[t.as_bytes(), b".", body]);
             header.push_str(",v1=");
-            header.push_str(&hex::encode(mac.finalize().into_bytes()));
+            header.push_str(&hex::encode(mac));
         }
         header
     }
