@@ -28,25 +28,42 @@ pub struct BotLimits {
     pub burst: Option<u32>,
 }
 
-type Bots = Arc<HashMap<String, BotEntry>>;
-
-/// What the cache knows; `None` until the first successful load.
-#[derive(Clone, Default)]
-pub struct Registry {
-    bots: Arc<RwLock<Option<Bots>>>,
+/// A table cached in memory by name, swapped whole on each reload; `None` until the first
+/// successful load. Bots and signed-webhook sources both live in one.
+pub struct Cache<T> {
+    entries: Arc<RwLock<Option<Snapshot<T>>>>,
 }
 
-/// The answer to "is this bot registered?".
-pub enum Lookup {
-    Found(BotEntry),
+/// One load of the table, shared by every reader until the next one replaces it.
+type Snapshot<T> = Arc<HashMap<String, T>>;
+
+impl<T> Clone for Cache<T> {
+    fn clone(&self) -> Self {
+        Cache {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache {
+            entries: Arc::default(),
+        }
+    }
+}
+
+/// The answer to "is this name registered?".
+pub enum Lookup<T> {
+    Found(T),
     Unknown,
-    /// The registry has never been loaded (Postgres down since start-up): we cannot say.
+    /// The cache has never been loaded (Postgres down since start-up): we cannot say.
     NotLoaded,
 }
 
-impl Registry {
-    pub fn lookup(&self, name: &str) -> Lookup {
-        let guard = self.bots.read().unwrap_or_else(|p| p.into_inner());
+impl<T: Clone> Cache<T> {
+    pub fn lookup(&self, name: &str) -> Lookup<T> {
+        let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             None => Lookup::NotLoaded,
             Some(map) => map
@@ -54,6 +71,25 @@ impl Registry {
                 .cloned()
                 .map_or(Lookup::Unknown, Lookup::Found),
         }
+    }
+
+    /// Replaces everything the cache knows in one step; answers how many entries it now holds.
+    pub fn replace(&self, map: HashMap<String, T>) -> usize {
+        let n = map.len();
+        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
+        n
+    }
+}
+
+/// The bot registry.
+#[derive(Clone, Default)]
+pub struct Registry {
+    bots: Cache<BotEntry>,
+}
+
+impl Registry {
+    pub fn lookup(&self, name: &str) -> Lookup<BotEntry> {
+        self.bots.lookup(name)
     }
 
     /// Re-reads the `bots` table and swaps the cache in one step.
@@ -85,9 +121,7 @@ impl Registry {
                 ))
             })
             .collect();
-        let n = map.len();
-        *self.bots.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
-        Ok(n)
+        Ok(self.bots.replace(map))
     }
 
     /// Keeps the cache fresh until the returned task is aborted; a failed reload keeps the last

@@ -3,42 +3,24 @@
 //! As for bots, requests never query Postgres: a flood of deliveries for made-up source names
 //! costs a hash lookup, and a Postgres outage does not stop deliveries from known sources.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
 use super::{Source, store};
 
-type Sources = Arc<HashMap<String, Arc<Source>>>;
+use crate::registry::Cache;
+pub use crate::registry::Lookup;
 
-/// What the cache knows; `None` until the first successful load.
+/// The source registry.
 #[derive(Clone, Default)]
 pub struct SourceRegistry {
-    sources: Arc<RwLock<Option<Sources>>>,
-}
-
-/// The answer to "is this source registered?".
-pub enum Lookup {
-    Found(Arc<Source>),
-    Unknown,
-    /// Never loaded (Postgres down since start-up): we cannot say.
-    NotLoaded,
+    sources: Cache<Arc<Source>>,
 }
 
 impl SourceRegistry {
-    pub fn lookup(&self, name: &str) -> Lookup {
-        let guard = self.sources.read().unwrap_or_else(|p| p.into_inner());
-        match guard.as_ref() {
-            None => Lookup::NotLoaded,
-            Some(map) => map
-                .get(name)
-                .cloned()
-                .map_or(Lookup::Unknown, Lookup::Found),
-        }
+    pub fn lookup(&self, name: &str) -> Lookup<Arc<Source>> {
+        self.sources.lookup(name)
     }
 
     /// Re-reads the `sources` table and swaps the cache in one step.
@@ -48,9 +30,7 @@ impl SourceRegistry {
             .into_iter()
             .map(|s| (s.name.clone(), Arc::new(s)))
             .collect();
-        let n = map.len();
-        *self.sources.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
-        Ok(n)
+        Ok(self.sources.replace(map))
     }
 
     /// Keeps the cache fresh until the returned task is aborted; a failed reload keeps the last
