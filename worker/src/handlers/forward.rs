@@ -6,6 +6,7 @@
 //! - [`settings`]: the target URL and secrets, checked at start-up.
 //! - [`sign`]: the `X-Sluice-Signature` header and the `X-Sluice-Delivery-Id`.
 
+pub mod error;
 pub mod settings;
 pub mod sign;
 

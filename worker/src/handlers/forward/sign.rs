@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 use sluice_shared::{envelope, event, mac::hmac_sha256, secret::Secret};
 
-use super::settings::ForwardConfigError;
+use super::error::ForwardConfigError;
 
 /// Signs forwarded bodies with the current secret and, while rotating, the previous one.
 #[derive(Debug, Clone)]
