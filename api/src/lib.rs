@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`config`]: the CLI and every setting, parsed once.
-//! - [`startup`]: state, router and layer stack, listeners, graceful shutdown.
+//! - [`state`]: [`state::AppState`], what the handlers share.
+//! - [`startup`]: the state built, router and layer stack, listeners, graceful shutdown.
 //! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the cached `bots` table.
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
@@ -26,4 +27,5 @@ pub mod routes;
 pub mod signature;
 pub mod sources;
 pub mod startup;
+pub mod state;
 pub mod verify;
