@@ -1,8 +1,8 @@
-//! The api's settings: one typed struct, parsed once, each field a flag and an env var.
+//! The api's settings: one typed struct, parsed once, each field a flag and an env var (the
+//! commands that take them are in [`crate::cli`]).
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
     lanes::LaneRules,
@@ -10,91 +10,7 @@ use sluice_shared::{
     serve::ServeConfig,
 };
 
-use crate::{
-    admission::config::{AdmissionConfig, parse_rate},
-    enqueue::EnqueueSettings,
-    registry::BotLimits,
-};
-
-/// sluice-api: takes webhook deliveries (Telegram, signed webhooks) and queues them durably in Redis.
-#[derive(Parser, Debug)]
-#[command(name = "sluice-api", version)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Serve webhooks (the default when no command is given).
-    Serve(Box<ApiConfig>),
-    /// Apply pending database migrations and exit.
-    Migrate(DbOnly),
-    /// Manage the bots whose webhooks sluice accepts.
-    #[command(subcommand)]
-    Bots(BotsCommand),
-    /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
-    #[command(subcommand)]
-    Sources(crate::sources::cli::SourcesCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BotsCommand {
-    /// Register a bot (or replace its secret).
-    Add {
-        /// The bot's name, used in its webhook URL: /webhook/telegram/NAME.
-        name: String,
-        /// The secret_token given to setWebhook (1-256 of A-Z a-z 0-9 _ -); only its hash is stored.
-        #[arg(long, env = "SLUICE_BOT_SECRET", hide_env_values = true)]
-        secret: String,
-        #[command(flatten)]
-        limits: BotLimitArgs,
-        #[command(flatten)]
-        db: DbOnly,
-    },
-    /// Change a bot's secret or its own rate limit.
-    Update {
-        name: String,
-        /// A new secret_token (as given to setWebhook).
-        #[arg(long)]
-        secret: Option<String>,
-        #[command(flatten)]
-        limits: BotLimitArgs,
-        /// Forget the bot's own limit: SLUICE_RATE_BOT_PER_SEC / SLUICE_RATE_BOT_BURST apply again.
-        #[arg(long, conflicts_with_all = ["rate_per_sec", "burst"])]
-        default_limits: bool,
-        #[command(flatten)]
-        db: DbOnly,
-    },
-    /// List registered bots.
-    List(DbOnly),
-    /// Remove a bot; its webhook answers 404 from then on.
-    Remove {
-        name: String,
-        #[command(flatten)]
-        db: DbOnly,
-    },
-}
-
-/// A bot's own rate limit; what is left out takes the api's SLUICE_RATE_BOT_* defaults.
-#[derive(clap::Args, Debug, Clone, Copy)]
-pub struct BotLimitArgs {
-    /// Updates per second admitted for this bot.
-    #[arg(long, value_parser = parse_rate)]
-    pub rate_per_sec: Option<f64>,
-    /// Updates admitted at once for this bot.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
-    pub burst: Option<u32>,
-}
-
-impl From<BotLimitArgs> for BotLimits {
-    fn from(a: BotLimitArgs) -> Self {
-        BotLimits {
-            rate_per_sec: a.rate_per_sec,
-            burst: a.burst,
-        }
-    }
-}
+use crate::{admission::config::AdmissionConfig, enqueue::EnqueueSettings};
 
 /// Commands that only need the database.
 #[derive(clap::Args, Debug)]
@@ -213,13 +129,6 @@ impl ApiConfig {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_well_formed() {
-        super::Cli::command().debug_assert();
-    }
-
     #[test]
     fn a_body_budget_below_the_body_limit_is_refused_naming_both_variables() {
         use clap::Parser;

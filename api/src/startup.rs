@@ -1,4 +1,5 @@
-//! Building and running the api: state, router, layer stack, listeners and shutdown.
+//! Building and running the api: the state built from the config, router, layer stack,
+//! listeners and shutdown.
 
 use std::{
     future::Future,
@@ -14,31 +15,15 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use sluice_shared::{admin, lanes::LaneRules, metrics as m};
+use sluice_shared::{admin, metrics as m};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
     registry::Registry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
-    sources::registry::SourceRegistry,
+    sources::registry::SourceRegistry, state::AppState,
 };
-
-/// What handlers share: cheap clonable handles only.
-#[derive(Clone)]
-pub struct AppState {
-    pub registry: Registry,
-    /// The signed-webhook sources, cached like the bots.
-    pub sources: SourceRegistry,
-    pub enqueuer: Enqueuer,
-    /// Remembers accepted timestamped signatures (Stripe) for their tolerance window.
-    pub replay: ReplayGuard,
-    pub admission: Admission,
-    pub lane_rules: Arc<LaneRules>,
-    pub max_body_bytes: u64,
-    /// Request-body bytes each webhook route may hold at once (`SLUICE_BODY_BUDGET_BYTES`).
-    pub body_budgets: BodyBudgets,
-}
 
 /// The public router with its layer stack.
 pub fn app(state: AppState) -> Router {

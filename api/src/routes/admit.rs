@@ -7,7 +7,7 @@ use crate::{
     admission::{Subject, Verdict, retry_after_secs},
     enqueue::Enqueued,
     error::ApiError,
-    startup::AppState,
+    state::AppState,
 };
 
 /// What became of a delivery that gets a 2xx.

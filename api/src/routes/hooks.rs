@@ -22,7 +22,7 @@ use crate::{
     replay::{Claim, ReplayError},
     signature::{ReplayStamp, Unverified},
     sources::{Source, extract, registry::Lookup},
-    startup::AppState,
+    state::AppState,
     verify::VerifiedBot,
 };
 

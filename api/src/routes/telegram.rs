@@ -25,7 +25,7 @@ use crate::{
     enqueue::Enqueued,
     error::ApiError,
     registry::Lookup,
-    startup::AppState,
+    state::AppState,
     verify::{VerifiedBot, verify_secret},
 };
 

@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::{Locator, Source, cli::SourceOptions, header_name, store, valid_name};
+use super::{Source, store, valid_name};
 use crate::signature::Secret;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,56 +22,6 @@ pub enum SourcesError {
     Db(#[from] sqlx::Error),
     #[error("applying migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-impl SourceOptions {
-    /// Sets what was given on `s`; an empty value clears.
-    pub fn apply(self, s: &mut Source) -> Result<(), SourcesError> {
-        if let Some(v) = self.idempotency_header {
-            s.idempotency = locator(&v, as_header)?;
-        }
-        if let Some(v) = self.idempotency_pointer {
-            s.idempotency = locator(&v, as_pointer)?;
-        }
-        if let Some(v) = self.kind_header {
-            s.kind = locator(&v, as_header)?;
-        }
-        if let Some(v) = self.kind_pointer {
-            s.kind = locator(&v, as_pointer)?;
-        }
-        if let Some(v) = self.rate_key_pointer {
-            s.rate_key = match v.as_str() {
-                "" => None,
-                p => Some(p.parse().map_err(SourcesError::BadOption)?),
-            };
-        }
-        if let Some(lane) = self.lane {
-            s.lane = lane;
-        }
-        if let Some(t) = self.tolerance {
-            s.tolerance = t;
-        }
-        Ok(())
-    }
-}
-
-/// An option value: empty clears it, anything else must parse.
-fn locator(
-    v: &str,
-    parse: fn(&str) -> Result<Locator, String>,
-) -> Result<Option<Locator>, SourcesError> {
-    match v {
-        "" => Ok(None),
-        v => parse(v).map(Some).map_err(SourcesError::BadOption),
-    }
-}
-
-fn as_header(v: &str) -> Result<Locator, String> {
-    header_name(v).map(Locator::Header)
-}
-
-fn as_pointer(v: &str) -> Result<Locator, String> {
-    v.parse().map(Locator::Pointer)
 }
 
 /// Registers `s`; refuses a name in use, so options are never reset by accident.

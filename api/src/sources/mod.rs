@@ -6,9 +6,9 @@
 //! - [`store`]: its SQL, one function per statement.
 //! - [`extract`]: a source's options applied to a verified delivery → the queued event.
 //! - [`manage`]: validated changes: add, update (rotation), the secret-free listing.
-//! - [`cli`]: the `sluice-api sources` commands.
+//!
+//! The `sluice-api sources` commands that drive [`manage`] are [`crate::cli::sources`].
 
-pub mod cli;
 pub mod extract;
 pub mod manage;
 pub mod registry;

@@ -1,5 +1,5 @@
 //! The `sluice-api sources add|update|list|remove` commands (the `sources` table's only
-//! writers, through [`super::manage`]).
+//! writers, through [`crate::sources::manage`]), and their options applied to a source.
 //!
 //! Nothing here prints a secret: `list` shows names, schemes and options, and whether a next
 //! secret is pending.
@@ -10,14 +10,14 @@ use clap::Subcommand;
 use sluice_shared::{config::parse_duration, db, lanes::Lane};
 use sqlx::PgPool;
 
-use super::{
-    Locator, Source,
-    manage::{self, Rotation, SourcesError, describe},
-    store,
-};
 use crate::{
     config::DbOnly,
     signature::{Scheme, Secret},
+    sources::{
+        Locator, Source, header_name,
+        manage::{self, Rotation, SourcesError, describe},
+        store,
+    },
 };
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +102,56 @@ pub struct SourceOptions {
     /// Stripe: how far the signed timestamp may be from now (default 300s, at most 1d).
     #[arg(long, value_parser = parse_tolerance)]
     pub tolerance: Option<Duration>,
+}
+
+impl SourceOptions {
+    /// Sets what was given on `s`; an empty value clears.
+    pub fn apply(self, s: &mut Source) -> Result<(), SourcesError> {
+        if let Some(v) = self.idempotency_header {
+            s.idempotency = locator(&v, as_header)?;
+        }
+        if let Some(v) = self.idempotency_pointer {
+            s.idempotency = locator(&v, as_pointer)?;
+        }
+        if let Some(v) = self.kind_header {
+            s.kind = locator(&v, as_header)?;
+        }
+        if let Some(v) = self.kind_pointer {
+            s.kind = locator(&v, as_pointer)?;
+        }
+        if let Some(v) = self.rate_key_pointer {
+            s.rate_key = match v.as_str() {
+                "" => None,
+                p => Some(p.parse().map_err(SourcesError::BadOption)?),
+            };
+        }
+        if let Some(lane) = self.lane {
+            s.lane = lane;
+        }
+        if let Some(t) = self.tolerance {
+            s.tolerance = t;
+        }
+        Ok(())
+    }
+}
+
+/// An option value: empty clears it, anything else must parse.
+fn locator(
+    v: &str,
+    parse: fn(&str) -> Result<Locator, String>,
+) -> Result<Option<Locator>, SourcesError> {
+    match v {
+        "" => Ok(None),
+        v => parse(v).map(Some).map_err(SourcesError::BadOption),
+    }
+}
+
+fn as_header(v: &str) -> Result<Locator, String> {
+    header_name(v).map(Locator::Header)
+}
+
+fn as_pointer(v: &str) -> Result<Locator, String> {
+    v.parse().map(Locator::Pointer)
 }
 
 fn parse_tolerance(s: &str) -> Result<Duration, String> {

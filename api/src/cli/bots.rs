@@ -1,0 +1,139 @@
+//! The `sluice-api bots add|update|list|remove` commands, which write through [`crate::bots`].
+
+use anyhow::Context;
+use clap::Subcommand;
+use sluice_shared::{config::DatabaseConfig, db};
+use sqlx::PgPool;
+
+use crate::{
+    admission::config::parse_rate,
+    bots::{self, BotUpdate},
+    config::DbOnly,
+    registry::BotLimits,
+};
+
+#[derive(Subcommand, Debug)]
+pub enum BotsCommand {
+    /// Register a bot (or replace its secret).
+    Add {
+        /// The bot's name, used in its webhook URL: /webhook/telegram/NAME.
+        name: String,
+        /// The secret_token given to setWebhook (1-256 of A-Z a-z 0-9 _ -); only its hash is stored.
+        #[arg(long, env = "SLUICE_BOT_SECRET", hide_env_values = true)]
+        secret: String,
+        #[command(flatten)]
+        limits: BotLimitArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+    /// Change a bot's secret or its own rate limit.
+    Update {
+        name: String,
+        /// A new secret_token (as given to setWebhook).
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        limits: BotLimitArgs,
+        /// Forget the bot's own limit: SLUICE_RATE_BOT_PER_SEC / SLUICE_RATE_BOT_BURST apply again.
+        #[arg(long, conflicts_with_all = ["rate_per_sec", "burst"])]
+        default_limits: bool,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+    /// List registered bots.
+    List(DbOnly),
+    /// Remove a bot; its webhook answers 404 from then on.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        db: DbOnly,
+    },
+}
+
+/// A bot's own rate limit; what is left out takes the api's SLUICE_RATE_BOT_* defaults.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct BotLimitArgs {
+    /// Updates per second admitted for this bot.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate_per_sec: Option<f64>,
+    /// Updates admitted at once for this bot.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+    pub burst: Option<u32>,
+}
+
+impl From<BotLimitArgs> for BotLimits {
+    fn from(a: BotLimitArgs) -> Self {
+        BotLimits {
+            rate_per_sec: a.rate_per_sec,
+            burst: a.burst,
+        }
+    }
+}
+
+/// Runs one `bots` command, printing what it did.
+pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
+    match cmd {
+        BotsCommand::Add {
+            name,
+            secret,
+            limits,
+            db: DbOnly { db: cfg },
+        } => {
+            let pool = migrated(&cfg).await?;
+            let new = bots::add_with_limits(&pool, &name, &secret, limits.into()).await?;
+            println!(
+                "{} bot '{name}': webhook path /webhook/telegram/{name}",
+                if new { "added" } else { "updated secret of" }
+            );
+        }
+        BotsCommand::Update {
+            name,
+            secret,
+            limits,
+            default_limits,
+            db: DbOnly { db: cfg },
+        } => {
+            let pool = migrated(&cfg).await?;
+            let change = BotUpdate {
+                secret,
+                limits: limits.into(),
+                default_limits,
+            };
+            bots::update(&pool, &name, &change).await?;
+            println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
+        }
+        BotsCommand::List(DbOnly { db: cfg }) => {
+            let all = bots::list(&pool(&cfg)?).await?;
+            let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
+            for b in &all {
+                println!(
+                    "{}\t{}\trate_per_sec={}\tburst={}",
+                    b.name,
+                    b.created_at.to_rfc3339(),
+                    or_default(b.rate_per_sec.map(|r| r.to_string())),
+                    or_default(b.burst.map(|r| r.to_string())),
+                );
+            }
+            println!("{} bot(s)", all.len());
+        }
+        BotsCommand::Remove {
+            name,
+            db: DbOnly { db: cfg },
+        } => {
+            bots::remove(&pool(&cfg)?, &name).await?;
+            println!("removed bot '{name}'");
+        }
+    }
+    Ok(())
+}
+
+fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    Ok(db::pool(cfg, "sluice-api bots")?)
+}
+
+/// The commands that write a bot first bring the schema up to date.
+async fn migrated(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let pool = pool(cfg)?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    Ok(pool)
+}

@@ -1,0 +1,116 @@
+//! The `sluice-api` command line: serve (the default), migrate, and manage bots and sources.
+//!
+//! # Layout
+//! - this file: the commands, `serve` and `migrate`, and how a result becomes an exit code.
+//! - [`bots`]: the `sluice-api bots` commands.
+//! - [`sources`]: the `sluice-api sources` commands.
+
+pub mod bots;
+pub mod sources;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sluice_shared::{config::parse_or_exit, db, telemetry};
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{ApiConfig, DbOnly},
+    startup::Api,
+};
+
+/// sluice-api: takes webhook deliveries (Telegram, signed webhooks) and queues them durably in Redis.
+#[derive(Parser, Debug)]
+#[command(name = "sluice-api", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve webhooks (the default when no command is given).
+    Serve(Box<ApiConfig>),
+    /// Apply pending database migrations and exit.
+    Migrate(DbOnly),
+    /// Manage the bots whose webhooks sluice accepts.
+    #[command(subcommand)]
+    Bots(bots::BotsCommand),
+    /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
+}
+
+/// `sluice-api` with no command serves, configured from the environment alone.
+#[derive(Parser)]
+#[command(name = "sluice-api")]
+struct ServeFromEnv {
+    #[command(flatten)]
+    cfg: ApiConfig,
+}
+
+/// Parses the command line, runs the command, and says how it went as the exit code: 2 for a
+/// setting that is missing or wrong, 1 for a command that failed.
+pub async fn main() -> ExitCode {
+    let cli: Cli = parse_or_exit();
+    let command = cli.command.unwrap_or_else(|| {
+        let parsed = ServeFromEnv::try_parse_from(["sluice-api"]).unwrap_or_else(|e| {
+            eprintln!("{}", sluice_shared::config::one_line(&e));
+            std::process::exit(2);
+        });
+        Command::Serve(Box::new(parsed.cfg))
+    });
+    // What clap cannot check field by field fails the same way: one line, status 2.
+    if let Command::Serve(cfg) = &command
+        && let Err(e) = cfg.validate()
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    match run(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(cfg) => serve(*cfg).await,
+        Command::Migrate(DbOnly { db: cfg }) => {
+            let pool = db::pool(&cfg, "sluice-api migrate")?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Bots(cmd) => bots::run(cmd).await,
+        Command::Sources(cmd) => sources::run(cmd).await,
+    }
+}
+
+async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
+    telemetry::init(&cfg.telemetry);
+    let listener = TcpListener::bind(cfg.addr)
+        .await
+        .with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;
+    let admin = TcpListener::bind(cfg.admin_addr)
+        .await
+        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, admin = %admin.local_addr()?, "sluice-api listening");
+    let api = Api::build(cfg).await?;
+    api.run(listener, admin, sluice_shared::shutdown::signal())
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,26 @@
+//! What the handlers share: [`AppState`], cheap clonable handles only.
+
+use std::sync::Arc;
+
+use sluice_shared::lanes::LaneRules;
+
+use crate::{
+    admission::Admission, enqueue::Enqueuer, registry::Registry, replay::ReplayGuard,
+    routes::budget::BodyBudgets, sources::registry::SourceRegistry,
+};
+
+/// What handlers share: cheap clonable handles only.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    /// The signed-webhook sources, cached like the bots.
+    pub sources: SourceRegistry,
+    pub enqueuer: Enqueuer,
+    /// Remembers accepted timestamped signatures (Stripe) for their tolerance window.
+    pub replay: ReplayGuard,
+    pub admission: Admission,
+    pub lane_rules: Arc<LaneRules>,
+    pub max_body_bytes: u64,
+    /// Request-body bytes each webhook route may hold at once (`SLUICE_BODY_BUDGET_BYTES`).
+    pub body_budgets: BodyBudgets,
+}
