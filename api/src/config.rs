@@ -4,7 +4,9 @@
 use std::{net::SocketAddr, time::Duration};
 
 use sluice_shared::{
-    config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
+    config::{
+        DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration, parse_interval,
+    },
     lanes::LaneRules,
     queue::QueueConfig,
     serve::ServeConfig,
@@ -64,7 +66,7 @@ pub struct ApiConfig {
 
     /// How often the bot registry is re-read from Postgres (changes are seen within this).
     #[arg(long = "registry-refresh", env = "SLUICE_REGISTRY_REFRESH", value_name = "SLUICE_REGISTRY_REFRESH",
-          default_value = "2s", value_parser = parse_duration)]
+          default_value = "2s", value_parser = parse_interval)]
     pub registry_refresh: Duration,
 
     /// Lane overrides per update kind, e.g. "poll=normal,message_reaction=low".
@@ -78,7 +80,7 @@ pub struct ApiConfig {
 
     /// How often the queue depth gauges are sampled from Redis.
     #[arg(long = "depth-interval", env = "SLUICE_DEPTH_INTERVAL", value_name = "SLUICE_DEPTH_INTERVAL",
-          default_value = "1s", value_parser = parse_duration)]
+          default_value = "1s", value_parser = parse_interval)]
     pub depth_interval: Duration,
 
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -129,6 +131,22 @@ impl ApiConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zero_registry_refresh_is_refused_at_start_up_naming_the_variable() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct T {
+            #[command(flatten)]
+            cfg: super::ApiConfig,
+        }
+        // It fed tokio::time::interval, which panics on zero, and killed the refresh task.
+        let err = T::try_parse_from(["t", "--database-url=postgres://x", "--registry-refresh=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SLUICE_REGISTRY_REFRESH"), "{err}");
+        assert!(err.contains("more than zero"), "{err}");
+    }
+
     #[test]
     fn a_body_budget_below_the_body_limit_is_refused_naming_both_variables() {
         use clap::Parser;

@@ -158,15 +158,26 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(split);
     let n = u64::from_str(num)
         .map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 5m, 7d"))?;
-    let d = match unit {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        "d" => Duration::from_secs(n * 86_400),
+    let scale = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("'{s}' has an unknown unit (use ms, s, m, h or d)")),
     };
-    Ok(d)
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("'{s}' is too long"))
+}
+
+/// [`parse_duration`] for a period something waits or repeats on: zero would spin a loop or
+/// panic a timer (`tokio::time::interval`), so it is refused at start-up.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        Duration::ZERO => Err(format!("'{}' must be more than zero", s.trim())),
+        d => Ok(d),
+    }
 }
 
 /// Parses a socket address, naming the problem in words a person can act on.
@@ -227,6 +238,12 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
         assert!(parse_duration("7y").is_err());
+        // Too long for a u64 of seconds: an error, not an overflow panic.
+        assert!(parse_duration("18446744073709551615d").is_err());
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("0ms").is_err());
+        assert_eq!(parse_interval("2s").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("soon").is_err());
     }
 

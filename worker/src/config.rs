@@ -4,7 +4,9 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::{Parser, Subcommand};
 use sluice_shared::{
-    config::{DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration},
+    config::{
+        DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration, parse_interval,
+    },
     lanes::Lane,
     queue::QueueConfig,
     secret::Secret,
@@ -107,7 +109,7 @@ pub struct WorkerConfig {
 
     /// How often an idle lane asks Redis for new jobs.
     #[arg(long = "poll-interval", env = "SLUICE_POLL_INTERVAL", value_name = "SLUICE_POLL_INTERVAL",
-          default_value = "50ms", value_parser = parse_duration)]
+          default_value = "50ms", value_parser = parse_interval)]
     pub poll_interval: Duration,
 
     /// Jobs fetched from Redis in one round trip.
@@ -186,7 +188,7 @@ pub struct WorkerConfig {
 
     /// Time budget of one forward call; past it the attempt counts as failed (and is retried).
     #[arg(long = "forward-timeout", env = "SLUICE_FORWARD_TIMEOUT", value_name = "SLUICE_FORWARD_TIMEOUT",
-          default_value = "10s", value_parser = parse_duration)]
+          default_value = "10s", value_parser = parse_interval)]
     pub forward_timeout: Duration,
 
     /// Rows per batched insert into `updates`.
@@ -201,7 +203,7 @@ pub struct WorkerConfig {
 
     /// How often finished jobs' bookkeeping is removed from Redis.
     #[arg(long = "vacuum-interval", env = "SLUICE_VACUUM_INTERVAL", value_name = "SLUICE_VACUUM_INTERVAL",
-          default_value = "5s", value_parser = parse_duration)]
+          default_value = "5s", value_parser = parse_interval)]
     pub vacuum_interval: Duration,
 
     /// How long dead letters (ours and apalis-redis's own dead set) are kept before they are
