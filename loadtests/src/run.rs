@@ -16,13 +16,14 @@ use std::collections::BinaryHeap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use goose::goose::{Scenario, Transaction};
 use goose::prelude::{GooseAttack, GooseDefault, GooseDefaultType};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sluice_shared::config::parse_duration;
 
+use crate::bots::{register_bots, wait_until_known};
 use crate::profile::{Profile, Shape};
 use crate::sample::{Sample, Sampler};
 use crate::summary::{self, Summary};
@@ -144,10 +145,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
             bots
         }
         None => {
-            let db = db.as_ref().ok_or_else(|| {
+            let url = args.database_url.as_deref().ok_or_else(|| {
                 anyhow::anyhow!("give --database-url (or DATABASE_URL) to register the run's bots, or --bots-file")
             })?;
-            register_bots(db, profile.bots).await?
+            register_bots(url, profile.bots).await?
         }
     };
     std::fs::write(out.join("bots.json"), serde_json::to_string_pretty(&bots)?)?;
@@ -317,52 +318,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         summary_path,
         summary,
     })
-}
-
-/// Registers `n` bots named `load-<run>-<i>` with random secrets.
-pub async fn register_bots(db: &sqlx::PgPool, n: usize) -> anyhow::Result<Vec<BotCred>> {
-    let run = ulid::Ulid::generate().to_string().to_lowercase();
-    let run = &run[run.len() - 8..];
-    let mut rng = StdRng::from_os_rng();
-    let mut bots = Vec::with_capacity(n);
-    for i in 0..n {
-        let name = format!("load-{run}-{i}");
-        let secret: String = (0..32)
-            .map(|_| {
-                const A: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-                A[rng.random_range(0..A.len())] as char
-            })
-            .collect();
-        sluice_api::bots::add(db, &name, &secret).await?;
-        bots.push(BotCred { name, secret });
-    }
-    Ok(bots)
-}
-
-/// The api refreshes its bot registry every couple of seconds: wait until it answers 401 (a
-/// known bot, wrong secret) rather than 404 for `bot`.
-async fn wait_until_known(target: &str, bot: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let url = format!("{target}/webhook/telegram/{bot}");
-    let until = Instant::now() + Duration::from_secs(15);
-    let mut last = String::new();
-    while Instant::now() < until {
-        match http
-            .post(&url)
-            .header("X-Telegram-Bot-Api-Secret-Token", "not-the-secret")
-            .header("content-type", "application/json")
-            .body(r#"{"update_id":1}"#)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 401 || r.status() == 403 => return Ok(()),
-            Ok(r) => last = format!("HTTP {}", r.status()),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    anyhow::bail!("{url} does not know the run's bots after 15 s (last answer: {last})")
 }
 
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
