@@ -8,6 +8,7 @@
 //! few KB (texts are log-normal, up to 3 000 characters).
 
 mod body;
+mod people;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

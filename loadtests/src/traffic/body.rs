@@ -7,6 +7,7 @@ use rand::Rng;
 use rand_distr::Distribution;
 use serde_json::{Map, Value, json};
 
+use super::people::chat_and_sender;
 use super::{Chat, Kind, Population, mix};
 
 /// What every kind's body is built from.
@@ -125,29 +126,6 @@ impl Population {
             text.push_str(WORDS[rng.random_range(0..WORDS.len())]);
         }
         text
-    }
-}
-
-/// The `chat` object and the `from` user of a message in `chat`.
-fn chat_and_sender(chat: Chat) -> (Value, Value) {
-    match chat {
-        Chat::Private(id) => {
-            let user = person(id);
-            let mut chat = user.clone();
-            let obj = chat.as_object_mut().expect("object");
-            obj.remove("is_bot");
-            obj.remove("language_code");
-            obj.insert("type".into(), json!("private"));
-            (chat, user)
-        }
-        Chat::Group { chat, user } => (
-            json!({"id": chat, "title": format!("Group {}", chat.unsigned_abs() % 100_000), "type": "supergroup", "is_forum": chat % 7 == 0}),
-            person(user),
-        ),
-        Chat::Channel(id) => (
-            json!({"id": id, "title": format!("Channel {}", id.unsigned_abs() % 100_000), "type": "channel"}),
-            json!(null),
-        ),
     }
 }
 
@@ -285,25 +263,6 @@ fn member_change(m: &Map<String, Value>, p: &Parts, rng: &mut impl Rng) -> Value
             "new_chat_member": {"user": p.bot_user, "status": new, "until_date": 0},
         }
     })
-}
-
-fn person(id: i64) -> Value {
-    const FIRST: [&str; 8] = [
-        "Anna", "Ivan", "Maria", "José", "Wei", "Fatima", "Lukas", "Aiko",
-    ];
-    const LANGUAGES: [&str; 5] = ["en", "ru", "es", "de", "pt-br"];
-    let h = mix(id as u64);
-    let language = LANGUAGES[(h % 5) as usize];
-    let mut user = json!({
-        "id": id,
-        "is_bot": false,
-        "first_name": FIRST[(h % 8) as usize],
-        "language_code": language,
-    });
-    if !h.is_multiple_of(3) {
-        user["username"] = json!(format!("user{}", h % 10_000_000));
-    }
-    user
 }
 
 fn file_id(rng: &mut impl Rng, len: usize) -> String {
