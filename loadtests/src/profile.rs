@@ -1,6 +1,8 @@
 //! The named load profiles: each is an open-model arrival schedule (or, for `users`, a
 //! population of simulated users with think time) with documented rates and durations.
 
+mod schedule;
+
 use std::time::Duration;
 
 /// Which stream an arrival belongs to (the `flood` profile tells its two apart).
@@ -250,122 +252,7 @@ impl Profile {
         }
         s
     }
-
-    /// The open-model schedule, sorted by due time (empty for `users`, which has no schedule).
-    pub fn arrivals(&self) -> Vec<Arrival> {
-        let end = self.duration.as_secs_f64();
-        let mut out = Vec::new();
-        match &self.shape {
-            Shape::Constant { rate } => even(&mut out, 0.0, end, *rate, Stream::Mixed),
-            Shape::Bursts {
-                base,
-                burst,
-                windows,
-            } => {
-                let mut t = 0.0;
-                for &(start, len) in windows {
-                    let start = start.min(end);
-                    even(&mut out, t, start, *base, Stream::Mixed);
-                    let stop = (start + len).min(end);
-                    even(&mut out, start, stop, *burst, Stream::Mixed);
-                    t = stop;
-                }
-                even(&mut out, t, end, *base, Stream::Mixed);
-            }
-            Shape::Herd { herd, rate } => {
-                out.extend((0..*herd).map(|_| Arrival {
-                    at: 0.0,
-                    stream: Stream::Mixed,
-                }));
-                even(&mut out, 0.0, end, *rate, Stream::Mixed);
-            }
-            Shape::Flood {
-                quiet_chats,
-                quiet_rate,
-                flood_rate,
-            } => {
-                let quiet_total = f64::from(*quiet_chats) * quiet_rate;
-                let start = out.len();
-                even(&mut out, 0.0, end, quiet_total, Stream::Mixed);
-                for (i, a) in out[start..].iter_mut().enumerate() {
-                    a.stream = Stream::Quiet((i as u32) % quiet_chats.max(&1));
-                }
-                even(&mut out, 0.0, end, *flood_rate, Stream::Flood);
-            }
-            Shape::Users { .. } => {}
-        }
-        out.sort_by(|a, b| a.at.total_cmp(&b.at));
-        out
-    }
-}
-
-/// Arrivals evenly spaced at `rate` per second over `[from, to)` (k6's constant-arrival-rate).
-fn even(out: &mut Vec<Arrival>, from: f64, to: f64, rate: f64, stream: Stream) {
-    if rate <= 0.0 || to <= from {
-        return;
-    }
-    let n = ((to - from) * rate).round() as u64;
-    out.extend((0..n).map(|i| Arrival {
-        at: from + i as f64 / rate,
-        stream,
-    }));
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn count_between(a: &[Arrival], from: f64, to: f64) -> usize {
-        a.iter().filter(|x| x.at >= from && x.at < to).count()
-    }
-
-    #[test]
-    fn every_profile_is_named_and_documented() {
-        for name in NAMES {
-            let p = Profile::named(name).unwrap();
-            assert_eq!(p.name, name);
-            assert!(!p.about.is_empty() && !p.describe().is_empty());
-        }
-        assert!(Profile::named("nope").is_none());
-    }
-
-    #[test]
-    fn schedules_follow_their_rates() {
-        let steady = Profile::named("steady").unwrap().arrivals();
-        assert_eq!(steady.len(), 6000);
-        assert_eq!(count_between(&steady, 10.0, 11.0), 100);
-
-        let burst = Profile::named("burst").unwrap().arrivals();
-        assert_eq!(count_between(&burst, 5.0, 6.0), 50);
-        assert_eq!(count_between(&burst, 22.0, 23.0), 400);
-        assert_eq!(count_between(&burst, 40.0, 41.0), 50);
-        assert_eq!(count_between(&burst, 55.0, 56.0), 400);
-        assert!(burst.windows(2).all(|w| w[0].at <= w[1].at));
-
-        let ramp = Profile::named("ramp").unwrap().arrivals();
-        assert_eq!(ramp.iter().filter(|a| a.at == 0.0).count(), 1001);
-        assert_eq!(count_between(&ramp, 10.0, 11.0), 100);
-
-        let flood = Profile::named("flood").unwrap().arrivals();
-        let floods = flood.iter().filter(|a| a.stream == Stream::Flood).count();
-        assert_eq!(floods, 3000);
-        assert_eq!(flood.len() - floods, 1500);
-        assert!(flood.iter().any(|a| a.stream == Stream::Quiet(49)));
-    }
-
-    #[test]
-    fn duration_and_scale_overrides_keep_the_shape() {
-        let p = Profile::named("burst")
-            .unwrap()
-            .with_duration(Duration::from_secs(40));
-        let a = p.arrivals();
-        assert_eq!(
-            count_between(&a, 11.0, 12.0),
-            400,
-            "bursts move with the duration"
-        );
-        let p = Profile::named("steady").unwrap().scaled(0.5);
-        assert_eq!(p.arrivals().len(), 3000);
-        assert_eq!(p.peak_rate(), 50.0);
-    }
-}
+mod tests;

@@ -6,7 +6,9 @@
 //! up within `--drop-after` is counted as a dropped iteration, as k6 does. The `users` profile
 //! is the exception: simulated users with think time, each sending its own updates.
 
+mod attack;
 mod dispatch;
+mod progress;
 mod record;
 mod senders;
 mod state;
@@ -14,22 +16,20 @@ mod summarize;
 
 use std::collections::BinaryHeap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use goose::goose::{Scenario, Transaction};
-use goose::prelude::{GooseAttack, GooseDefault, GooseDefaultType};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sluice_shared::config::parse_duration;
 
+use crate::bots::{register_bots, wait_until_known};
 use crate::profile::{Profile, Shape};
-use crate::sample::{Sample, Sampler};
+use crate::sample::Sampler;
 use crate::summary::{self, Summary};
 use crate::traffic::{BotCred, Population};
 
 use record::Recorder;
-use senders::{sender, simulated_user};
 use state::{STATE, State};
 use summarize::{build_summary, environment};
 
@@ -103,53 +103,13 @@ pub struct RunOutcome {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
-    let mut profile = Profile::named(&args.profile).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown profile '{}' (one of: {})",
-            args.profile,
-            crate::profile::NAMES.join(", ")
-        )
-    })?;
-    if let Some(d) = args.duration {
-        profile = profile.with_duration(d);
-    }
-    if args.scale != 1.0 {
-        anyhow::ensure!(args.scale > 0.0, "--scale must be positive");
-        profile = profile.scaled(args.scale);
-    }
+    let profile = resolve_profile(&args)?;
     let target = args.target.trim_end_matches('/').to_owned();
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "loadtests/results/{}-{}",
-            profile.name,
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        ))
-    });
+    let out = output_dir(&args, &profile);
     std::fs::create_dir_all(&out)?;
 
-    let db = match &args.database_url {
-        Some(url) => Some(
-            sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
-                .connect(url)
-                .await
-                .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?,
-        ),
-        None => None,
-    };
-    let bots = match &args.bots_file {
-        Some(path) => {
-            let bots: Vec<BotCred> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-            anyhow::ensure!(!bots.is_empty(), "{}: no bots", path.display());
-            bots
-        }
-        None => {
-            let db = db.as_ref().ok_or_else(|| {
-                anyhow::anyhow!("give --database-url (or DATABASE_URL) to register the run's bots, or --bots-file")
-            })?;
-            register_bots(db, profile.bots).await?
-        }
-    };
+    let db = connect_db(&args).await?;
+    let bots = run_bots(&args, &profile).await?;
     std::fs::write(out.join("bots.json"), serde_json::to_string_pretty(&bots)?)?;
     // Registered one after the other: once the api knows the last, it knows them all.
     wait_until_known(&target, &bots[bots.len() - 1].name).await?;
@@ -166,127 +126,36 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
             .unwrap_or_else(|| (profile.peak_rate().ceil() as usize).clamp(20, 1000)),
     };
     let (tx, rx) = flume::unbounded();
-    let state = Arc::new(State {
-        profile: profile.clone(),
-        bot_paths: bots
-            .iter()
-            .map(|b| format!("{target}/webhook/telegram/{}", b.name))
-            .collect(),
-        population,
-        rx,
-        start: OnceLock::new(),
-        drop_after: args.drop_after,
-        deadline: OnceLock::new(),
-        ready: Default::default(),
-        in_flight: Default::default(),
-        later: Mutex::new(BinaryHeap::new()),
-        // Simulated users type again themselves; only the open model re-sends like Telegram.
-        retry_refused: if matches!(profile.shape, Shape::Users { .. }) {
-            0
-        } else {
-            args.retry_refused
-        },
-        rec: Mutex::new(Recorder::new()),
-    });
+    let state = shared_state(&args, &profile, &target, &bots, population, rx);
     STATE
         .set(state.clone())
         .map_err(|_| anyhow::anyhow!("one run per process"))?;
 
     let environment = environment();
     let started_at = chrono::Utc::now();
-    let mut sampler = Sampler::new(
+    let sampler = Sampler::new(
         (args.metrics_url != "none").then(|| args.metrics_url.clone()),
         args.watch.clone(),
         args.redis_url.as_deref(),
         db.clone(),
     )
     .await?;
-    let plan_arrivals;
-    let dispatcher = if let Shape::Users { .. } = profile.shape {
-        plan_arrivals = 0;
+    let (plan_arrivals, dispatcher) = if let Shape::Users { .. } = profile.shape {
         drop(tx);
-        None
+        (0, None)
     } else {
         let arrivals = profile.arrivals();
-        plan_arrivals = arrivals.len() as u64;
-        Some(tokio::spawn(dispatch::dispatch(
-            state.clone(),
-            arrivals,
-            tx,
-            senders,
-            rng.random(),
-        )))
+        let planned = arrivals.len() as u64;
+        let task = dispatch::dispatch(state.clone(), arrivals, tx, senders, rng.random());
+        (planned, Some(tokio::spawn(task)))
     };
-
-    // Samples and the progress bar, once a second from the start of the schedule.
-    let samples = Arc::new(Mutex::new(Vec::<(u32, Sample)>::new()));
-    let sampler_task = {
-        let state = state.clone();
-        let samples = samples.clone();
-        let quiet = args.no_progress || !std::io::stderr().is_terminal();
-        let total = profile.duration.as_secs();
-        tokio::spawn(async move {
-            let bar = (!quiet).then(|| progress_bar(total));
-            while state.start.get().is_none() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let start = *state.start.get().expect("set");
-            let mut tick = tokio::time::interval_at(start.into(), Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let t = start.elapsed().as_secs() as u32;
-                let s = sampler.sample().await;
-                let line = progress_line(&state, &s);
-                if let Some(bar) = &bar {
-                    bar.set_position(u64::from(t).min(total));
-                    bar.set_message(line);
-                } else if t.is_multiple_of(10) {
-                    eprintln!("[{t:>4} s] {line}");
-                }
-                samples.lock().expect("not poisoned").push((t, s));
-                if goose::is_killswitch_triggered() {
-                    break;
-                }
-            }
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-        })
-    };
+    let quiet = args.no_progress || !std::io::stderr().is_terminal();
+    let (sampler_task, samples) = progress::spawn_sampling(state.clone(), sampler, quiet);
 
     let goose_report = out.join("goose.html");
-    let scenario = match profile.shape {
-        // Think time is the user's own (between its actions, inside one long transaction).
-        Shape::Users { .. } => {
-            Scenario::new("users").register_transaction(Transaction::new(Arc::new(|user| {
-                Box::pin(simulated_user(user))
-            })))
-        }
-        _ => Scenario::new("webhook")
-            .register_transaction(Transaction::new(Arc::new(|user| Box::pin(sender(user))))),
-    };
-    // One shared client (one connection pool, as Telegram's sender has): building a TLS-capable
-    // client per user takes long enough to stall the launch of a thousand users.
-    let client = goose::client::GooseClientBuilder::new()
-        .without_cookies()
-        .timeout(args.timeout)
-        .user_agent("sluice-load");
-    let attack = GooseAttack::initialize_with_config(Default::default())?
-        .set_client_builder_without_cookies(client)?
-        .register_scenario(scenario)
-        .set_default(GooseDefault::Host, target.as_str())?
-        .set_default(GooseDefault::Users, senders)?
-        .set_default(GooseDefault::IncreaseRate, senders.to_string().as_str())?
-        .set_default(GooseDefault::Iterations, 1)?
-        .set_default(GooseDefault::Quiet, 1)?
-        .set_default(GooseDefault::NoPrintMetrics, true)?
-        .set_default(GooseDefault::NoTelnet, true)?
-        .set_default(
-            GooseDefault::ReportFile,
-            goose_report.to_string_lossy().as_ref(),
-        )?;
-    // The schedule's clock starts once every sender is waiting; the deadline is a safety net.
-    let goose_result = attack.execute().await;
+    let goose_result = attack::goose_attack(&profile, &args, &target, senders, &goose_report)?
+        .execute()
+        .await;
     if let Some(d) = dispatcher {
         d.abort();
     }
@@ -307,6 +176,102 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         bots.iter().map(|b| b.name.clone()).collect(),
         goose_report.exists().then(|| "goose.html".to_owned()),
     );
+    write_outputs(&state, &out, summary)
+}
+
+/// The named profile, stretched to `--duration` and scaled by `--scale`.
+fn resolve_profile(args: &RunArgs) -> anyhow::Result<Profile> {
+    let mut profile = Profile::named(&args.profile).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown profile '{}' (one of: {})",
+            args.profile,
+            crate::profile::NAMES.join(", ")
+        )
+    })?;
+    if let Some(d) = args.duration {
+        profile = profile.with_duration(d);
+    }
+    if args.scale != 1.0 {
+        anyhow::ensure!(args.scale > 0.0, "--scale must be positive");
+        profile = profile.scaled(args.scale);
+    }
+    Ok(profile)
+}
+
+/// `--out`, or `loadtests/results/<profile>-<UTC time>`.
+fn output_dir(args: &RunArgs, profile: &Profile) -> PathBuf {
+    args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "loadtests/results/{}-{}",
+            profile.name,
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ))
+    })
+}
+
+async fn connect_db(args: &RunArgs) -> anyhow::Result<Option<sqlx::PgPool>> {
+    let Some(url) = &args.database_url else {
+        return Ok(None);
+    };
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    Ok(Some(pool))
+}
+
+/// The bots of `--bots-file`, or as many new ones as the profile wants.
+async fn run_bots(args: &RunArgs, profile: &Profile) -> anyhow::Result<Vec<BotCred>> {
+    match &args.bots_file {
+        Some(path) => {
+            let bots: Vec<BotCred> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+            anyhow::ensure!(!bots.is_empty(), "{}: no bots", path.display());
+            Ok(bots)
+        }
+        None => {
+            let url = args.database_url.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("give --database-url (or DATABASE_URL) to register the run's bots, or --bots-file")
+            })?;
+            register_bots(url, profile.bots).await
+        }
+    }
+}
+
+fn shared_state(
+    args: &RunArgs,
+    profile: &Profile,
+    target: &str,
+    bots: &[BotCred],
+    population: Population,
+    rx: flume::Receiver<state::Item>,
+) -> Arc<State> {
+    Arc::new(State {
+        profile: profile.clone(),
+        bot_paths: bots
+            .iter()
+            .map(|b| format!("{target}/webhook/telegram/{}", b.name))
+            .collect(),
+        population,
+        rx,
+        start: OnceLock::new(),
+        drop_after: args.drop_after,
+        deadline: OnceLock::new(),
+        ready: Default::default(),
+        in_flight: Default::default(),
+        later: Mutex::new(BinaryHeap::new()),
+        // Simulated users type again themselves; only the open model re-sends like Telegram.
+        retry_refused: if matches!(profile.shape, Shape::Users { .. }) {
+            0
+        } else {
+            args.retry_refused
+        },
+        rec: Mutex::new(Recorder::new()),
+    })
+}
+
+/// ledger.csv, summary.json and report.html in `out`.
+fn write_outputs(state: &State, out: &Path, summary: Summary) -> anyhow::Result<RunOutcome> {
     let rec = state.rec.lock().expect("not poisoned");
     summary::write_ledger(&out.join("ledger.csv"), &rec.ledger)?;
     drop(rec);
@@ -317,81 +282,4 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         summary_path,
         summary,
     })
-}
-
-/// Registers `n` bots named `load-<run>-<i>` with random secrets.
-pub async fn register_bots(db: &sqlx::PgPool, n: usize) -> anyhow::Result<Vec<BotCred>> {
-    let run = ulid::Ulid::generate().to_string().to_lowercase();
-    let run = &run[run.len() - 8..];
-    let mut rng = StdRng::from_os_rng();
-    let mut bots = Vec::with_capacity(n);
-    for i in 0..n {
-        let name = format!("load-{run}-{i}");
-        let secret: String = (0..32)
-            .map(|_| {
-                const A: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-                A[rng.random_range(0..A.len())] as char
-            })
-            .collect();
-        sluice_api::bots::add(db, &name, &secret).await?;
-        bots.push(BotCred { name, secret });
-    }
-    Ok(bots)
-}
-
-/// The api refreshes its bot registry every couple of seconds: wait until it answers 401 (a
-/// known bot, wrong secret) rather than 404 for `bot`.
-async fn wait_until_known(target: &str, bot: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let url = format!("{target}/webhook/telegram/{bot}");
-    let until = Instant::now() + Duration::from_secs(15);
-    let mut last = String::new();
-    while Instant::now() < until {
-        match http
-            .post(&url)
-            .header("X-Telegram-Bot-Api-Secret-Token", "not-the-secret")
-            .header("content-type", "application/json")
-            .body(r#"{"update_id":1}"#)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 401 || r.status() == 403 => return Ok(()),
-            Ok(r) => last = format!("HTTP {}", r.status()),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    anyhow::bail!("{url} does not know the run's bots after 15 s (last answer: {last})")
-}
-
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} s  {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
-}
-
-fn progress_line(state: &State, s: &Sample) -> String {
-    let rec = state.rec.lock().expect("not poisoned");
-    let ok = rec.requests.answered_2xx();
-    let backlog: f64 = s
-        .queue_depth
-        .iter()
-        .filter(|(k, _)| k.ends_with(":pending") || k.ends_with(":scheduled"))
-        .map(|(_, v)| v)
-        .sum();
-    format!(
-        "sent {}  2xx {}  failed {}  dropped {}  p95 {:.1} ms  queued {backlog}",
-        rec.requests.total,
-        ok,
-        rec.failed,
-        rec.dropped,
-        rec.corrected.value_at_quantile(0.95) as f64 / 1000.0
-    )
 }

@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_loadtests::{dbsnap, gate, profile, report, run, summary::Summary};
+use sluice_loadtests::{bots, dbsnap, gate, profile, report, run, summary::Summary};
 
 #[derive(Parser)]
 #[command(
@@ -200,12 +200,7 @@ fn write_report(
 }
 
 async fn setup(args: SetupArgs) -> anyhow::Result<ExitCode> {
-    let db = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&args.database_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
-    let bots = run::register_bots(&db, args.bots).await?;
+    let bots = bots::register_bots(&args.database_url, args.bots).await?;
     std::fs::write(&args.out, serde_json::to_string_pretty(&bots)? + "\n")?;
     println!(
         "{} bots registered, written to {}",

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use plotters::style::RGBColor;
 
+mod queue;
+
 use super::escape;
 use super::plot::{Chart, Series};
 use crate::summary::Second;
@@ -30,9 +32,6 @@ const CLASSES: [(&str, RGBColor); 5] = [
     ("errors", BLACK),
 ];
 /// Queue states that are work still to do (`dead` is not: nothing will process it).
-const BACKLOG_STATES: [&str; 4] = ["pending", "scheduled", "inflight", ""];
-const KNOWN_LANES: [&str; 3] = ["high", "normal", "low"];
-const KNOWN_STATES: [&str; 4] = ["pending", "scheduled", "inflight", "dead"];
 const MIB: f64 = 1024.0 * 1024.0;
 
 pub(super) enum Panel {
@@ -71,7 +70,7 @@ pub(super) fn panels(timeseries: &[Second]) -> Vec<Panel> {
     let mut ts: Vec<&Second> = timeseries.iter().collect();
     ts.sort_by_key(|s| s.t);
     let mut out = vec![latency(&ts), throughput(&ts)];
-    out.extend(queue(&ts));
+    out.extend(queue::queue(&ts));
     out.push(memory(&ts));
     out.push(lock_waits(&ts));
     out
@@ -160,89 +159,6 @@ fn throughput(ts: &[&Second]) -> Panel {
         "Requests answered (or failed) in each second by status class; errors are transport \
          errors and timeouts. Classes that never occurred are left out.",
     )
-}
-
-/// Splits a `queue_depth` key "lane:state"; a key without a state is a lane's depth as a whole.
-fn lane_state(key: &str) -> (&str, &str) {
-    key.rsplit_once(':').unwrap_or((key, ""))
-}
-
-/// Names in a known order first, then any others alphabetically.
-fn ordered<'a>(names: BTreeSet<&'a str>, known: &[&'a str]) -> Vec<&'a str> {
-    let mut out: Vec<&str> = known
-        .iter()
-        .copied()
-        .filter(|k| names.contains(k))
-        .collect();
-    out.extend(names.into_iter().filter(|n| !known.contains(n)));
-    out
-}
-
-fn queue(ts: &[&Second]) -> Vec<Panel> {
-    let keys: Vec<(&str, &str)> = ts
-        .iter()
-        .flat_map(|s| s.queue_depth.keys())
-        .map(|k| lane_state(k))
-        .collect();
-    if keys.is_empty() {
-        return vec![Panel::Absent(
-            "Queue depth",
-            "the run did not read sluice_queue_depth from the metrics endpoint.",
-        )];
-    }
-    let lanes = ordered(keys.iter().map(|k| k.0).collect(), &KNOWN_LANES);
-    let states = ordered(keys.iter().map(|k| k.1).collect(), &KNOWN_STATES);
-    // Sum of the entries of one second that match, or None when that second sampled none.
-    let sum = |s: &Second, keep: &dyn Fn(&str, &str) -> bool| {
-        let mut hits = s.queue_depth.iter().filter(|(k, _)| {
-            let (lane, state) = lane_state(k);
-            keep(lane, state)
-        });
-        let first = hits.next()?;
-        Some(first.1 + hits.map(|(_, v)| v).sum::<f64>())
-    };
-    let backlog = lanes
-        .iter()
-        .zip(PALETTE.iter().cycle())
-        .map(|(lane, color)| {
-            series(*lane, *color, ts, |s| {
-                sum(s, &|l, st| l == *lane && BACKLOG_STATES.contains(&st))
-            })
-        })
-        .collect();
-    let by_state = states
-        .iter()
-        .zip(PALETTE.iter().cycle())
-        .map(|(state, color)| {
-            let name = if state.is_empty() {
-                "(no state)"
-            } else {
-                state
-            };
-            series(name, *color, ts, |s| sum(s, &|_, st| st == *state))
-        })
-        .collect();
-    vec![
-        Panel::Chart(
-            Chart {
-                title: "Queue backlog per lane",
-                y_desc: "jobs",
-                counts: true,
-                series: backlog,
-            },
-            "Work still to do in each lane: pending + scheduled + in flight, from \
-             sluice_queue_depth on the metrics endpoint.",
-        ),
-        Panel::Chart(
-            Chart {
-                title: "Queue depth by state, all lanes",
-                y_desc: "jobs",
-                counts: true,
-                series: by_state,
-            },
-            "The same samples summed over lanes, per state (dead letters included).",
-        ),
-    ]
 }
 
 fn memory(ts: &[&Second]) -> Panel {

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use crate::sample::Sample;
 use crate::summary::{self, Check, Plan, Second, Summary};
 
+use super::record::Recorder;
 use super::state::State;
 
 pub(super) fn ms(us: u64) -> f64 {
@@ -60,6 +61,34 @@ pub(super) fn build_summary(
     let duration_s = rec
         .last_answer
         .map_or(0.0, |t| t.saturating_duration_since(start).as_secs_f64());
+    let mut metrics = request_metrics(&rec, duration_s);
+    lock_wait_metrics(&mut metrics, &samples);
+    if state.profile.watch_memory {
+        memory_metrics(&mut metrics, &rec, &samples);
+    }
+    Summary {
+        tool: summary::TOOL.into(),
+        format: summary::FORMAT,
+        profile: state.profile.name.into(),
+        target: target.into(),
+        started_at: started_at.to_rfc3339(),
+        duration_s,
+        plan: plan(state, plan_arrivals),
+        requests: rec.requests.clone(),
+        metrics,
+        checks: checks(&rec),
+        timeseries: timeseries(&rec, samples),
+        ledger: Some("ledger.csv".into()),
+        bots,
+        goose_report,
+        environment,
+    }
+}
+
+type Metrics = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// Requests, latencies, failures, refusals, drops and checks, k6's names.
+fn request_metrics(rec: &Recorder, duration_s: f64) -> Metrics {
     let total = rec.requests.total;
     let mut metrics = BTreeMap::new();
     metrics.insert(
@@ -91,6 +120,11 @@ pub(super) fn build_summary(
     if rec.flood.1 > 0 {
         metrics.insert("flood_limited".into(), rate(rec.flood.0, rec.flood.1));
     }
+    metrics
+}
+
+/// Postgres lock waits, when the sampler could see them.
+fn lock_wait_metrics(metrics: &mut Metrics, samples: &[(u32, Sample)]) {
     let lock_samples: Vec<u64> = samples.iter().filter_map(|(_, s)| s.lock_waits).collect();
     let waits_seen = samples
         .iter()
@@ -109,28 +143,33 @@ pub(super) fn build_summary(
             ]),
         );
     }
-    if state.profile.watch_memory {
-        if let Some(g) = rss_growth(&samples, "api") {
-            metrics.insert(
-                "api_rss_growth".into(),
-                BTreeMap::from([("ratio".into(), g)]),
-            );
-        }
-        let ok = rec.requests.answered_2xx();
-        let redis: Vec<u64> = samples
-            .iter()
-            .filter_map(|(_, s)| s.redis_used_memory)
-            .collect();
-        if let (Some(first), Some(last)) = (redis.first(), redis.last())
-            && ok > 0
-        {
-            metrics.insert(
-                "redis_bytes_per_update".into(),
-                BTreeMap::from([("value".into(), (*last as f64 - *first as f64) / ok as f64)]),
-            );
-        }
-    }
+}
 
+/// The api's RSS growth and Redis's bytes per accepted update (profiles that watch memory).
+fn memory_metrics(metrics: &mut Metrics, rec: &Recorder, samples: &[(u32, Sample)]) {
+    if let Some(g) = rss_growth(samples, "api") {
+        metrics.insert(
+            "api_rss_growth".into(),
+            BTreeMap::from([("ratio".into(), g)]),
+        );
+    }
+    let ok = rec.requests.answered_2xx();
+    let redis: Vec<u64> = samples
+        .iter()
+        .filter_map(|(_, s)| s.redis_used_memory)
+        .collect();
+    if let (Some(first), Some(last)) = (redis.first(), redis.last())
+        && ok > 0
+    {
+        metrics.insert(
+            "redis_bytes_per_update".into(),
+            BTreeMap::from([("value".into(), (*last as f64 - *first as f64) / ok as f64)]),
+        );
+    }
+}
+
+/// One entry a second: answers and latencies from the recorder, the rest from the samples.
+fn timeseries(rec: &Recorder, samples: Vec<(u32, Sample)>) -> Vec<Second> {
     let seconds = rec.seconds.len().max(
         samples
             .iter()
@@ -159,44 +198,35 @@ pub(super) fn build_summary(
         slot.redis_used_memory = s.redis_used_memory;
         slot.lock_waits = s.lock_waits;
     }
-    Summary {
-        tool: summary::TOOL.into(),
-        format: summary::FORMAT,
-        profile: state.profile.name.into(),
-        target: target.into(),
-        started_at: started_at.to_rfc3339(),
-        duration_s,
-        plan: Plan {
-            shape: if state.retry_refused > 0 {
-                format!(
-                    "{}; refused updates re-sent after Retry-After, up to {} times",
-                    state.profile.describe(),
-                    state.retry_refused
-                )
-            } else {
-                state.profile.describe()
-            },
-            arrivals: plan_arrivals,
-            duration_s: state.profile.duration.as_secs_f64(),
-            resend_share: state.profile.resend_share,
+    timeseries
+}
+
+fn plan(state: &State, arrivals: u64) -> Plan {
+    Plan {
+        shape: if state.retry_refused > 0 {
+            format!(
+                "{}; refused updates re-sent after Retry-After, up to {} times",
+                state.profile.describe(),
+                state.retry_refused
+            )
+        } else {
+            state.profile.describe()
         },
-        requests: rec.requests.clone(),
-        metrics,
-        checks: rec
-            .checks
-            .iter()
-            .map(|(name, (p, f))| Check {
-                name: (*name).into(),
-                passes: *p,
-                fails: *f,
-            })
-            .collect(),
-        timeseries,
-        ledger: Some("ledger.csv".into()),
-        bots,
-        goose_report,
-        environment,
+        arrivals,
+        duration_s: state.profile.duration.as_secs_f64(),
+        resend_share: state.profile.resend_share,
     }
+}
+
+fn checks(rec: &Recorder) -> Vec<Check> {
+    rec.checks
+        .iter()
+        .map(|(name, (p, f))| Check {
+            name: (*name).into(),
+            passes: *p,
+            fails: *f,
+        })
+        .collect()
 }
 
 /// (mean RSS over the last quarter / mean over the first quarter) - 1, after a warm-up of 60 s

@@ -15,14 +15,14 @@
 //! sluice-backlog --prefix sluice --lane low --count 100000 --json
 //! ```
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod updates;
+
+use std::time::{Duration, Instant};
 
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use clap::Parser;
-use serde_json::value::RawValue;
 use sluice_shared::{
     config::parse_duration,
-    envelope::UpdateEnvelope,
     lanes::Lane,
     queue::{QueueConfig, connect, lane_config},
 };
@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         let upto = (next + per_call as i64).min(end);
         let tasks = (next..upto)
             .map(|id| {
-                let env = envelope(&args, id);
+                let env = updates::envelope(&args, id);
                 body_bytes += env.payload.get().len() as u64;
                 Ok(TaskBuilder::new(serde_json::to_vec(&env)?)
                     .task_id(TaskId::from_ulid(Ulid::generate()))
@@ -127,143 +127,4 @@ fn report(args: &Args, queued: u64, body_bytes: u64, took: Duration) {
         });
         println!("{summary}");
     }
-}
-
-/// A pseudo-random number from `x` (splitmix64): repeatable, no state.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-const NAMES: &[&str] = &[
-    "Ada", "Grace", "Linus", "Margaret", "Ken", "Zoë", "Łukasz", "José",
-];
-const TEXTS: &[&str] = &[
-    "ok",
-    "Thanks! 🙏",
-    "see you tomorrow at 10?",
-    "Can someone share the link to yesterday's slides, please?",
-    "I pushed the fix, the build is green again. Let me know if the deploy looks fine.",
-    "Привет! Напомни, пожалуйста, во сколько начинается встреча в четверг?",
-    "Der Zug hat wieder 20 Minuten Verspätung, fangt bitte ohne mich an.",
-];
-const COMMANDS: &[&str] = &["/start", "/help", "/settings", "/stats"];
-
-fn pick<'a>(list: &[&'a str], r: u64) -> &'a str {
-    list[(r % list.len() as u64) as usize]
-}
-
-/// The update `update_id` of the lane's kinds, with its envelope fields.
-fn envelope(args: &Args, update_id: i64) -> UpdateEnvelope {
-    let r = mix(update_id as u64);
-    let c = r % args.chats;
-    let u = (r >> 20) % 50_000;
-    let user_id = if u.is_multiple_of(2) {
-        200_000_000 + u as i64 * 9973
-    } else {
-        5_000_000_000 + u as i64 * 7919
-    };
-    let user = format!(
-        r#"{{"id":{user_id},"is_bot":false,"first_name":"{}","username":"user_{u}","language_code":"en"}}"#,
-        pick(NAMES, u)
-    );
-    let private = c * 10 < args.chats * 6;
-    let (chat_id, chat) = if private {
-        (
-            user_id,
-            format!(
-                r#"{{"id":{user_id},"first_name":"{}","type":"private"}}"#,
-                pick(NAMES, u)
-            ),
-        )
-    } else {
-        let id = -1_001_000_000_000 - c as i64 * 131;
-        (
-            id,
-            format!(r#"{{"id":{id},"title":"Group {c}","type":"supergroup"}}"#),
-        )
-    };
-    let (mid, date, text) = (
-        1000 + update_id % 900_000,
-        1_764_000_000 + update_id % 86_400,
-        pick(TEXTS, r >> 8),
-    );
-    let message = |extra: &str, text: &str| {
-        format!(
-            r#"{{"message_id":{mid},"from":{user},"chat":{chat},"date":{date}{extra},"text":"{text}"}}"#
-        )
-    };
-    let odd = (r >> 40) % 2 == 1;
-    let (kind, body, chat_id, user_id) = match (args.lane, odd) {
-        (Lane::High, false) => {
-            let cmd = pick(COMMANDS, r >> 12);
-            let entities = format!(
-                r#","entities":[{{"offset":0,"length":{},"type":"bot_command"}}]"#,
-                cmd.len()
-            );
-            (
-                "message",
-                message(&entities, &format!("{cmd} {text}")),
-                Some(chat_id),
-                Some(user_id),
-            )
-        }
-        (Lane::High, true) => (
-            "callback_query",
-            format!(
-                r#"{{"id":"{}","from":{user},"message":{{"message_id":{mid},"chat":{chat},"date":{date},"text":"Pick one:"}},"chat_instance":"{}","data":"vote:yes:{mid}"}}"#,
-                4_000_000_000_000_000 + update_id,
-                r >> 3
-            ),
-            Some(chat_id),
-            Some(user_id),
-        ),
-        (Lane::Normal, false) => ("message", message("", text), Some(chat_id), Some(user_id)),
-        (Lane::Normal, true) => (
-            "edited_message",
-            message(&format!(r#","edit_date":{}"#, date + 42), text),
-            Some(chat_id),
-            Some(user_id),
-        ),
-        (Lane::Low, false) => {
-            let id = -1_001_000_000_000 - c as i64 * 131;
-            let channel = format!(r#"{{"id":{id},"title":"Channel {c}","type":"channel"}}"#);
-            (
-                "channel_post",
-                format!(
-                    r#"{{"message_id":{mid},"sender_chat":{channel},"chat":{channel},"date":{date},"text":"{text}"}}"#
-                ),
-                Some(id),
-                None,
-            )
-        }
-        (Lane::Low, true) => (
-            "message_reaction",
-            format!(
-                r#"{{"chat":{chat},"message_id":{mid},"user":{user},"date":{date},"old_reaction":[],"new_reaction":[{{"type":"emoji","emoji":"👍"}}]}}"#
-            ),
-            Some(chat_id),
-            Some(user_id),
-        ),
-    };
-    let raw = format!(r#"{{"update_id":{update_id},"{kind}":{body}}}"#);
-    UpdateEnvelope {
-        bot: args.bot.clone(),
-        update_id,
-        kind: kind.to_owned(),
-        chat_id,
-        user_id,
-        lane: args.lane,
-        received_at_ms: now_ms(),
-        payload: RawValue::from_string(raw).expect("the body is valid JSON"),
-        attempt: 0,
-    }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
