@@ -8,6 +8,7 @@
 
 mod attack;
 mod dispatch;
+mod item;
 mod progress;
 mod record;
 mod senders;

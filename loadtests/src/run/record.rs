@@ -1,6 +1,7 @@
 //! Answers as they arrive: counts, latency histograms, the ledger, checks.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
@@ -8,7 +9,7 @@ use hdrhistogram::Histogram;
 use crate::profile::Stream;
 use crate::summary::{LedgerEntry, Requests};
 
-use super::state::{Item, State};
+use super::item::Item;
 
 /// Answers, as they arrive.
 pub(super) struct Recorder {
@@ -76,21 +77,21 @@ pub(super) struct Answer {
 }
 
 pub(super) fn record(
-    state: &State,
+    recorder: &Mutex<Recorder>,
+    start: Instant,
     item: &Item,
     ledger_at: usize,
     a: Answer,
     sent: Instant,
     done: Instant,
 ) {
-    let start = *state.start.get().expect("set before any send");
     let corrected = done.saturating_duration_since(item.due).as_micros() as u64;
     let raw = done.saturating_duration_since(sent).as_micros() as u64;
     let second = done.saturating_duration_since(start).as_secs() as usize;
     let ok = (200..300).contains(&a.status);
     let flood = item.stream == Stream::Flood;
     let expected = ok || (flood && a.status == 429);
-    let mut rec = state.rec.lock().expect("not poisoned");
+    let mut rec = recorder.lock().expect("not poisoned");
     rec.ledger[ledger_at].status = a.status;
     rec.last_answer = Some(done);
     rec.requests.total += 1;

@@ -201,6 +201,7 @@ pub(super) async fn send(
             },
         );
     }
-    record(state, item, ledger_at, answer, sent, done);
+    let start = *state.start.get().expect("set before any send");
+    record(&state.rec, start, item, ledger_at, answer, sent, done);
     Ok(())
 }

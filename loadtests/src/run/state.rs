@@ -5,41 +5,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::profile::{Profile, Stream};
-use crate::traffic::{Population, Update};
+use crate::profile::Profile;
+use crate::traffic::Population;
 
+pub(super) use super::item::{Item, Pending};
 use super::record::Recorder;
-
-/// A due update handed to a sender.
-#[derive(Clone)]
-pub(super) struct Item {
-    pub(super) due: Instant,
-    pub(super) update: Arc<Update>,
-    pub(super) stream: Stream,
-    pub(super) resend: bool,
-    /// Re-sends of a refused update so far (`--retry-refused`).
-    pub(super) attempt: u32,
-}
-
-/// A re-send waiting for its time (min-heap on `due`).
-pub(super) struct Pending(pub(super) Item);
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.due == other.0.due
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.0.due.cmp(&self.0.due)
-    }
-}
 
 /// Everything the goose users share.
 pub(super) struct State {
