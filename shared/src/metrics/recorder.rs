@@ -1,0 +1,178 @@
+//! The Prometheus recorder: installed once per process, with every metric described.
+
+use std::sync::OnceLock;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+use super::*;
+
+/// Latency buckets from 0.5 ms to 60 s: webhook answers live at the low end, job waits at the
+/// high end, and Telegram gives up on an answer after 60 s.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's Prometheus recorder, installed on first use with sluice's metrics described.
+///
+/// A process has one global recorder; tests that start several apps in one process share it.
+pub fn recorder() -> Result<PrometheusHandle, BuildError> {
+    // Built once under the OnceLock, so concurrent first callers (tests starting apps in
+    // parallel) all get the handle of the recorder that was installed, never a stray one.
+    let mut error = None;
+    let handle = HANDLE.get_or_init(|| {
+        let builder = match PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        {
+            Ok(b) => b,
+            Err(e) => {
+                error = Some(e);
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_ok() {
+            describe();
+            // Histogram samples pile up until drained; a scrape drains them, but a process
+            // nobody scrapes must not grow (seen in a 5-minute endurance run: ~50 B per update).
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                });
+        }
+        handle
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(handle.clone()),
+    }
+}
+
+fn describe() {
+    describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        "HTTP requests served, by route, method and status."
+    );
+    describe_histogram!(
+        HTTP_REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "HTTP request latency."
+    );
+    describe_counter!(
+        WEBHOOK_UPDATES_TOTAL,
+        "Webhook deliveries by outcome and lane."
+    );
+    describe_counter!(
+        HOOK_DELIVERIES_TOTAL,
+        "Signed-webhook deliveries by signature scheme, outcome and lane."
+    );
+    describe_histogram!(
+        ENQUEUE_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to make an update durable in Redis."
+    );
+    describe_counter!(
+        ENQUEUE_FAILURES_TOTAL,
+        "Enqueues that failed or ran out of time, by reason."
+    );
+    describe_counter!(JOBS_TOTAL, "Jobs finished by workers, by lane and outcome.");
+    describe_counter!(
+        JOBS_ALREADY_HANDLED_TOTAL,
+        "Jobs whose update was already handled, so the handler was not run again, by lane."
+    );
+    describe_histogram!(
+        JOB_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time a worker spent on one job."
+    );
+    describe_histogram!(
+        JOB_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time from ingress to a worker starting the job."
+    );
+    describe_counter!(
+        DB_RETRIES_TOTAL,
+        "Database operations retried after a transient error."
+    );
+    describe_histogram!(DB_BATCH_ROWS, "Rows per batched updates insert.");
+    describe_gauge!(
+        DLQ_SIZE,
+        "Dead letters waiting for replay or purge, per lane."
+    );
+    describe_counter!(
+        VACUUMED_TOTAL,
+        "Finished jobs whose bookkeeping was removed from Redis."
+    );
+    describe_counter!(
+        DLQ_EXPIRED_TOTAL,
+        "Dead letters deleted after SLUICE_DLQ_RETENTION, by lane and set (dlq, apalis_dead)."
+    );
+    describe_gauge!(
+        REDIS_USED_MEMORY_BYTES,
+        Unit::Bytes,
+        "Redis used_memory; every api replica exports it: aggregate with max."
+    );
+    describe_gauge!(
+        REDIS_MAXMEMORY_BYTES,
+        Unit::Bytes,
+        "Redis maxmemory (0: no limit); aggregate with max."
+    );
+    describe_gauge!(
+        QUEUE_DEPTH,
+        "Jobs per lane and state; aggregate replicas with max, not sum."
+    );
+    describe_gauge!(
+        QUEUE_OLDEST_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest pending job per lane."
+    );
+    describe_gauge!(DB_POOL_CONNECTIONS, "Pooled Postgres connections by state.");
+    describe_gauge!(DB_POOL_MAX_CONNECTIONS, "Upper bound of the Postgres pool.");
+    describe_histogram!(
+        DB_ACQUIRE_SECONDS,
+        Unit::Seconds,
+        "Time waiting for a pooled connection."
+    );
+    describe_counter!(
+        DB_ACQUIRE_TIMEOUTS_TOTAL,
+        "Waits for a pooled connection that timed out."
+    );
+    describe_counter!(
+        WORKER_RESTARTS_TOTAL,
+        "Lane consumers restarted, by lane and reason (error, ended, panic)."
+    );
+    describe_gauge!(
+        WORKER_FETCH_PAUSED,
+        "1 while the worker does not fetch because Postgres is unavailable."
+    );
+    describe_counter!(
+        ADMISSION_TOTAL,
+        "Admission decisions for verified updates, by lane and decision."
+    );
+    describe_counter!(
+        RATELIMIT_FALLBACK_TOTAL,
+        "Rate-limit decisions taken locally because Redis failed, by reason."
+    );
+    describe_counter!(
+        ADMISSION_SUBJECT_FALLBACKS_TOTAL,
+        "Updates limited by their user or by no chat limit at all because their chat id was missing or unusable, by reason and subject."
+    );
+    describe_counter!(
+        HTTP_CONNECTIONS_CLOSED_TOTAL,
+        "HTTP connections closed, by reason (done, idle_timeout, header_timeout)."
+    );
+    describe_gauge!(HTTP_CONNECTIONS_OPEN, "Open HTTP connections.");
+    describe_counter!(
+        BODY_BUDGET_EXHAUSTED_TOTAL,
+        "Request bodies refused because their route's body budget was spent, by route."
+    );
+}
