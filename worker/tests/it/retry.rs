@@ -19,6 +19,13 @@ use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
 use crate::common::{enqueuer, envelope, row_stats, spawn_worker, worker_cli};
 
+/// Serves `app` on a free loopback port: the URL of its `/hook` and the server task.
+async fn serve_hook(app: Router) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    (url, tokio::spawn(axum::serve(listener, app).into_future()))
+}
+
 /// How the fake bot answers each update_id, and how often it was called.
 #[derive(Clone, Default)]
 struct Target {
@@ -55,17 +62,12 @@ async fn transient_failures_retry_permanent_ones_die_and_replay_makes_no_duplica
     let db = TestDb::fresh().await.unwrap();
     let (redis, prefix) = (redis_url(), prefix());
     let target = Target::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            Router::new()
-                .route("/hook", post(bot))
-                .with_state(target.clone()),
-        )
-        .into_future(),
-    );
+    let (url, server) = serve_hook(
+        Router::new()
+            .route("/hook", post(bot))
+            .with_state(target.clone()),
+    )
+    .await;
     let env = [
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
@@ -218,17 +220,12 @@ async fn an_outlandish_retry_after_is_clamped_to_the_retry_maximum() {
     let db = TestDb::fresh().await.unwrap();
     let (redis, prefix) = (redis_url(), prefix());
     let calls = Calls::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            Router::new()
-                .route("/hook", post(slow_down))
-                .with_state(calls.clone()),
-        )
-        .into_future(),
-    );
+    let (url, server) = serve_hook(
+        Router::new()
+            .route("/hook", post(slow_down))
+            .with_state(calls.clone()),
+    )
+    .await;
     let env = [
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
