@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
-"""Checks the NetworkPolicies of a rendered kustomize overlay (issue 12, point 16).
+"""The NetworkPolicies of a rendered kustomize overlay (issue 12, point 16).
 
-    check_netpol.py RENDERED.yaml [--ingress-ns NS] [--monitoring-ns NS]
-    check_netpol.py --self-test RENDERED.yaml
+    python3 -m checks.netpol RENDERED.yaml [--name NAME] [--ingress-ns NS] [--monitoring-ns NS]
+    python3 -m checks.netpol --self-test RENDERED.yaml
 
 For every Deployment, its pods must be selected by a NetworkPolicy of type Ingress, and what the
 policies selecting them allow, taken together (NetworkPolicies add up), must be:
@@ -17,14 +16,10 @@ import argparse
 import copy
 import sys
 
-import yaml
+from checks.files import load_all
+from checks.report import Result, print_deploy
 
 NS_LABEL = "kubernetes.io/metadata.name"
-
-
-def load(path):
-    with open(path) as f:
-        return [d for d in yaml.safe_load_all(f) if d]
 
 
 def selects(selector, labels):
@@ -120,16 +115,6 @@ def problems(docs, ingress_ns, monitoring_ns):
     return found
 
 
-def report(name, found, detail):
-    if found:
-        print(f"FAIL {name}: {len(found)} problem(s)")
-        for line in found[:40]:
-            print(f"       {line}")
-    else:
-        print(f"ok   {name}: {detail}")
-    return not found
-
-
 def breakages(docs):
     """Each way of breaking the rendered policies that the check must catch."""
     def policy(ds, name):
@@ -178,6 +163,17 @@ def self_test(docs, ingress_ns, monitoring_ns):
     return found
 
 
+def check(name, docs, ingress_ns, monitoring_ns):
+    return Result(f"{name}: network policies", problems(docs, ingress_ns, monitoring_ns),
+                  f"http from {ingress_ns} only, admin from {monitoring_ns} only, on every Deployment")
+
+
+def self_test_result(name, docs, ingress_ns, monitoring_ns):
+    n = len(breakages(docs))
+    return Result(f"{name}: network policy checker self-test", self_test(docs, ingress_ns, monitoring_ns),
+                  f"the render passes, each of {n} broken variants fails")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("rendered")
@@ -186,17 +182,12 @@ def main():
     ap.add_argument("--monitoring-ns", default="monitoring")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
-    docs = load(args.rendered)
+    docs = load_all(args.rendered)
     if args.self_test:
-        n = len(breakages(docs))
-        good = report(f"{args.name}: network policy checker self-test",
-                      self_test(docs, args.ingress_ns, args.monitoring_ns),
-                      f"the render passes, each of {n} broken variants fails")
+        result = self_test_result(args.name, docs, args.ingress_ns, args.monitoring_ns)
     else:
-        good = report(f"{args.name}: network policies", problems(docs, args.ingress_ns, args.monitoring_ns),
-                      f"http from {args.ingress_ns} only, admin from {args.monitoring_ns} only, "
-                      "on every Deployment")
-    sys.exit(0 if good else 1)
+        result = check(args.name, docs, args.ingress_ns, args.monitoring_ns)
+    sys.exit(0 if print_deploy([result]) else 1)
 
 
 if __name__ == "__main__":
