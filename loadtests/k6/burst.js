@@ -1,5 +1,5 @@
 // burst.js: sluice's `burst` load profile for k6: 50 updates/s for 80 s with two 10 s bursts at
-// 400/s starting at t=20 s and t=50 s (open model; realistic traffic of lib/traffic.js).
+// 400/s starting at t=20 s and t=50 s (open model; the Rust traffic model's updates, lib/traffic.js).
 //
 // Run (sluice-api up, bots registered; see lib/profile.js for every variable):
 //   sluice-load setup --bots 50 --out "$PWD/bots.json"
@@ -17,6 +17,7 @@ import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, secs, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
 import { checkAccepted, send } from './lib/send.js';
 import { Traffic } from './lib/traffic.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'burst';
 const BASE_RATE = envInt('SLUICE_RATE', 50);
@@ -40,7 +41,7 @@ function scenarios() {
 
 export const options = baseOptions(PROFILE, scenarios(), thresholdsFor(THRESHOLDS, PROFILE));
 
-const traffic = new Traffic(BOTS);
+const traffic = new Traffic(BOTS, modelPart('mixed', () => open('./lib/model.generated.json')));
 
 export function setup() {
   const shape = `${BASE_RATE}/s for ${DURATION} s, ${BURST_RATE}/s for ${BURST_LENGTH} s from t=${BURST_STARTS.join(' s and t=')} s`;

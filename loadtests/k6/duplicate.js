@@ -1,6 +1,6 @@
 // duplicate.js: sluice's `duplicate` load profile for k6: 100 updates/s for 60 s (open model,
-// realistic traffic of lib/traffic.js), of which 20 % are delivered a second time, as Telegram
-// re-delivers after a timeout: 1 in 20 of those re-sends races the original (both at once),
+// the Rust traffic model's updates, lib/traffic.js), of which 20 % are delivered a second time,
+// as Telegram re-delivers after a timeout: 1 in 20 of those re-sends races the original (both at once),
 // the others follow it 0-5 s after it was sent. Every delivery, re-sends included, must be
 // answered 2xx; a re-send answered {"ok":true,"duplicate":true}.
 //
@@ -22,6 +22,7 @@ import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
 import { accepted, checkAccepted, duplicateAnswer, send, sendTwice } from './lib/send.js';
 import { Traffic } from './lib/traffic.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'duplicate';
 const RATE = envInt('SLUICE_RATE', 100);
@@ -44,7 +45,7 @@ export const options = baseOptions(PROFILE,
 
 const recognised = new Rate('duplicate_recognised');
 const pairOneNew = new Rate('duplicate_pair_one_new');
-const traffic = new Traffic(BOTS);
+const traffic = new Traffic(BOTS, modelPart('mixed', () => open('./lib/model.generated.json')));
 
 export function setup() {
   const shape = `${RATE}/s for ${DURATION} s, ${RESEND_SHARE * 100} % re-sent `

@@ -1,6 +1,6 @@
 // endurance.js: sluice's `endurance` load profile for k6: 150 updates/s for 30 min, open model
-// (arrivals do not wait for answers), realistic traffic of lib/traffic.js over every bot of the
-// bots file.
+// (arrivals do not wait for answers), the Rust traffic model's updates (lib/traffic.js, lib/model.js)
+// over every bot of the bots file.
 //
 // Run (sluice-api up, bots registered; see lib/profile.js for every variable):
 //   sluice-load setup --bots 50 --out "$PWD/bots.json"
@@ -17,9 +17,11 @@
 
 import { botsPath } from './lib/bots.js';
 import { constantRate } from './lib/constant.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'endurance';
-const profile = constantRate(PROFILE, 150, 30 * 60, open(botsPath()), botsPath(), open('./thresholds.json'));
+const profile = constantRate(PROFILE, 150, 30 * 60, open(botsPath()), botsPath(), open('./thresholds.json'),
+  modelPart('mixed', () => open('./lib/model.generated.json')));
 
 export const options = profile.options;
 export const setup = profile.setup;

@@ -7,8 +7,10 @@
 //   SLUICE_BOTS="$PWD/bots.json" k6 run loadtests/k6/flood.js
 //   sluice-load gate --profile flood --summary k6-summary-flood.json
 // Overrides: SLUICE_RATE (the flooding chat's updates/s, 100), SLUICE_QUIET_CHATS (50),
-// SLUICE_DURATION (30s), SLUICE_TARGET. All updates go to the first bot of the bots file and are
-// plain messages (text, photos, stickers...: the normal lane, whose chat policy is `reject`).
+// SLUICE_DURATION (30s), SLUICE_TARGET. All updates go to the first bot of the bots file and come
+// from the Rust traffic model's flood streams (lib/model.js: `quiet`, one private chat each, text
+// messages; `flooding`, one supergroup, mentions of the bot): the normal lane, whose chat policy
+// is `reject`. The model exports 100 quiet chats.
 // sluice's per-chat limit must sit between the two rates, e.g. SLUICE_RATE_CHAT_PER_MIN=600
 // SLUICE_RATE_CHAT_BURST=60 (the default 20/min would refuse the quiet chats too).
 // Thresholds: thresholds.json's "flood" entry, with this script's two Rate metrics:
@@ -21,9 +23,9 @@ import exec from 'k6/execution';
 import { Rate } from 'k6/metrics';
 import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
-import { hash } from './lib/random.js';
+import { modelPart } from './lib/model.js';
 import { accepted, checkAccepted, checkAcceptedOrLimited, send } from './lib/send.js';
-import { Traffic } from './lib/traffic.js';
+import { update } from './lib/traffic.js';
 
 const PROFILE = 'flood';
 const FLOOD_RATE = envInt('SLUICE_RATE', 100);
@@ -42,31 +44,31 @@ export const options = baseOptions(PROFILE, {
 const quietOk = new Rate('flood_quiet_ok');
 const limited = new Rate('flood_limited');
 
-const traffic = new Traffic(BOTS);
-const BOT = traffic.bots[0];
-// Half private chats, half supergroups; the flooding chat is a supergroup (a spam wave).
-const QUIET = [];
-for (let i = 0; i < QUIET_CHATS; i++) {
-  QUIET.push(i % 2 === 0 ? traffic.privatePlace(hash(BOT.key, 31, i)) : traffic.groupPlace(hash(BOT.key, 32, i)));
+const BOT = BOTS[0];
+// One update per quiet chat; the flooding chat is a supergroup (a spam wave).
+const QUIET = modelPart('quiet', () => open('./lib/model.generated.json'));
+const FLOODING = modelPart('flooding', () => open('./lib/model.generated.json'));
+if (QUIET_CHATS > QUIET.length) {
+  throw new Error(`SLUICE_QUIET_CHATS=${QUIET_CHATS}: the traffic model exports ${QUIET.length} quiet chats`);
 }
-const FLOODING = traffic.groupPlace(hash(BOT.key, 33));
 
 export function setup() {
   const shape = `bot ${BOT.name}: ${QUIET_CHATS} quiet chats at 1/s each, `
-    + `one chat (${FLOODING.chat.id}) at ${FLOOD_RATE}/s, for ${DURATION} s`;
+    + `one chat (${FLOODING[0].chat}) at ${FLOOD_RATE}/s, for ${DURATION} s`;
   return setupRun(PROFILE, { shape: shape, rate: QUIET_CHATS + FLOOD_RATE, flood_rate: FLOOD_RATE, quiet_chats: QUIET_CHATS,
     duration_s: DURATION, bots: 1 });
 }
 
 export function quiet(data) {
-  const place = QUIET[exec.scenario.iterationInTest % QUIET.length];
-  const res = send(traffic.messageIn(BOT, place, nextUpdateId(data, SCENARIOS)), { tags: { chat: 'quiet' } });
+  const chat = QUIET[exec.scenario.iterationInTest % QUIET_CHATS];
+  const res = send(update(BOT, chat, nextUpdateId(data, SCENARIOS)), { tags: { chat: 'quiet' } });
   quietOk.add(accepted(res));
   checkAccepted(res, { chat: 'quiet' });
 }
 
 export function flood(data) {
-  const res = send(traffic.messageIn(BOT, FLOODING, nextUpdateId(data, SCENARIOS)),
+  const flooding = FLOODING[exec.scenario.iterationInTest % FLOODING.length];
+  const res = send(update(BOT, flooding, nextUpdateId(data, SCENARIOS)),
     { expect: 'limited', tags: { chat: 'flooding' } });
   limited.add(res.status === 429);
   checkAcceptedOrLimited(res, { chat: 'flooding' });

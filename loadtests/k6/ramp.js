@@ -17,6 +17,7 @@ import { botsPath, parseBots } from './lib/bots.js';
 import { arrivals, baseOptions, envInt, envSeconds, nextUpdateId, secs, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
 import { checkAccepted, send } from './lib/send.js';
 import { Traffic } from './lib/traffic.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'ramp';
 const HERD = envInt('SLUICE_HERD', 1000);
@@ -31,7 +32,7 @@ export const options = baseOptions(PROFILE, {
   steady: arrivals(RATE, DURATION),
 }, thresholdsFor(THRESHOLDS, PROFILE));
 
-const traffic = new Traffic(BOTS);
+const traffic = new Traffic(BOTS, modelPart('mixed', () => open('./lib/model.generated.json')));
 
 export function setup() {
   return setupRun(PROFILE, { shape: `${HERD} updates at t=0, then ${RATE}/s for ${DURATION} s`, herd: HERD, rate: RATE,

@@ -1,5 +1,6 @@
 // steady.js: sluice's `steady` load profile for k6: 100 updates/s for 60 s, open model (arrivals
-// do not wait for answers), realistic traffic of lib/traffic.js over every bot of the bots file.
+// do not wait for answers), the Rust traffic model's updates (lib/traffic.js, lib/model.js) over
+// every bot of the bots file.
 //
 // Run (sluice-api up, bots registered; see lib/profile.js for every variable):
 //   sluice-load setup --bots 50 --out "$PWD/bots.json"
@@ -12,9 +13,11 @@
 
 import { botsPath } from './lib/bots.js';
 import { constantRate } from './lib/constant.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'steady';
-const profile = constantRate(PROFILE, 100, 60, open(botsPath()), botsPath(), open('./thresholds.json'));
+const profile = constantRate(PROFILE, 100, 60, open(botsPath()), botsPath(), open('./thresholds.json'),
+  modelPart('mixed', () => open('./lib/model.generated.json')));
 
 export const options = profile.options;
 export const setup = profile.setup;

@@ -2,7 +2,7 @@
 // acting every 0.5-3 s (closed model: constant-vus, one VU per user, think time between
 // actions): normal (a private message or a command, 60 %), mention (@the_bot in a group, 25 %),
 // reply (to the bot's message, or an inline-keyboard press, 15 %). The people and their
-// behaviour are lib/users.js.
+// behaviour come from the Rust traffic model (lib/users.js, lib/model.js: 100 people).
 //
 // Run (sluice-api up, bots registered; see lib/profile.js for every variable):
 //   sluice-load setup --bots 50 --out "$PWD/bots.json"
@@ -20,6 +20,7 @@ import { botsPath, firstBots, parseBots } from './lib/bots.js';
 import { baseOptions, envInt, envSeconds, nextUpdateId, secs, setupRun, summaryWriter, thresholdsFor } from './lib/profile.js';
 import { checkAccepted, send } from './lib/send.js';
 import { THINK_MAX_S, THINK_MIN_S, Users } from './lib/users.js';
+import { modelPart } from './lib/model.js';
 
 const PROFILE = 'users';
 const VUS = envInt('SLUICE_VUS', 100);
@@ -34,7 +35,7 @@ export const options = baseOptions(PROFILE, {
 }, thresholdsFor(THRESHOLDS, PROFILE));
 
 const BOTS = firstBots(ALL_BOTS, BOT_COUNT);
-const model = new Users(BOTS);
+const model = new Users(BOTS, modelPart('people', () => open('./lib/model.generated.json')));
 /** This VU's person, made on its first iteration (module state is per VU in k6). */
 let person = null;
 

@@ -3,18 +3,33 @@
 //! Bots and chats have Zipf popularity (a few bots and chats carry most of the traffic, as in
 //! real deployments); 60 % of a bot's chats are private chats (chat id = user id, some above
 //! 2^32), the rest supergroups (`-100…` ids). Kinds follow what a bot with privacy mode sees:
-//! mostly text messages, commands, callback queries, some media, edits, membership changes and
-//! channel posts. Bodies have the Bot API's exact shape: median about 400 B, a long tail to a
-//! few KB (texts are log-normal, up to 3 000 characters).
+//! mostly text messages, commands, callback queries, some media, edits, reactions, membership
+//! changes and channel posts ([`kind`] has the mix). Bodies have the Bot API's exact shape:
+//! median about 400 B, a long tail to a few KB (texts are log-normal, up to 3 000 characters).
+//!
+//! This is the one traffic model: `sluice-load run` draws from it live, `sluice-backlog` builds
+//! its jobs with it, and `sluice-load traffic export` renders it for k6 and wrk ([`export`]).
+//!
+//! # Layout
+//! - [`kind`]: the kinds, their Bot API field and lane, the mix per sort of chat.
+//! - `body`, `people`: the Bot API JSON of each kind, and of users and chats.
+//! - [`streams`]: the flood profile's chats and the users profile's people.
+//! - [`export`]: the fixtures k6 and wrk read.
 
 mod body;
+pub mod export;
+pub mod kind;
 mod people;
+pub mod streams;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, LogNormal, Zipf};
 use serde::{Deserialize, Serialize};
+use sluice_shared::lanes::Lane;
+
+pub use kind::Kind;
 
 /// A bot the run posts to: its name in sluice's registry and its webhook secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,23 +55,14 @@ impl Chat {
             Chat::Private(id) | Chat::Channel(id) | Chat::Group { chat: id, .. } => id,
         }
     }
-}
 
-/// The update kinds the generator makes (what the api classifies them as is its business).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// A text message that @-mentions the bot (the only group text a privacy-mode bot sees).
-    Mention,
-    Command,
-    /// A reply to one of the bot's own messages.
-    Reply,
-    Callback,
-    Photo,
-    Sticker,
-    Edited,
-    MemberChange,
-    ChannelPost,
+    /// The user who writes in this chat (a channel's posts have none).
+    pub fn user(self) -> Option<i64> {
+        match self {
+            Chat::Private(id) | Chat::Group { user: id, .. } => Some(id),
+            Chat::Channel(_) => None,
+        }
+    }
 }
 
 /// One generated update, ready to post.
@@ -69,10 +75,20 @@ pub struct Update {
     pub body: String,
 }
 
+impl Update {
+    /// The body after `{"update_id":N`: a template that any update_id completes.
+    pub fn rest(&self) -> &str {
+        let head = format!("{{\"update_id\":{}", self.update_id);
+        self.body
+            .strip_prefix(&head)
+            .expect("bodies start with their update_id")
+    }
+}
+
 /// The bots, their chats and users, and the popularity of each.
 pub struct Population {
     pub bots: Vec<BotCred>,
-    next_update_id: Vec<AtomicI64>,
+    update_ids: Vec<AtomicI64>,
     bot_zipf: Zipf<f64>,
     chats_per_bot: u64,
     chat_zipf: Zipf<f64>,
@@ -86,7 +102,7 @@ impl Population {
     /// Telegram's do) so runs against one database never collide.
     pub fn new(bots: Vec<BotCred>, chats_per_bot: u64, rng: &mut impl RngCore) -> Population {
         assert!(!bots.is_empty(), "a population needs at least one bot");
-        let next_update_id = bots
+        let update_ids = bots
             .iter()
             .map(|_| AtomicI64::new(rng.random_range(100_000_000..900_000_000)))
             .collect();
@@ -94,7 +110,7 @@ impl Population {
             bot_zipf: Zipf::new(bots.len() as f64, 1.0).expect("n >= 1"),
             chat_zipf: Zipf::new(chats_per_bot.max(1) as f64, 1.0).expect("n >= 1"),
             bots,
-            next_update_id,
+            update_ids,
             chats_per_bot: chats_per_bot.max(1),
             // Median 33 characters, long tail: most messages are short, a few are essays.
             text_len: LogNormal::new(3.5, 1.0).expect("valid"),
@@ -130,43 +146,59 @@ impl Population {
 
     /// A kind in the proportions a bot sees in this kind of chat.
     pub fn pick_kind(chat: Chat, rng: &mut impl Rng) -> Kind {
-        let r = rng.random_range(0..100);
-        match chat {
-            Chat::Channel(_) => Kind::ChannelPost,
-            Chat::Private(_) => match r {
-                0..60 => Kind::Text,
-                60..75 => Kind::Command,
-                75..87 => Kind::Callback,
-                87..92 => Kind::Photo,
-                92..96 => Kind::Sticker,
-                96..99 => Kind::Edited,
-                _ => Kind::MemberChange,
-            },
-            Chat::Group { .. } => match r {
-                0..35 => Kind::Mention,
-                35..50 => Kind::Command,
-                50..65 => Kind::Reply,
-                65..80 => Kind::Callback,
-                80..88 => Kind::Photo,
-                88..93 => Kind::Sticker,
-                93..98 => Kind::Edited,
-                _ => Kind::MemberChange,
-            },
+        kind::pick(chat, |_| true, rng).expect("every chat has a mix")
+    }
+
+    /// A chat of `bot` by popularity and a kind of that chat's mix that goes to `lane`.
+    pub fn pick_in_lane(&self, bot: usize, lane: Lane, rng: &mut impl Rng) -> (Chat, Kind) {
+        // Every lane has kinds in groups or channels; redraw chats that have none (a channel
+        // for the high lane), a handful of times at most in practice.
+        loop {
+            let chat = self.pick_chat(bot, rng);
+            if let Some(kind) = kind::pick(chat, |k| k.lane() == lane, rng) {
+                return (chat, kind);
+            }
         }
     }
 
     /// A random update: bot and chat by popularity, kind by the chat's mix.
     pub fn random(&self, rng: &mut impl Rng) -> Update {
+        self.random_at(now_secs(), rng)
+    }
+
+    /// [`Population::random`], sent at `date` (Unix seconds).
+    pub fn random_at(&self, date: i64, rng: &mut impl Rng) -> Update {
         let bot = self.pick_bot(rng);
         let chat = self.pick_chat(bot, rng);
         let kind = Self::pick_kind(chat, rng);
-        self.make(bot, chat, kind, rng)
+        let update_id = self.next_update_id(bot);
+        self.render(bot, update_id, chat, kind, date, rng)
     }
 
-    /// An update of `kind` in `chat` to `bot`, with the bot's next update_id.
+    /// An update of `kind` in `chat` to `bot`, with the bot's next update_id, dated now.
     pub fn make(&self, bot: usize, chat: Chat, kind: Kind, rng: &mut impl Rng) -> Update {
-        let update_id = self.next_update_id[bot].fetch_add(1, Ordering::Relaxed);
-        let body = self.body(bot, update_id, chat, kind, rng).to_string();
+        let update_id = self.next_update_id(bot);
+        self.render(bot, update_id, chat, kind, now_secs(), rng)
+    }
+
+    /// `bot`'s next update_id.
+    pub fn next_update_id(&self, bot: usize) -> i64 {
+        self.update_ids[bot].fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The update `update_id` of `kind` in `chat` to `bot`, sent at `date` (Unix seconds).
+    pub fn render(
+        &self,
+        bot: usize,
+        update_id: i64,
+        chat: Chat,
+        kind: Kind,
+        date: i64,
+        rng: &mut impl Rng,
+    ) -> Update {
+        let value = self.body(bot, update_id, chat, kind, date, rng);
+        // By hand, so that update_id comes first as Telegram sends it (serde_json sorts keys).
+        let body = format!("{{\"update_id\":{update_id},\"{}\":{value}}}", kind.field());
         Update {
             bot,
             update_id,
@@ -175,6 +207,10 @@ impl Population {
             body,
         }
     }
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 /// User ids spread like Telegram's: most below 2^32, newer accounts above it.

@@ -8,13 +8,13 @@ import { checkAccepted, send } from './send.js';
 import { Traffic } from './traffic.js';
 
 // { options, setup, run, handleSummary } of a constant-rate profile; SLUICE_RATE and
-// SLUICE_DURATION override the defaults.
-export function constantRate(profile, defaultRate, defaultSeconds, botsText, botsSource, thresholdsText) {
+// SLUICE_DURATION override the defaults. `mixed`: the model's updates (lib/model.js).
+export function constantRate(profile, defaultRate, defaultSeconds, botsText, botsSource, thresholdsText, mixed) {
   const rate = envInt('SLUICE_RATE', defaultRate);
   const duration = envSeconds('SLUICE_DURATION', defaultSeconds);
   const bots = parseBots(botsText, botsSource);
   const scenarios = [profile];
-  const traffic = new Traffic(bots);
+  const traffic = new Traffic(bots, mixed);
   return {
     options: baseOptions(profile, { [profile]: arrivals(rate, duration) }, thresholdsFor(JSON.parse(thresholdsText), profile)),
     setup() {

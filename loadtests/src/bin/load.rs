@@ -39,6 +39,8 @@ enum Command {
     Setup(SetupArgs),
     /// List the profiles.
     Profiles,
+    /// The traffic model: `traffic export` writes the fixtures k6 and wrk read.
+    Traffic(sluice_loadtests::traffic::export::TrafficArgs),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +91,9 @@ async fn main() -> ExitCode {
         Command::Slo(args) => Ok(gate::slo(args)),
         Command::Report(args) => report_command(args),
         Command::Setup(args) => setup(args).await,
+        Command::Traffic(args) => {
+            sluice_loadtests::traffic::export::traffic(args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Profiles => {
             for name in profile::NAMES {
                 let p = profile::Profile::named(name).expect("listed");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::profile::{Arrival, Stream};
-use crate::traffic::{Chat, Kind};
+use crate::traffic::streams;
 
 use super::state::{Item, Pending, State};
 
@@ -37,10 +37,6 @@ pub(super) async fn dispatch(
             + state.drop_after
             + Duration::from_secs(60 * (1 + u64::from(state.retry_refused))),
     );
-    let flood_chat = Chat::Group {
-        chat: -1_009_999_999_999,
-        user: 7_000_000_001,
-    };
     for a in arrivals {
         if goose::is_killswitch_triggered() {
             return;
@@ -56,11 +52,8 @@ pub(super) async fn dispatch(
         let pop = &state.population;
         let update = match a.stream {
             Stream::Mixed => pop.random(&mut rng),
-            Stream::Quiet(i) => {
-                let chat = Chat::Private(7_100_000_000 + i64::from(i));
-                pop.make(0, chat, Kind::Text, &mut rng)
-            }
-            Stream::Flood => pop.make(0, flood_chat, Kind::Mention, &mut rng),
+            Stream::Quiet(i) => pop.make(0, streams::quiet_chat(i), streams::QUIET_KIND, &mut rng),
+            Stream::Flood => pop.make(0, streams::FLOOD_CHAT, streams::FLOOD_KIND, &mut rng),
         };
         let item = Item {
             due,

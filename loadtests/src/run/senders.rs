@@ -9,7 +9,6 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::profile::{Shape, Stream};
 use crate::summary::LedgerEntry;
-use crate::traffic::{Chat, Kind};
 
 use super::dispatch::later;
 use super::record::{Answer, record};
@@ -63,51 +62,14 @@ pub(super) async fn simulated_user(user: &mut GooseUser) -> Result<(), Box<Trans
         return Ok(());
     };
     let mut rng = StdRng::from_os_rng();
-    let me = 6_000_000_000 + user.weighted_users_index as i64;
     let pop = &state.population;
-    // Each user talks to a few bots, in private and in one group those bots are in.
-    let group = -1_008_000_000_000 - (user.weighted_users_index as i64 % 20);
+    let person = user.weighted_users_index as u64;
     while start.elapsed() < state.profile.duration && !goose::is_killswitch_triggered() {
-        let bot = pop.pick_bot(&mut rng);
-        let roll = rng.random_range(0..100);
-        let (chat, kind) = match roll {
-            // Normal: a private message or a command.
-            0..60 => (
-                Chat::Private(me),
-                if rng.random_bool(0.25) {
-                    Kind::Command
-                } else {
-                    Kind::Text
-                },
-            ),
-            // Mention: @bot in a group.
-            60..85 => (
-                Chat::Group {
-                    chat: group,
-                    user: me,
-                },
-                Kind::Mention,
-            ),
-            // Reply: to the bot's message, or a button under it.
-            _ => (
-                if rng.random_bool(0.5) {
-                    Chat::Private(me)
-                } else {
-                    Chat::Group {
-                        chat: group,
-                        user: me,
-                    }
-                },
-                if rng.random_bool(0.5) {
-                    Kind::Reply
-                } else {
-                    Kind::Callback
-                },
-            ),
-        };
+        let date = chrono::Utc::now().timestamp();
+        let action = pop.act(person, date, &mut rng);
         let item = Item {
             due: Instant::now(),
-            update: Arc::new(pop.make(bot, chat, kind, &mut rng)),
+            update: Arc::new(action.update),
             stream: Stream::Mixed,
             resend: false,
             attempt: 0,

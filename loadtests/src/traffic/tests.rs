@@ -95,3 +95,41 @@ fn chats_have_telegram_shaped_ids() {
     assert!((1000..1400).contains(&private), "{private} private of 2000");
     assert!(group > 600 && big > 0);
 }
+
+#[test]
+fn a_body_without_its_update_id_completes_any_other() {
+    let pop = population(3);
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..200 {
+        let u = pop.random(&mut rng);
+        assert!(
+            u.body
+                .starts_with(&format!("{{\"update_id\":{},", u.update_id))
+        );
+        let other: Value =
+            serde_json::from_str(&format!("{{\"update_id\":42{}", u.rest())).unwrap();
+        assert_eq!(other["update_id"], 42);
+        assert!(other.get(u.kind.field()).is_some(), "{}", u.body);
+    }
+}
+
+#[test]
+fn lane_picks_keep_to_the_lane_and_reach_every_kind_of_it() {
+    let pop = population(1);
+    let mut rng = StdRng::seed_from_u64(12);
+    for lane in Lane::ALL {
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..3000 {
+            let (chat, kind) = pop.pick_in_lane(0, lane, &mut rng);
+            assert_eq!(kind.lane(), lane);
+            assert!(
+                kind::mix(chat).iter().any(|(k, _)| *k == kind),
+                "{kind:?} in {chat:?}"
+            );
+            kinds.insert(kind);
+        }
+        let all: std::collections::BTreeSet<Kind> =
+            Kind::ALL.into_iter().filter(|k| k.lane() == lane).collect();
+        assert_eq!(kinds, all, "{lane}");
+    }
+}

@@ -6,10 +6,11 @@
 //! seconds instead of minutes of HTTP. With `--rate` it pushes one update at a time at that
 //! steady rate instead (traffic without HTTP).
 //!
-//! Updates get consecutive update_ids from `--first-id`, spread over `--chats` chats (60 %
-//! private, 40 % supergroups and channels) and 50 000 users, with kinds that belong in the lane:
-//! high = bot commands and callback queries, normal = messages and edits, low = channel posts and
-//! reactions. Bodies have the Bot API's shape, 300-600 bytes.
+//! Updates get consecutive update_ids from `--first-id` and come from the traffic model
+//! (`loadtests/src/traffic`): `--chats` chats by popularity (60 % private, the rest supergroups
+//! and a few channels), with the model's kinds that belong in the lane: high = bot commands and
+//! callback queries, normal = messages, media, edits and membership changes, low = channel posts
+//! and reactions. Bodies have the Bot API's shape (median about 400 bytes, a tail to a few KB).
 //!
 //! ```sh
 //! sluice-backlog --prefix sluice --lane low --count 100000 --json
