@@ -18,10 +18,10 @@ use crate::{
     admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
-    registry::BotLimits,
+    registry::{BotLimits, Lookup},
     replay::{Claim, ReplayError},
     signature::{ReplayStamp, Unverified},
-    sources::{Source, extract, registry::Lookup},
+    sources::{Source, extract},
     state::AppState,
     verify::VerifiedBot,
 };
