@@ -91,10 +91,13 @@ async fn receive(
     Ok((verified, env, held))
 }
 
-/// Admission control, then the enqueue (scheduled later for a delay); counts the decision.
+/// Admission control for the bot's and the chat's buckets, then the enqueue (scheduled later for
+/// a delay); counts the decision.
 async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Result<Taken, ApiError> {
     let subject = Subject {
-        bot,
+        bot_id: bot.id(),
+        bot: bot.name(),
+        limits: bot.limits(),
         // Telegram queues by chat, or by user for updates without one; an update that should
         // have had a chat and falls back here is counted in envelope().
         chat: env.chat_id.or(env.user_id),
@@ -121,7 +124,7 @@ fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnve
     let payload = RawValue::from_string(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let lane = app.lane_rules.lane_for(&c.kind, c.is_command);
     Ok(UpdateEnvelope {
-        bot: bot.name.clone(),
+        bot: bot.name().to_owned(),
         update_id: c.update_id,
         kind: c.kind,
         chat_id: c.chat_id,
