@@ -90,10 +90,10 @@ async fn accept(
         bot: &bucket,
         limits: BotLimits::default(),
         chat: event.rate_key.as_deref().map(key_bucket),
-        lane: event.lane,
+        lane: event.job.lane,
     };
-    match admit::admit(app, &subject, &event).await {
-        Ok(taken) => Ok((event.lane.as_str(), taken)),
+    match admit::admit(app, &subject, &event.job).await {
+        Ok(taken) => Ok((event.job.lane.as_str(), taken)),
         Err(e) => {
             // Refused or not queued: the sender's retry of this very request must be accepted.
             if let Some(claim) = claim {

@@ -3,7 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane};
+use sluice_shared::{
+    job::{self, Job},
+    lanes::Lane,
+};
 
 use crate::Args;
 
@@ -34,7 +37,7 @@ fn pick<'a>(list: &[&'a str], r: u64) -> &'a str {
 }
 
 /// The update `update_id` of the lane's kinds, with its envelope fields.
-pub(crate) fn envelope(args: &Args, update_id: i64) -> UpdateEnvelope {
+pub(crate) fn envelope(args: &Args, update_id: i64) -> Job {
     let r = mix(update_id as u64);
     let from = origin(args.chats, r);
     let m = Message {
@@ -51,12 +54,14 @@ pub(crate) fn envelope(args: &Args, update_id: i64) -> UpdateEnvelope {
         Lane::Low => low(&from, &m, odd),
     };
     let raw = format!(r#"{{"update_id":{update_id},"{kind}":{body}}}"#);
-    UpdateEnvelope {
-        bot: args.bot.clone(),
-        update_id,
+    Job {
+        origin: job::Origin::Telegram {
+            bot: args.bot.clone(),
+            update_id,
+            chat: chat_id,
+            user: user_id,
+        },
         kind: kind.to_owned(),
-        chat_id,
-        user_id,
         lane: args.lane,
         received_at_ms: now_ms(),
         payload: RawValue::from_string(raw).expect("the body is valid JSON"),
