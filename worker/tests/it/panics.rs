@@ -31,9 +31,12 @@ struct Grenade(Arc<AtomicU32>);
 
 impl UpdateHandler for Grenade {
     async fn handle(&self, _: &HandlerContext, u: &Update) -> Result<(), HandlerError> {
-        if let Origin::Telegram { update_id: 66, .. } = u.origin {
+        if let Origin::Telegram {
+            update_id: id @ 66, ..
+        } = u.origin
+        {
             self.0.fetch_add(1, Ordering::SeqCst);
-            panic!("handler bug on update {}", u.origin);
+            panic!("handler bug on update {id}");
         }
         Ok(())
     }
