@@ -7,7 +7,8 @@
 //! - [`state`]: [`state::AppState`], what the handlers share.
 //! - [`startup`]: the state built, router and layer stack, listeners, graceful shutdown.
 //! - [`routes`]: one module per route family (`telegram`, `hooks`).
-//! - [`registry`]: the cached `bots` table.
+//! - [`registry`]: the in-memory [`registry::Cache`] of a table: the bots here, the sources in
+//!   [`sources`].
 //! - [`verify`]: unverified delivery → [`verify::VerifiedBot`].
 //! - [`sources`]: signed-webhook sources: the cached table, their options, their changes.
 //! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).

@@ -1,10 +1,12 @@
-//! The bot registry: the `bots` table, cached in memory and re-read every few seconds.
+//! The registries: tables that requests look names up in (bots, signed-webhook sources), each
+//! a [`Cache`] of its [`Table`] in memory, re-read every few seconds.
 //!
-//! Requests never query Postgres for a bot: a flood of deliveries for random bot names costs a
-//! hash lookup, and a Postgres outage does not stop deliveries for bots already known.
+//! Requests never query Postgres for a bot or a source: a flood of deliveries for random names
+//! costs a hash lookup, and a Postgres outage does not stop deliveries for names already known.
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{Arc, RwLock},
     time::Duration,
 };
@@ -28,14 +30,58 @@ pub struct BotLimits {
     pub burst: Option<u32>,
 }
 
+/// The bot registry: the `bots` table.
+pub type BotRegistry = Cache<BotEntry>;
+
+/// A table whose rows a [`Cache`] holds by name.
+pub trait Table: Send + Sync + Sized + 'static {
+    /// The cache's name in logs ("bot registry").
+    const WHAT: &'static str;
+    /// Every usable row, by name.
+    fn load(db: &PgPool)
+    -> impl Future<Output = Result<HashMap<String, Self>, sqlx::Error>> + Send;
+}
+
+impl Table for BotEntry {
+    const WHAT: &'static str = "bot registry";
+
+    async fn load(db: &PgPool) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
+        type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
+        let mut tx = sluice_shared::db::begin(db).await?;
+        let rows: Vec<Row> =
+            sqlx::query_as("SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots")
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name, hash, rate_per_sec, burst)| {
+                let secret_sha256: [u8; 32] = hash.try_into().ok()?;
+                let limits = BotLimits {
+                    rate_per_sec,
+                    burst: burst.and_then(|b| u32::try_from(b).ok()),
+                };
+                let entry = BotEntry {
+                    id,
+                    name: name.clone(),
+                    secret_sha256,
+                    limits,
+                };
+                Some((name, entry))
+            })
+            .collect())
+    }
+}
+
 /// A table cached in memory by name, swapped whole on each reload; `None` until the first
-/// successful load. Bots and signed-webhook sources both live in one.
+/// successful load. Entries are shared, never copied, by the requests that look them up.
 pub struct Cache<T> {
     entries: Arc<RwLock<Option<Snapshot<T>>>>,
 }
 
 /// One load of the table, shared by every reader until the next one replaces it.
-type Snapshot<T> = Arc<HashMap<String, T>>;
+type Snapshot<T> = Arc<HashMap<String, Arc<T>>>;
 
 impl<T> Clone for Cache<T> {
     fn clone(&self) -> Self {
@@ -61,8 +107,8 @@ pub enum Lookup<T> {
     NotLoaded,
 }
 
-impl<T: Clone> Cache<T> {
-    pub fn lookup(&self, name: &str) -> Lookup<T> {
+impl<T> Cache<T> {
+    pub fn lookup(&self, name: &str) -> Lookup<Arc<T>> {
         let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             None => Lookup::NotLoaded,
@@ -76,84 +122,31 @@ impl<T: Clone> Cache<T> {
     /// Replaces everything the cache knows in one step; answers how many entries it now holds.
     pub fn replace(&self, map: HashMap<String, T>) -> usize {
         let n = map.len();
+        let map = map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
         n
     }
 }
 
-/// The bot registry.
-#[derive(Clone, Default)]
-pub struct Registry {
-    bots: Cache<BotEntry>,
-}
-
-impl Registry {
-    pub fn lookup(&self, name: &str) -> Lookup<BotEntry> {
-        self.bots.lookup(name)
-    }
-
-    /// Re-reads the `bots` table and swaps the cache in one step.
+impl<T: Table> Cache<T> {
+    /// Re-reads the table and swaps the cache in one step; answers how many entries it holds.
     pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
-        type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
-        let mut tx = sluice_shared::db::begin(db).await?;
-        let rows: Vec<Row> =
-            sqlx::query_as("SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots")
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        let map: HashMap<String, BotEntry> = rows
-            .into_iter()
-            .filter_map(|(id, name, hash, rate_per_sec, burst)| {
-                let secret_sha256: [u8; 32] = hash.try_into().ok()?;
-                let limits = BotLimits {
-                    rate_per_sec,
-                    burst: burst.and_then(|b| u32::try_from(b).ok()),
-                };
-                Some((
-                    name.clone(),
-                    BotEntry {
-                        id,
-                        name,
-                        secret_sha256,
-                        limits,
-                    },
-                ))
-            })
-            .collect();
-        Ok(self.bots.replace(map))
+        Ok(self.replace(T::load(db).await?))
     }
 
-    /// Keeps the cache fresh until the returned task is aborted; a failed reload keeps the last
-    /// known registry.
+    /// Keeps the cache fresh until the returned task is aborted; a failed reload is logged and
+    /// the cache keeps what it had.
     pub fn spawn_refresh(&self, db: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
-        let registry = self.clone();
-        refresh_every(every, "bot registry", move || {
-            let (registry, db) = (registry.clone(), db.clone());
-            async move { registry.reload(&db).await.map(|_| ()) }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = cache.reload(&db).await {
+                    tracing::warn!(error = %e, "{} reload failed; keeping the last known one", T::WHAT);
+                }
+            }
         })
     }
-}
-
-/// Runs `reload` every `every` until the task is aborted; a failure is logged and the cache keeps
-/// what it had.
-pub fn refresh_every<F, Fut>(
-    every: Duration,
-    what: &'static str,
-    reload: F,
-) -> tokio::task::JoinHandle<()>
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), sqlx::Error>> + Send,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = reload().await {
-                tracing::warn!(error = %e, "{what} reload failed; keeping the last known one");
-            }
-        }
-    })
 }

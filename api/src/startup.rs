@@ -21,8 +21,8 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
-    registry::Registry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
-    sources::registry::SourceRegistry, state::AppState,
+    registry::BotRegistry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
+    sources::SourceRegistry, state::AppState,
 };
 
 /// The public router with its layer stack.
@@ -101,7 +101,7 @@ impl Api {
             _ => [connect()?, connect()?, connect()?],
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
-        let registry = Registry::default();
+        let registry = BotRegistry::default();
         if let Err(e) = registry.reload(&db).await {
             tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
         }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use sluice_shared::lanes::LaneRules;
 
 use crate::{
-    admission::Admission, enqueue::Enqueuer, registry::Registry, replay::ReplayGuard,
-    routes::budget::BodyBudgets, sources::registry::SourceRegistry,
+    admission::Admission, enqueue::Enqueuer, registry::BotRegistry, replay::ReplayGuard,
+    routes::budget::BodyBudgets, sources::SourceRegistry,
 };
 
 /// What handlers share: cheap clonable handles only.
 #[derive(Clone)]
 pub struct AppState {
-    pub registry: Registry,
+    pub registry: BotRegistry,
     /// The signed-webhook sources, cached like the bots.
     pub sources: SourceRegistry,
     pub enqueuer: Enqueuer,

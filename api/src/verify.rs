@@ -1,4 +1,5 @@
-//! Trust as a type: a delivery becomes [`VerifiedBot`] only through [`verify_secret`].
+//! Trust as a type: a delivery becomes [`VerifiedBot`] only through [`verify_secret`] (its
+//! fields are private, so no other module can make one).
 
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -14,9 +15,25 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// A bot whose delivery carried its secret token.
 #[derive(Debug, Clone)]
 pub struct VerifiedBot {
-    pub id: i64,
-    pub name: String,
-    pub limits: BotLimits,
+    id: i64,
+    name: String,
+    limits: BotLimits,
+}
+
+impl VerifiedBot {
+    /// The bot's row id: its rate-limit bucket's key.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bot's own limits (`bots.rate_per_sec`, `bots.burst`).
+    pub fn limits(&self) -> BotLimits {
+        self.limits
+    }
 }
 
 /// SHA-256 of a secret token, as stored in `bots.secret_sha256`.
@@ -71,7 +88,10 @@ mod tests {
 
     #[test]
     fn right_secret_verifies() {
-        assert_eq!(verify_secret(&bot(), &headers("s3cret")).unwrap().name, "b");
+        assert_eq!(
+            verify_secret(&bot(), &headers("s3cret")).unwrap().name(),
+            "b"
+        );
     }
 
     #[test]

@@ -5,9 +5,8 @@
 //! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
 //! - [`jsonb`]: whether Postgres `jsonb` will store a body (checked before it is acknowledged).
 //! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
-//! - [`envelope`]: the queued job of a Telegram update, with everything a worker needs.
-//! - [`event`]: the queued job of a signed webhook (any provider), with its raw bytes.
-//! - [`job`]: what a queue holds — either of the two — and what the enqueue needs of it.
+//! - [`job`]: what a queue holds: one envelope for a Telegram update or a signed event (its
+//!   [`job::Origin`]), its JSON formats, and what the enqueue needs of it.
 //! - [`queue`]: the apalis-redis configuration of each lane's queue.
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`depth`]: each lane's backlog, in-flight and dead jobs, sampled from Redis.
@@ -26,8 +25,6 @@ pub mod coalesce;
 pub mod config;
 pub mod db;
 pub mod depth;
-pub mod envelope;
-pub mod event;
 pub mod job;
 pub mod jsonb;
 pub mod lanes;

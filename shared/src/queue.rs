@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn the_dedup_namespace_names_no_lane() {
-        let key = dedup_key_name("sluice", &crate::envelope::idempotency_key("bot", 42));
+        let key = dedup_key_name("sluice", &crate::job::telegram_key("bot", 42));
         assert_eq!(key, "sluice:idempotency:tg:bot:42");
         for lane in Lane::ALL {
             assert!(!key.starts_with(&lane.queue_name("sluice")));

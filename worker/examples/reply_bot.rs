@@ -7,7 +7,7 @@
 //! (bot, update_id) keeps the side effect idempotent, since a handler runs at least once.
 
 use serde::Deserialize;
-use sluice_worker::handler::{HandlerContext, HandlerError, Update, UpdateHandler};
+use sluice_worker::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
 
 #[derive(Deserialize)]
 struct Body {
@@ -23,11 +23,21 @@ pub struct ReplyBot;
 
 impl UpdateHandler for ReplyBot {
     async fn handle(&self, ctx: &HandlerContext, update: &Update) -> Result<(), HandlerError> {
-        let body: Body = update.json().map_err(HandlerError::permanent)?;
-        let text = body.message.and_then(|m| m.text).unwrap_or_default();
-        let (Some(chat), true) = (update.chat_id, text.starts_with("/start")) else {
+        // Telegram updates in a chat only: a signed webhook's event has no chat to answer.
+        let Origin::Telegram {
+            bot,
+            update_id,
+            chat: Some(chat),
+            ..
+        } = &update.origin
+        else {
             return Ok(());
         };
+        let body: Body = update.json().map_err(HandlerError::permanent)?;
+        let text = body.message.and_then(|m| m.text).unwrap_or_default();
+        if !text.starts_with("/start") {
+            return Ok(());
+        }
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS outbox (bot text, update_id bigint, chat_id bigint, text text,
              PRIMARY KEY (bot, update_id))",
@@ -37,8 +47,8 @@ impl UpdateHandler for ReplyBot {
         .await?;
         sqlx::query("INSERT INTO outbox VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .persistent(false)
-            .bind(&update.bot)
-            .bind(update.update_id)
+            .bind(bot)
+            .bind(update_id)
             .bind(chat)
             .bind("Welcome! Send me anything.")
             .execute(&ctx.db)

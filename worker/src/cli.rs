@@ -108,10 +108,10 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     l.id,
-                    e.lane(),
+                    e.lane,
                     at.to_rfc3339(),
                     e.describe(),
-                    e.kind(),
+                    e.kind,
                     l.reason
                 );
             }

@@ -99,7 +99,7 @@ impl DbGate {
         why: &(dyn std::fmt::Display + Sync),
     ) -> Result<&'static str, apalis_redis::Error> {
         let id = requeue.push(job, RELEASE_DELAY).await?;
-        tracing::info!(job = %job.describe(), attempt = job.attempt(), next = %id, error = %why, "Postgres unavailable: job released, no attempt used");
+        tracing::info!(job = %job.describe(), attempt = job.attempt, next = %id, error = %why, "Postgres unavailable: job released, no attempt used");
         Ok("released")
     }
 

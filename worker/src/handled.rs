@@ -10,7 +10,10 @@
 
 use std::sync::Arc;
 
-use sluice_shared::{coalesce, job::Job};
+use sluice_shared::{
+    coalesce,
+    job::{Job, Origin},
+};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -39,18 +42,18 @@ impl HandledMarks {
     /// Returns once `handled_at` is committed for the job's row.
     pub async fn mark(&self, job: &Job) -> Result<(), StoreError> {
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
-        match job {
-            Job::Telegram(env) => {
+        match &job.origin {
+            Origin::Telegram { bot, update_id, .. } => {
                 let (reply, rx) = oneshot::channel();
                 let pending = Pending {
-                    bot: env.bot.clone(),
-                    update_id: env.update_id,
+                    bot: bot.clone(),
+                    update_id: *update_id,
                     reply,
                 };
                 self.tx.send(pending).await.map_err(|_| closed())?;
                 rx.await.unwrap_or_else(|_| Err(closed()))
             }
-            Job::Signed(ev) => store::mark_event_handled(&self.db, &ev.source, &ev.idempotency_key)
+            Origin::Signed { source, key, .. } => store::mark_event_handled(&self.db, source, key)
                 .await
                 .map_err(StoreError::from),
         }

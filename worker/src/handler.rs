@@ -1,14 +1,18 @@
 //! The handler API: what a bot developer implements to run their own logic behind sluice.
 //!
 //! ```no_run
-//! use sluice_worker::handler::{HandlerContext, HandlerError, Update, UpdateHandler};
+//! use sluice_worker::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
 //!
 //! struct EchoBot;
 //!
 //! impl UpdateHandler for EchoBot {
 //!     async fn handle(&self, ctx: &HandlerContext, update: &Update) -> Result<(), HandlerError> {
-//!         if update.kind == "message" {
-//!             sqlx::query("SELECT 1").execute(&ctx.db).await?;
+//!         match &update.origin {
+//!             Origin::Telegram { chat: Some(chat), .. } if update.kind == "message" => {
+//!                 sqlx::query("SELECT $1").bind(chat).execute(&ctx.db).await?;
+//!             }
+//!             Origin::Signed { source, .. } => tracing::info!(%source, kind = %update.kind, "event"),
+//!             _ => {}
 //!         }
 //!         Ok(())
 //!     }
@@ -20,13 +24,13 @@
 //! }
 //! ```
 //!
-//! Whatever the handler, the runtime writes the update's `updates` row once (before calling the
-//! handler), retries transient failures with backoff and parks permanent ones in the dead letters.
-//! Once a handler has finished with an update (returned `Ok`), the runtime records it on the row
+//! Whatever the handler, the runtime writes the update's row once (before calling the handler),
+//! retries transient failures with backoff and parks permanent ones in the dead letters. Once a
+//! handler has finished with an update (returned `Ok`), the runtime records it on the row
 //! (`handled_at`) and never runs a handler for that update again, whichever lane, replay or
 //! redelivery brings it back. A crash between the handler's return and that record runs it again:
 //! a handler runs at least once per update, so make its side effects idempotent (key them on
-//! `(bot, update_id)`).
+//! `update.origin.dedup_key()`: `(bot, update_id)` or `(source, key)`).
 
 use std::{fmt::Display, future::Future, time::Duration};
 
@@ -35,63 +39,37 @@ use serde_json::value::RawValue;
 use sluice_shared::{job::Job, lanes::Lane};
 use sqlx::PgPool;
 
-/// One update as a handler sees it: a Telegram update, or an event of a signed-webhook source
-/// (then `source` and `event_key` are set, `bot` is the source's name and `update_id` is 0).
+/// Who sent an update, with the keys each kind of sender has: a Telegram update's bot,
+/// `update_id`, chat and user, or a signed webhook's source, event key and rate key.
+pub use sluice_shared::job::Origin;
+
+/// One update as a handler sees it: a Telegram update or an event of a signed-webhook source,
+/// told apart by its [`Origin`].
 #[derive(Debug, Clone)]
 pub struct Update {
     /// The queue's job id (a ULID); changes when a retry re-queues the update.
     pub job_id: String,
-    pub bot: String,
-    pub update_id: i64,
+    pub origin: Origin,
+    /// The Telegram update's kind ("message", ...) or the signed event's type.
     pub kind: String,
-    pub chat_id: Option<i64>,
-    pub user_id: Option<i64>,
     pub lane: Lane,
     pub received_at_ms: i64,
-    /// The update body exactly as Telegram sent it.
+    /// The body exactly as Telegram or the provider sent it.
     pub raw: Box<RawValue>,
     /// 0 on the first run, then 1, 2, ... on retries.
     pub attempt: u32,
-    /// The signed-webhook source, for a provider event.
-    pub source: Option<String>,
-    /// The provider event's idempotency key, for a provider event.
-    pub event_key: Option<String>,
 }
 
 impl Update {
     pub(crate) fn new(job: &Job, job_id: String) -> Self {
-        let env = match job {
-            Job::Telegram(env) => env,
-            Job::Signed(ev) => {
-                return Update {
-                    job_id,
-                    bot: ev.source.clone(),
-                    update_id: 0,
-                    kind: ev.kind.clone(),
-                    chat_id: None,
-                    user_id: None,
-                    lane: ev.lane,
-                    received_at_ms: ev.received_at_ms,
-                    raw: ev.payload.clone(),
-                    attempt: ev.attempt,
-                    source: Some(ev.source.clone()),
-                    event_key: Some(ev.idempotency_key.clone()),
-                };
-            }
-        };
         Update {
             job_id,
-            bot: env.bot.clone(),
-            update_id: env.update_id,
-            kind: env.kind.clone(),
-            chat_id: env.chat_id,
-            user_id: env.user_id,
-            lane: env.lane,
-            received_at_ms: env.received_at_ms,
-            raw: env.payload.clone(),
-            attempt: env.attempt,
-            source: None,
-            event_key: None,
+            origin: job.origin.clone(),
+            kind: job.kind.clone(),
+            lane: job.lane,
+            received_at_ms: job.received_at_ms,
+            raw: job.payload.clone(),
+            attempt: job.attempt,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::{
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
-    store::{self, Seen, StoreError},
+    store::{self, JobRow, Seen, StoreError},
     supervise::panic_message,
 };
 
@@ -47,7 +47,7 @@ pub async fn run<H: UpdateHandler>(
     worker: WorkerContext,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
-    let lane = job.lane().as_str();
+    let lane = job.lane.as_str();
     if rt.gate.is_paused() {
         // Fetched just before the lanes paused: back to the queue rather than failing.
         let outcome = rt.gate.release(&rt.requeue, &job, &"fetch paused").await?;
@@ -55,8 +55,8 @@ pub async fn run<H: UpdateHandler>(
             .increment(1);
         return Ok(());
     }
-    let _permit = rt.scheduler.acquire(job.lane()).await;
-    let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms()).max(0);
+    let _permit = rt.scheduler.acquire(job.lane).await;
+    let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
@@ -100,14 +100,14 @@ async fn execute<H: UpdateHandler>(
     worker: &WorkerContext,
 ) -> Result<(), HandlerError> {
     let stores_only = rt.handler.stores_only();
-    let seen = match job {
-        Job::Telegram(env) => {
-            let (env, id): (Arc<_>, Arc<str>) = (Arc::new(env.clone()), Arc::from(job_id));
-            ride_out(worker, job, || rt.rows.write(env.clone(), id.clone())).await?
+    let seen = match JobRow::of(job, job_id) {
+        JobRow::Update(row) => {
+            let row = Arc::new(row);
+            ride_out(worker, job, || rt.rows.write(row.clone())).await?
         }
-        Job::Signed(ev) => {
+        JobRow::Event(row) => {
             ride_out(worker, job, || async {
-                store::insert_event(&rt.ctx.db, ev, job_id, stores_only)
+                store::insert_event(&rt.ctx.db, &row, stores_only)
                     .await
                     .map_err(StoreError::from)
             })
@@ -115,7 +115,7 @@ async fn execute<H: UpdateHandler>(
         }
     };
     if seen == Seen::Handled {
-        metrics::counter!(m::JOBS_ALREADY_HANDLED_TOTAL, m::LABEL_LANE => job.lane().as_str())
+        metrics::counter!(m::JOBS_ALREADY_HANDLED_TOTAL, m::LABEL_LANE => job.lane.as_str())
             .increment(1);
         tracing::info!(job = %job.describe(), "already handled; not running the handler again");
         return Ok(());
@@ -170,7 +170,7 @@ async fn settle_failure<H>(
     job_id: &str,
     error: HandlerError,
 ) -> Result<&'static str, BoxDynError> {
-    match rt.policy.decide(job.attempt(), &error) {
+    match rt.policy.decide(job.attempt, &error) {
         Decision::Retry {
             delay,
             next_attempt,

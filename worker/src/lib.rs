@@ -5,11 +5,13 @@
 //! config, metrics, retries and dead letters.
 //!
 //! # Layout
-//! - [`handler`]: the handler API ([`handler::UpdateHandler`], [`handler::Update`], errors).
+//! - [`handler`]: the handler API ([`handler::UpdateHandler`], [`handler::Update`] and its
+//!   [`handler::Origin`], errors).
 //! - [`handlers`]: the built-in handlers (`store`, `forward`).
 //! - [`job`]: one job start to finish: capacity, row, handler, then ack / retry / dead letter.
 //! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
-//! - [`rows`], [`store`]: batched, idempotent inserts into `updates`; signed events into `events`.
+//! - [`rows`], [`store`]: a job's row by its origin: batched, idempotent inserts into `updates`;
+//!   signed events into `events`.
 //! - [`handled`]: `handled_at`, so a handler never runs twice for an update it finished.
 //! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).

@@ -44,7 +44,7 @@ impl Requeue {
             .task_id(TaskId::from_ulid(job_id))
             .run_at_timestamp(run_at)
             .build();
-        let config = &self.lanes[job.lane().index()];
+        let config = &self.lanes[job.lane.index()];
         let mut conn = self.conn.clone();
         apalis_redis::queries::push_tasks(&mut conn, config, &[task]).await?;
         Ok(job_id.to_string())

@@ -7,17 +7,16 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sluice_shared::{coalesce, envelope::UpdateEnvelope, metrics as m};
+use sluice_shared::{coalesce, metrics as m};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{self, Row, Seen, StoreError};
+use crate::store::{self, Seen, StoreError, UpdateRow};
 
 type Reply = oneshot::Sender<Result<Seen, StoreError>>;
 
 struct Pending {
-    env: Arc<UpdateEnvelope>,
-    job_id: Arc<str>,
+    row: Arc<UpdateRow>,
     reply: Reply,
 }
 
@@ -38,15 +37,11 @@ impl RowWriter {
 
     /// Writes the update's row and returns once it is committed (or the insert failed), with
     /// whether a handler had already finished with the update.
-    pub async fn write(
-        &self,
-        env: Arc<UpdateEnvelope>,
-        job_id: Arc<str>,
-    ) -> Result<Seen, StoreError> {
+    pub async fn write(&self, row: Arc<UpdateRow>) -> Result<Seen, StoreError> {
         let (reply, rx) = oneshot::channel();
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         self.tx
-            .send(Pending { env, job_id, reply })
+            .send(Pending { row, reply })
             .await
             .map_err(|_| closed())?;
         rx.await.unwrap_or_else(|_| Err(closed()))
@@ -63,7 +58,7 @@ async fn insert(db: PgPool, batch: Vec<Pending>, stores_only: bool) {
         match insert_part(&db, &part, stores_only).await {
             Ok(handled) => {
                 for p in part {
-                    let seen = if handled.iter().any(|j| **j == *p.job_id) {
+                    let seen = if handled.contains(&p.row.job_id) {
                         Seen::Handled
                     } else {
                         Seen::Unhandled
@@ -92,13 +87,7 @@ async fn insert_part(
     part: &[Pending],
     stores_only: bool,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut rows: Vec<Row<'_>> = part
-        .iter()
-        .map(|p| Row {
-            env: &p.env,
-            job_id: &p.job_id,
-        })
-        .collect();
+    let mut rows: Vec<&UpdateRow> = part.iter().map(|p| &*p.row).collect();
     store::insert_updates(db, &mut rows, stores_only).await
 }
 

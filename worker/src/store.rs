@@ -2,13 +2,74 @@
 
 use std::sync::Arc;
 
-use sluice_shared::{envelope::UpdateEnvelope, event::EventEnvelope};
+use serde_json::value::RawValue;
+use sluice_shared::{
+    job::{Job, Origin},
+    lanes::Lane,
+};
 use sqlx::{PgPool, postgres::PgDatabaseError, types::Json};
 
-/// One row to insert, borrowed from its job.
-pub struct Row<'a> {
-    pub env: &'a UpdateEnvelope,
+/// The `updates` row of a Telegram job, owned so that it can wait in a batch (see `rows`).
+#[derive(Debug)]
+pub struct UpdateRow {
+    pub bot: String,
+    pub update_id: i64,
+    pub kind: String,
+    pub chat: Option<i64>,
+    pub user: Option<i64>,
+    pub lane: Lane,
+    pub received_at_ms: i64,
+    pub payload: Box<RawValue>,
+    pub job_id: String,
+}
+
+/// The `events` row of a signed event, borrowed from its job.
+pub struct EventRow<'a> {
+    pub source: &'a str,
+    pub key: &'a str,
+    pub rate_key: Option<&'a str>,
+    pub job: &'a Job,
     pub job_id: &'a str,
+}
+
+/// A job's row: which table it goes to is decided by its origin, here only.
+pub enum JobRow<'a> {
+    Update(UpdateRow),
+    Event(EventRow<'a>),
+}
+
+impl<'a> JobRow<'a> {
+    pub fn of(job: &'a Job, job_id: &'a str) -> JobRow<'a> {
+        match &job.origin {
+            Origin::Telegram {
+                bot,
+                update_id,
+                chat,
+                user,
+            } => JobRow::Update(UpdateRow {
+                bot: bot.clone(),
+                update_id: *update_id,
+                kind: job.kind.clone(),
+                chat: *chat,
+                user: *user,
+                lane: job.lane,
+                received_at_ms: job.received_at_ms,
+                payload: job.payload.clone(),
+                job_id: job_id.to_owned(),
+            }),
+            Origin::Signed {
+                source,
+                key,
+                rate_key,
+            } => JobRow::Event(EventRow {
+                source,
+                key,
+                rate_key: rate_key.as_deref(),
+                job,
+                job_id,
+            }),
+        }
+    }
 }
 
 /// What the insert found for a job's key: whether its handler must still run.
@@ -70,10 +131,10 @@ pub fn is_data_error(e: &sqlx::Error) -> bool {
 /// exactly the rows that existed already.
 pub async fn insert_updates(
     db: &PgPool,
-    rows: &mut [Row<'_>],
+    rows: &mut [&UpdateRow],
     stores_only: bool,
 ) -> Result<Vec<String>, sqlx::Error> {
-    rows.sort_by(|a, b| (&a.env.bot, a.env.update_id).cmp(&(&b.env.bot, b.env.update_id)));
+    rows.sort_by(|a, b| (&a.bot, a.update_id).cmp(&(&b.bot, b.update_id)));
     let n = rows.len();
     let (mut bot, mut update_id, mut kind) = (
         Vec::with_capacity(n),
@@ -91,17 +152,16 @@ pub async fn insert_updates(
         Vec::with_capacity(n),
     );
     for r in rows.iter() {
-        bot.push(r.env.bot.as_str());
-        update_id.push(r.env.update_id);
-        kind.push(r.env.kind.as_str());
-        chat.push(r.env.chat_id);
-        user.push(r.env.user_id);
-        lane.push(r.env.lane.as_str());
-        payload.push(r.env.payload.get());
-        job.push(r.job_id);
-        received.push(
-            chrono::DateTime::from_timestamp_millis(r.env.received_at_ms).unwrap_or_default(),
-        );
+        bot.push(r.bot.as_str());
+        update_id.push(r.update_id);
+        kind.push(r.kind.as_str());
+        chat.push(r.chat);
+        user.push(r.user);
+        lane.push(r.lane.as_str());
+        payload.push(r.payload.get());
+        job.push(r.job_id.as_str());
+        received
+            .push(chrono::DateTime::from_timestamp_millis(r.received_at_ms).unwrap_or_default());
     }
     let mut tx = sluice_shared::db::begin(db).await?;
     let handled = sqlx::query_scalar(
@@ -139,12 +199,12 @@ pub async fn insert_updates(
 /// alone. `stores_only` as in [`insert_updates`].
 pub async fn insert_event(
     db: &PgPool,
-    env: &EventEnvelope,
-    job_id: &str,
+    row: &EventRow<'_>,
     stores_only: bool,
 ) -> Result<Seen, sqlx::Error> {
+    let job = row.job;
     let received_at =
-        chrono::DateTime::from_timestamp_millis(env.received_at_ms).unwrap_or_default();
+        chrono::DateTime::from_timestamp_millis(job.received_at_ms).unwrap_or_default();
     let mut tx = sluice_shared::db::begin(db).await?;
     let handled: bool = sqlx::query_scalar(
         "WITH ins AS (
@@ -157,13 +217,13 @@ pub async fn insert_event(
                 AND idempotency_key = $2 AND handled_at IS NOT NULL)",
     )
     .persistent(false)
-    .bind(&env.source)
-    .bind(&env.idempotency_key)
-    .bind(&env.kind)
-    .bind(&env.rate_key)
-    .bind(env.lane.as_str())
-    .bind(Json(&env.payload))
-    .bind(job_id)
+    .bind(row.source)
+    .bind(row.key)
+    .bind(&job.kind)
+    .bind(row.rate_key)
+    .bind(job.lane.as_str())
+    .bind(Json(&job.payload))
+    .bind(row.job_id)
     .bind(received_at)
     .bind(stores_only)
     .fetch_one(&mut *tx)

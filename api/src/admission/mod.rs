@@ -33,7 +33,7 @@ use self::{
     redis::RedisLimiter,
     shed::Shedder,
 };
-use crate::verify::VerifiedBot;
+use crate::registry::BotLimits;
 
 /// A rate: so many cells per second, so many at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,9 +92,18 @@ impl Verdict {
     }
 }
 
-/// Who an update is from, and its lane.
+/// The rate subject: which buckets a delivery draws from, and its lane. A Telegram update's are
+/// its bot's and its chat's; a signed event's are its source's and its rate key's.
 pub struct Subject<'a> {
-    pub bot: &'a VerifiedBot,
+    /// The bot bucket's key in this process: a bot's row id (positive), a source's hash
+    /// (negative).
+    pub bot_id: i64,
+    /// The bot bucket's name in Redis keys, readable by an operator: the bot's, or `src:<source>`.
+    pub bot: &'a str,
+    /// The bot bucket's own rate, field by field; unset fields take `SLUICE_RATE_BOT_*`.
+    pub limits: BotLimits,
+    /// The chat bucket: a Telegram chat (else user) id, or a hash of a signed event's rate key;
+    /// `None` meets only the global and bot buckets.
     pub chat: Option<i64>,
     pub lane: Lane,
 }
@@ -188,16 +197,12 @@ impl Admission {
             return Verdict::Shed { wait };
         }
         let bot = Rate {
-            per_sec: s
-                .bot
-                .limits
-                .rate_per_sec
-                .unwrap_or(inner.bot_default.per_sec),
-            burst: s.bot.limits.burst.unwrap_or(inner.bot_default.burst),
+            per_sec: s.limits.rate_per_sec.unwrap_or(inner.bot_default.per_sec),
+            burst: s.limits.burst.unwrap_or(inner.bot_default.burst),
         };
         let ask = Ask {
-            bot_id: s.bot.id,
-            bot: &s.bot.name,
+            bot_id: s.bot_id,
+            bot: s.bot,
             chat: s.chat,
             rates: [inner.global, bot, inner.chat],
             policies: inner.policies.for_lane(s.lane),

@@ -18,12 +18,11 @@ use crate::{
     admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
-    registry::BotLimits,
+    registry::{BotLimits, Lookup},
     replay::{Claim, ReplayError},
     signature::{ReplayStamp, Unverified},
-    sources::{Source, extract, registry::Lookup},
+    sources::{Source, extract},
     state::AppState,
-    verify::VerifiedBot,
 };
 
 pub fn router() -> Router<AppState> {
@@ -83,20 +82,18 @@ async fn accept(
     let stamp = verified.replay_stamp().cloned();
     let event = extract::event(src, headers, verified, now_ms)?;
     let claim = claim_once(app, src, stamp.as_ref()).await?;
-    // The source is the "bot" of admission control (default bot limits) and its rate key the
-    // "chat": one flooding customer is braked without starving the others.
-    let as_bot = VerifiedBot {
-        id: source_bucket(&src.name),
-        name: format!("src:{}", src.name),
-        limits: BotLimits::default(),
-    };
+    // The source's bucket stands where a bot's would (default bot limits), its rate key's where
+    // a chat's would: one flooding customer is braked without starving the others.
+    let bucket = format!("src:{}", src.name);
     let subject = Subject {
-        bot: &as_bot,
+        bot_id: source_bucket(&src.name),
+        bot: &bucket,
+        limits: BotLimits::default(),
         chat: event.rate_key.as_deref().map(key_bucket),
-        lane: event.lane,
+        lane: event.job.lane,
     };
-    match admit::admit(app, &subject, &event).await {
-        Ok(taken) => Ok((event.lane.as_str(), taken)),
+    match admit::admit(app, &subject, &event.job).await {
+        Ok(taken) => Ok((event.job.lane.as_str(), taken)),
         Err(e) => {
             // Refused or not queued: the sender's retry of this very request must be accepted.
             if let Some(claim) = claim {

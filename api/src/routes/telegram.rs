@@ -11,7 +11,10 @@ use axum::{
     routing::post,
 };
 use serde_json::value::RawValue;
-use sluice_shared::{envelope::UpdateEnvelope, jsonb, metrics as m, telegram};
+use sluice_shared::{
+    job::{Job, Origin},
+    jsonb, metrics as m, telegram,
+};
 
 use super::{
     admit::{self, Taken},
@@ -41,7 +44,7 @@ async fn webhook(
 ) -> Result<Json<Accepted>, ApiError> {
     // `_held`: the body's budget is given back when the answer is ready, not before.
     let (lane, result, _held) = match receive(&app, bot, &headers, body).await {
-        Ok((bot, env, held)) => (env.lane.as_str(), admit(&app, &bot, &env).await, held),
+        Ok(r) => (r.job.lane.as_str(), admit(&app, &r).await, r.held),
         Err(e) => ("none", Err(e), BodyBytes::default()),
     };
     let outcome = match &result {
@@ -72,13 +75,23 @@ async fn webhook(
     }))
 }
 
-/// Everything before admission: the bot, its secret, the body, the envelope.
+/// A delivery that passed every check before admission.
+struct Received {
+    bot: VerifiedBot,
+    job: Job,
+    /// The chat bucket's key: the update's chat, else its user.
+    chat: Option<i64>,
+    /// The body's share of the route's budget, given back once the answer is ready.
+    held: BodyBytes,
+}
+
+/// Everything before admission: the bot, its secret, the body, the job.
 async fn receive(
     app: &AppState,
     bot: String,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(VerifiedBot, UpdateEnvelope, BodyBytes), ApiError> {
+) -> Result<Received, ApiError> {
     let entry = match app.registry.lookup(&bot) {
         Lookup::Found(entry) => entry,
         Lookup::Unknown => return Err(ApiError::UnknownBot(bot)),
@@ -87,24 +100,35 @@ async fn receive(
     let verified = verify_secret(&entry, headers)?;
     let budget = &app.body_budgets.telegram;
     let (body, held) = read_body(headers, body, app.max_body_bytes, budget).await?;
-    let env = envelope(app, &verified, body)?;
-    Ok((verified, env, held))
+    let (job, chat) = envelope(app, &verified, body)?;
+    Ok(Received {
+        bot: verified,
+        job,
+        chat,
+        held,
+    })
 }
 
-/// Admission control, then the enqueue (scheduled later for a delay); counts the decision.
-async fn admit(app: &AppState, bot: &VerifiedBot, env: &UpdateEnvelope) -> Result<Taken, ApiError> {
+/// Admission control for the bot's and the chat's buckets, then the enqueue (scheduled later for
+/// a delay); counts the decision.
+async fn admit(app: &AppState, r: &Received) -> Result<Taken, ApiError> {
     let subject = Subject {
-        bot,
-        // Telegram queues by chat, or by user for updates without one; an update that should
-        // have had a chat and falls back here is counted in envelope().
-        chat: env.chat_id.or(env.user_id),
-        lane: env.lane,
+        bot_id: r.bot.id(),
+        bot: r.bot.name(),
+        limits: r.bot.limits(),
+        chat: r.chat,
+        lane: r.job.lane,
     };
-    admit::admit(app, &subject, env).await
+    admit::admit(app, &subject, &r.job).await
 }
 
-/// Builds the job from the verified delivery, keeping the body bytes exactly as received.
-fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnvelope, ApiError> {
+/// Builds the job from the verified delivery, keeping the body bytes exactly as received, and
+/// the key of its chat bucket.
+fn envelope(
+    app: &AppState,
+    bot: &VerifiedBot,
+    body: Bytes,
+) -> Result<(Job, Option<i64>), ApiError> {
     let c = telegram::classify(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // Only now is the body known to be JSON; a body the worker could never insert into `jsonb`
     // must be refused here, not acknowledged and then dead-lettered.
@@ -120,17 +144,23 @@ fn envelope(app: &AppState, bot: &VerifiedBot, body: Bytes) -> Result<UpdateEnve
         .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
     let payload = RawValue::from_string(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let lane = app.lane_rules.lane_for(&c.kind, c.is_command);
-    Ok(UpdateEnvelope {
-        bot: bot.name.clone(),
-        update_id: c.update_id,
+    // Telegram queues by chat, or by user for updates without one (counted above when the
+    // update should have had a chat).
+    let chat = c.chat_id.or(c.user_id);
+    let job = Job {
+        origin: Origin::Telegram {
+            bot: bot.name().to_owned(),
+            update_id: c.update_id,
+            chat: c.chat_id,
+            user: c.user_id,
+        },
         kind: c.kind,
-        chat_id: c.chat_id,
-        user_id: c.user_id,
         lane,
         received_at_ms: now_ms(),
         payload,
         attempt: 0,
-    })
+    };
+    Ok((job, chat))
 }
 
 fn now_ms() -> i64 {

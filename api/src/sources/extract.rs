@@ -1,12 +1,12 @@
 //! A source's options applied to a verified delivery: the JSON and `jsonb` checks, then the
-//! idempotency key, kind and rate-limit key → the queued [`EventEnvelope`], body bytes untouched.
+//! idempotency key, kind and rate-limit key → the queued [`Job`], body bytes untouched.
 
 use axum::http::HeaderMap;
 use serde::de::IgnoredAny;
 use serde_json::{Value, value::RawValue};
 use sha2::{Digest, Sha256};
 use sluice_shared::{
-    event::EventEnvelope,
+    job::{Job, Origin},
     jsonb::{self, JsonbError},
 };
 
@@ -30,13 +30,21 @@ pub enum ExtractError {
     Unstorable(#[from] JsonbError),
 }
 
+/// A verified delivery made into its job, with what admission control needs of it.
+#[derive(Debug)]
+pub struct Event {
+    pub job: Job,
+    /// The rate key (also in the job's origin): the key of the event's own admission bucket.
+    pub rate_key: Option<String>,
+}
+
 /// Builds the job of a verified delivery of `src`.
 pub fn event(
     src: &Source,
     headers: &HeaderMap,
     verified: Verified,
     received_at_ms: i64,
-) -> Result<EventEnvelope, ExtractError> {
+) -> Result<Event, ExtractError> {
     let text = String::from_utf8(verified.into_body().into())
         .map_err(|_| ExtractError::NotJson("not UTF-8".into()))?;
     let not_json = |e: serde_json::Error| ExtractError::NotJson(e.to_string());
@@ -63,16 +71,19 @@ pub fn event(
         .map(bounded);
     // The text parsed as JSON above, so this only re-checks it; the bytes stay as received.
     let payload = RawValue::from_string(text).map_err(|e| ExtractError::NotJson(e.to_string()))?;
-    Ok(EventEnvelope {
-        source: src.name.clone(),
-        idempotency_key,
+    let job = Job {
+        origin: Origin::Signed {
+            source: src.name.clone(),
+            key: idempotency_key,
+            rate_key: rate_key.clone(),
+        },
         kind,
-        rate_key,
         lane: src.lane,
         received_at_ms,
         payload,
         attempt: 0,
-    })
+    };
+    Ok(Event { job, rate_key })
 }
 
 /// The non-empty text at `l`: a header value, or a string or number in the body. Anything else

@@ -2,8 +2,8 @@
 //! delivery keeps its idempotency key, kind and rate-limit key.
 //!
 //! # Layout
-//! - [`registry`]: the cached `sources` table.
-//! - [`store`]: its SQL, one function per statement.
+//! - [`SourceRegistry`]: the `sources` table cached like the bots ([`crate::registry`]).
+//! - [`store`]: its SQL, one function per statement, and how the registry loads it.
 //! - [`extract`]: a source's options applied to a verified delivery → the queued event.
 //! - [`manage`]: validated changes: add, update (rotation), the secret-free listing.
 //!
@@ -11,7 +11,6 @@
 
 pub mod extract;
 pub mod manage;
-pub mod registry;
 pub mod store;
 
 use std::{fmt, str::FromStr, time::Duration};
@@ -19,7 +18,13 @@ use std::{fmt, str::FromStr, time::Duration};
 use axum::http::HeaderName;
 use sluice_shared::lanes::Lane;
 
-use crate::signature::{Scheme, Secret};
+use crate::{
+    registry::Cache,
+    signature::{Scheme, Secret},
+};
+
+/// The source registry: the `sources` table, cached in memory and re-read every few seconds.
+pub type SourceRegistry = Cache<Source>;
 
 /// Stripe's own libraries default to five minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);

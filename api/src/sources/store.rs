@@ -1,10 +1,24 @@
 //! SQL of the `sources` table, one function per statement, and the row ↔ [`Source`] mapping.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use sqlx::{PgExecutor, PgPool};
 
 use super::{Locator, Pointer, Source, header_name};
+use crate::registry::Table;
+
+/// The source registry ([`super::SourceRegistry`]) holds every usable source by name.
+impl Table for Source {
+    const WHAT: &'static str = "source registry";
+
+    async fn load(db: &PgPool) -> Result<HashMap<String, Source>, sqlx::Error> {
+        Ok(all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect())
+    }
+}
 
 /// `SELECT <every column> FROM sources <tail>`, as one literal (sqlx takes only static SQL).
 macro_rules! select {

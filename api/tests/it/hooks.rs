@@ -8,7 +8,10 @@ use sluice_api::{
     signature::{Scheme, Secret},
     sources::{Locator, Source},
 };
-use sluice_shared::{job::Job, lanes::Lane};
+use sluice_shared::{
+    job::{Job, Origin},
+    lanes::Lane,
+};
 use sluice_testkit::servers::RedisServer;
 
 use crate::{
@@ -47,10 +50,29 @@ pub async fn spawn_hooks_app() -> HooksApp {
     HooksApp { app, _redis: redis }
 }
 
-fn signed_event(job: Job) -> sluice_shared::event::EventEnvelope {
-    match job {
-        Job::Signed(e) => e,
-        Job::Telegram(u) => panic!("expected a signed event, got update {}", u.update_id),
+/// A queued signed event's origin, flattened for the assertions.
+struct SignedEvent {
+    source: String,
+    idempotency_key: String,
+    rate_key: Option<String>,
+    kind: String,
+    payload: Box<serde_json::value::RawValue>,
+}
+
+fn signed_event(job: Job) -> SignedEvent {
+    match job.origin {
+        Origin::Signed {
+            source,
+            key,
+            rate_key,
+        } => SignedEvent {
+            source,
+            idempotency_key: key,
+            rate_key,
+            kind: job.kind,
+            payload: job.payload,
+        },
+        other => panic!("expected a signed event, got {other}"),
     }
 }
 

@@ -30,15 +30,17 @@ async fn accepted_update_is_queued_with_its_raw_bytes() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let env: sluice_shared::envelope::UpdateEnvelope = serde_json::from_slice(&raw).unwrap();
-    assert_eq!(env.payload.get(), body);
+    let job: sluice_shared::job::Job = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(job.payload.get(), body);
+    assert_eq!(job.kind, "callback_query");
     assert_eq!(
-        (env.bot.as_str(), env.update_id, env.kind.as_str()),
-        (BOT, 5001, "callback_query")
-    );
-    assert_eq!(
-        (env.chat_id, env.user_id),
-        (Some(-1001234567890), Some(7123456789))
+        job.origin,
+        sluice_shared::job::Origin::Telegram {
+            bot: BOT.into(),
+            update_id: 5001,
+            chat: Some(-1001234567890),
+            user: Some(7123456789),
+        }
     );
     app.stop().await;
 }

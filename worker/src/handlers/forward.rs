@@ -17,7 +17,7 @@ use std::{
 
 use reqwest::{StatusCode, Url, header::RETRY_AFTER, redirect};
 
-use crate::handler::{HandlerContext, HandlerError, Update, UpdateHandler};
+use crate::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
 use settings::ForwardSettings;
 use sign::{Signer, delivery_id};
 
@@ -72,18 +72,18 @@ impl UpdateHandler for Forward {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let id = delivery_id(
-            &update.bot,
-            update.update_id,
-            update.source.as_deref(),
-            update.event_key.as_deref(),
-        );
+        let (bot, update_id) = match &update.origin {
+            Origin::Telegram { bot, update_id, .. } => (bot.as_str(), *update_id),
+            // The receiver's contract (docs/forwarding.md): the source's name, and no update id.
+            Origin::Signed { source, .. } => (source.as_str(), 0),
+        };
+        let id = delivery_id(&update.origin);
         let resp = self
             .client
             .post(self.url.clone())
             .header("content-type", "application/json")
-            .header("x-sluice-bot", &update.bot)
-            .header("x-sluice-update-id", update.update_id.to_string())
+            .header("x-sluice-bot", bot)
+            .header("x-sluice-update-id", update_id.to_string())
             .header("x-sluice-attempt", update.attempt.to_string())
             .header("x-sluice-delivery-id", id)
             .header(

@@ -9,7 +9,11 @@ use std::{
 
 use redis::aio::ConnectionManager;
 use sluice_api::enqueue::{EnqueueSettings, Enqueued, Enqueuer};
-use sluice_shared::{envelope::UpdateEnvelope, lanes::Lane, queue::QueueConfig};
+use sluice_shared::{
+    job::{Job, Origin},
+    lanes::Lane,
+    queue::QueueConfig,
+};
 use tokio::process::{Child, Command};
 
 /// A running `sluice-worker`.
@@ -133,17 +137,19 @@ pub async fn backlog(enq: &Enqueuer, bot: &str, n: i64, lane: Lane) {
     }
 }
 
-pub fn envelope(bot: &str, update_id: i64, lane: Lane) -> UpdateEnvelope {
+pub fn envelope(bot: &str, update_id: i64, lane: Lane) -> Job {
     let chat = 1000 + update_id % 50;
     let raw = format!(
         r#"{{"update_id":{update_id},"message":{{"message_id":{update_id},"from":{{"id":{chat},"is_bot":false,"first_name":"U"}},"chat":{{"id":{chat},"type":"private"}},"date":1764000000,"text":"hello {update_id}"}}}}"#
     );
-    UpdateEnvelope {
-        bot: bot.to_owned(),
-        update_id,
+    Job {
+        origin: Origin::Telegram {
+            bot: bot.to_owned(),
+            update_id,
+            chat: Some(chat),
+            user: Some(chat),
+        },
         kind: "message".into(),
-        chat_id: Some(chat),
-        user_id: Some(chat),
         lane,
         received_at_ms: chrono_now_ms(),
         payload: serde_json::value::RawValue::from_string(raw).unwrap(),
@@ -210,7 +216,7 @@ pub async fn bulk_backlog(
                 let env = envelope(bot, id, lane);
                 TaskBuilder::new(serde_json::to_vec(&env).unwrap())
                     .task_id(TaskId::from_ulid(ulid::Ulid::generate()))
-                    .idempotency_key(env.idempotency_key())
+                    .idempotency_key(env.origin.dedup_key())
                     .build()
             })
             .collect();
@@ -290,12 +296,7 @@ pub fn spawn_worker_logged(
 
 /// Pushes `jobs` into `lane` straight through apalis-redis in one script call and without a
 /// dedup key: as if the api had queued them, whatever the api would refuse or deduplicate.
-pub async fn push_jobs(
-    redis_url: &str,
-    prefix: &str,
-    lane: Lane,
-    jobs: &[sluice_shared::job::Job],
-) {
+pub async fn push_jobs(redis_url: &str, prefix: &str, lane: Lane, jobs: &[Job]) {
     use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
     let mut conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
     let queue = QueueConfig {

@@ -17,7 +17,9 @@ use axum::{
 };
 use sluice_api::enqueue::Enqueued;
 use sluice_shared::{
-    event::EventEnvelope, job::Job, lanes::Lane, metrics::JOBS_ALREADY_HANDLED_TOTAL,
+    job::{Job, Origin},
+    lanes::Lane,
+    metrics::JOBS_ALREADY_HANDLED_TOTAL,
 };
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
@@ -67,16 +69,18 @@ async fn forget_dedup_keys(redis: &str, prefix: &str) {
 }
 
 fn event() -> Job {
-    Job::Signed(EventEnvelope {
-        source: "provider".into(),
-        idempotency_key: "evt_1".into(),
+    Job {
+        origin: Origin::Signed {
+            source: "provider".into(),
+            key: "evt_1".into(),
+            rate_key: None,
+        },
         kind: "event".into(),
-        rate_key: None,
         lane: Lane::Normal,
         received_at_ms: 1,
         payload: serde_json::value::RawValue::from_string(r#"{"id":"evt_1"}"#.into()).unwrap(),
         attempt: 0,
-    })
+    }
 }
 
 #[tokio::test]
@@ -126,7 +130,7 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     );
 
     // A lane rule changed while update 2 was queued twice: its redelivery runs in `high`.
-    let again = Job::Telegram(envelope("replayed", 2, Lane::High));
+    let again = envelope("replayed", 2, Lane::High);
     push_jobs(&redis, &prefix, Lane::High, &[again]).await;
     let settled = wait_until(Duration::from_secs(20), || async {
         (n(2) > 1 || skipped(&worker, "high").await == 1.0)

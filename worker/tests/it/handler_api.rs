@@ -7,7 +7,7 @@ use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::{
     config::WorkerConfig,
-    handler::{HandlerContext, HandlerError, Update, UpdateHandler},
+    handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler},
     startup::Worker,
 };
 
@@ -24,13 +24,18 @@ struct Recorder;
 
 impl UpdateHandler for Recorder {
     async fn handle(&self, ctx: &HandlerContext, u: &Update) -> Result<(), HandlerError> {
+        let Origin::Telegram { update_id, .. } = u.origin else {
+            return Err(HandlerError::permanent(
+                "only Telegram updates are queued here",
+            ));
+        };
         sqlx::query("INSERT INTO seen (update_id, attempt, raw) VALUES ($1, $2, $3)")
-            .bind(u.update_id)
+            .bind(update_id)
             .bind(u.attempt as i32)
             .bind(u.raw.get())
             .execute(&ctx.db)
             .await?;
-        if u.update_id == 13 && u.attempt == 0 {
+        if update_id == 13 && u.attempt == 0 {
             return Err(HandlerError::transient("unlucky"));
         }
         Ok(())

@@ -14,7 +14,7 @@ use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::{
     config::WorkerConfig,
-    handler::{HandlerContext, HandlerError, Update, UpdateHandler},
+    handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler},
     startup::Worker,
 };
 
@@ -31,9 +31,12 @@ struct Grenade(Arc<AtomicU32>);
 
 impl UpdateHandler for Grenade {
     async fn handle(&self, _: &HandlerContext, u: &Update) -> Result<(), HandlerError> {
-        if u.update_id == 66 {
+        if let Origin::Telegram {
+            update_id: id @ 66, ..
+        } = u.origin
+        {
             self.0.fetch_add(1, Ordering::SeqCst);
-            panic!("handler bug on update {}", u.update_id);
+            panic!("handler bug on update {id}");
         }
         Ok(())
     }

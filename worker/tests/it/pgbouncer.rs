@@ -28,7 +28,7 @@ async fn api_and_worker_work_through_pgbouncer_in_transaction_mode() {
             .await
             .unwrap();
     }
-    let registry = sluice_api::registry::Registry::default();
+    let registry = sluice_api::registry::BotRegistry::default();
     for _ in 0..20 {
         assert_eq!(registry.reload(&pool).await.unwrap(), 20);
     }
@@ -41,7 +41,7 @@ async fn api_and_worker_work_through_pgbouncer_in_transaction_mode() {
         );
         sluice_api::sources::manage::add(&pool, &src).await.unwrap();
     }
-    let sources = sluice_api::sources::registry::SourceRegistry::default();
+    let sources = sluice_api::sources::SourceRegistry::default();
     for _ in 0..20 {
         assert_eq!(sources.reload(&pool).await.unwrap(), 5);
     }

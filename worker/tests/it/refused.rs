@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use serde_json::value::RawValue;
-use sluice_shared::{event::EventEnvelope, job::Job, lanes::Lane};
+use sluice_shared::{
+    job::{Job, Origin},
+    lanes::Lane,
+};
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
@@ -18,20 +21,22 @@ fn nul_update(update_id: i64) -> Job {
         r#"{{"update_id":{update_id},"message":{{"chat":{{"id":1}},"text":"a\u0000b"}}}}"#
     ))
     .unwrap();
-    Job::Telegram(env)
+    env
 }
 
 fn nul_event() -> Job {
-    Job::Signed(EventEnvelope {
-        source: "provider".into(),
-        idempotency_key: "evt_nul".into(),
+    Job {
+        origin: Origin::Signed {
+            source: "provider".into(),
+            key: "evt_nul".into(),
+            rate_key: None,
+        },
         kind: "event".into(),
-        rate_key: None,
         lane: Lane::Normal,
         received_at_ms: 1,
         payload: RawValue::from_string(r#"{"id":"evt_nul","note":"\u0000"}"#.into()).unwrap(),
         attempt: 0,
-    })
+    }
 }
 
 async fn dead_letters(dead: &DeadLetters) -> Vec<DeadLetter> {
@@ -45,7 +50,7 @@ async fn a_refused_row_dies_alone_at_once_and_its_batch_is_stored() {
     // One bad row among 200 good ones, all queued before the worker starts, one insert at a time
     // in flight: the bad row shares its batch with good ones.
     let mut jobs: Vec<Job> = (1..=200)
-        .map(|id| Job::Telegram(envelope("refused", id, Lane::Normal)))
+        .map(|id| envelope("refused", id, Lane::Normal))
         .collect();
     jobs.insert(100, nul_update(1000));
     jobs.push(nul_event());
@@ -85,7 +90,7 @@ async fn a_refused_row_dies_alone_at_once_and_its_batch_is_stored() {
             "Postgres's message is the reason: {}",
             letter.reason
         );
-        assert_eq!(letter.envelope.attempt(), 0, "no attempt used up");
+        assert_eq!(letter.envelope.attempt, 0, "no attempt used up");
     }
     let mut who: Vec<String> = letters.iter().map(|l| l.envelope.describe()).collect();
     who.sort();

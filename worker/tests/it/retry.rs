@@ -169,7 +169,7 @@ async fn purge_removes_old_dead_letters() {
             id: format!("id{i}"),
             reason: "test".into(),
             dead_at_ms: now - age_days * day,
-            envelope: sluice_shared::job::Job::Telegram(envelope("old", i, Lane::Low)),
+            envelope: envelope("old", i, Lane::Low),
         };
         dead.put(&letter).await.unwrap();
     }

@@ -25,7 +25,7 @@ async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
 }
 
 /// A message update whose raw body is exactly `BODY_BYTES` long.
-fn update(id: i64) -> sluice_shared::envelope::UpdateEnvelope {
+fn update(id: i64) -> Job {
     let mut env = envelope("sizing_bot", id, Lane::Normal);
     let head = format!(
         r#"{{"update_id":{id},"message":{{"message_id":{id},"from":{{"id":7123456789,"is_bot":false,"first_name":"Ada"}},"chat":{{"id":7123456789,"type":"private"}},"date":1764000000,"text":""#
@@ -96,7 +96,7 @@ async fn bytes_per_queued_job_dedup_key_and_dead_letter() {
             id: ulid::Ulid::generate().to_string(),
             reason: "gave up after 8 attempts: storing the job: pool timed out".into(),
             dead_at_ms: 1_764_000_000_000,
-            envelope: Job::Telegram(update(id)),
+            envelope: update(id),
         };
         dead.put(&letter).await.unwrap();
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use sluice_shared::{job::Job, lanes::Lane};
+use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
@@ -81,7 +81,7 @@ async fn dead_letters_past_retention_are_deleted_from_both_sets_and_counted() {
             id: id.into(),
             reason: "permanent: test".into(),
             dead_at_ms: now - age_ms,
-            envelope: Job::Telegram(envelope("b", 1, Lane::Normal)),
+            envelope: envelope("b", 1, Lane::Normal),
         };
         dead.put(&letter).await.unwrap();
     }
@@ -153,7 +153,7 @@ async fn a_zero_retention_keeps_dead_letters() {
         id: "ancient".into(),
         reason: "permanent: test".into(),
         dead_at_ms: now_ms() - 10_000 * HOUR_MS,
-        envelope: Job::Telegram(envelope("b", 1, Lane::Normal)),
+        envelope: envelope("b", 1, Lane::Normal),
     };
     dead.put(&letter).await.unwrap();
     let mut worker = spawn_worker(

@@ -6,6 +6,42 @@ use sluice_shared::lanes::Lane;
 use super::*;
 use crate::signature::{Scheme, Unverified, hmac};
 
+/// What the tests look at: the job's signed origin, flattened.
+#[derive(Debug)]
+struct Extracted {
+    source: String,
+    idempotency_key: String,
+    rate_key: Option<String>,
+    job: Job,
+}
+
+fn event(
+    src: &Source,
+    headers: &HeaderMap,
+    verified: Verified,
+    at: i64,
+) -> Result<Extracted, ExtractError> {
+    let Event { job, rate_key } = super::event(src, headers, verified, at)?;
+    let Origin::Signed {
+        source,
+        key,
+        rate_key: in_job,
+    } = job.origin.clone()
+    else {
+        panic!("a signed event became {:?}", job.origin);
+    };
+    assert_eq!(
+        in_job, rate_key,
+        "admission and the job see the same rate key"
+    );
+    Ok(Extracted {
+        source,
+        idempotency_key: key,
+        rate_key,
+        job,
+    })
+}
+
 /// A plain-scheme source and a delivery of `body` verified under it.
 fn verified(body: &str, mut headers: HeaderMap) -> (Source, HeaderMap, Verified) {
     let src = Source::new("shop", Scheme::Plain, "k".parse().unwrap());
@@ -43,13 +79,13 @@ fn keys_come_from_where_the_source_says() {
     src.lane = Lane::High;
     let e = event(&src, &h, v, 5).unwrap();
     assert_eq!(e.idempotency_key, "evt_1");
-    assert_eq!(e.kind, "push");
+    assert_eq!(e.job.kind, "push");
     assert_eq!(e.rate_key.as_deref(), Some("cus_9"));
     assert_eq!(
-        (e.source.as_str(), e.lane, e.received_at_ms),
+        (e.source.as_str(), e.job.lane, e.job.received_at_ms),
         ("shop", Lane::High, 5)
     );
-    assert_eq!(e.payload.get(), body, "bytes as received");
+    assert_eq!(e.job.payload.get(), body, "bytes as received");
 
     // Numbers are keys too.
     let (mut src, h, v) = verified(body, HeaderMap::new());
@@ -57,7 +93,7 @@ fn keys_come_from_where_the_source_says() {
     src.kind = pointer("/type");
     let e = event(&src, &h, v, 0).unwrap();
     assert_eq!(
-        (e.idempotency_key.as_str(), e.kind.as_str()),
+        (e.idempotency_key.as_str(), e.job.kind.as_str()),
         ("42", "invoice.paid")
     );
 }
@@ -71,7 +107,7 @@ fn absent_values_fall_back() {
     src.rate_key = "/missing".parse().ok();
     let e = event(&src, &h, v, 0).unwrap();
     assert_eq!(e.idempotency_key, sha256_key(body.as_bytes()));
-    assert_eq!(e.kind, DEFAULT_KIND);
+    assert_eq!(e.job.kind, DEFAULT_KIND);
     assert_eq!(e.rate_key, None);
 }
 
@@ -85,7 +121,7 @@ fn oversized_keys_are_hashed_and_kinds_truncated() {
     let e = event(&src, &h, v, 0).unwrap();
     assert_eq!(e.idempotency_key, sha256_key(long.as_bytes()));
     assert_eq!(
-        e.kind,
+        e.job.kind,
         "é".repeat(64),
         "128 bytes, cut on a character boundary"
     );

@@ -1,6 +1,6 @@
 //! `sluice-backlog`: queues N realistic Telegram updates into one lane, straight into Redis.
 //!
-//! The jobs are exactly what `sluice-api` queues (an [`UpdateEnvelope`] as JSON, a ULID job id,
+//! The jobs are exactly what `sluice-api` queues (a `sluice_shared::job::Job` as JSON, a ULID job id,
 //! the idempotency key `tg:{bot}:{update_id}` kept for `SLUICE_DEDUP_TTL`), pushed through
 //! apalis-redis's batch-push script `--batch` (1000) at a time, so a 100 000 backlog takes
 //! seconds instead of minutes of HTTP. With `--rate` it pushes one update at a time at that
@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
                 body_bytes += env.payload.get().len() as u64;
                 Ok(TaskBuilder::new(serde_json::to_vec(&env)?)
                     .task_id(TaskId::from_ulid(Ulid::generate()))
-                    .idempotency_key(env.idempotency_key())
+                    .idempotency_key(env.origin.dedup_key())
                     .build())
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;

@@ -8,7 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::{SeedableRng, rngs::StdRng};
 use serde_json::value::RawValue;
 use sluice_loadtests::traffic::{BotCred, Population};
-use sluice_shared::{envelope::UpdateEnvelope, telegram::classify};
+use sluice_shared::{
+    job::{Job, Origin},
+    telegram::classify,
+};
 
 use crate::Args;
 
@@ -26,7 +29,7 @@ fn population(args: &Args) -> &'static Population {
 
 /// The update `update_id` of the lane's kinds, with the envelope sluice-api would queue for it
 /// (kind, chat and user as its classification reads them).
-pub(crate) fn envelope(args: &Args, update_id: i64) -> UpdateEnvelope {
+pub(crate) fn envelope(args: &Args, update_id: i64) -> Job {
     let pop = population(args);
     let mut rng = StdRng::seed_from_u64(update_id as u64);
     let (chat, kind) = pop.pick_in_lane(0, args.lane, &mut rng);
@@ -34,12 +37,14 @@ pub(crate) fn envelope(args: &Args, update_id: i64) -> UpdateEnvelope {
     let date = 1_764_000_000 + update_id % 86_400;
     let update = pop.render(0, update_id, chat, kind, date, &mut rng);
     let found = classify(update.body.as_bytes()).expect("the model makes valid updates");
-    UpdateEnvelope {
-        bot: args.bot.clone(),
-        update_id,
+    Job {
+        origin: Origin::Telegram {
+            bot: args.bot.clone(),
+            update_id,
+            chat: found.chat_id,
+            user: found.user_id,
+        },
         kind: found.kind,
-        chat_id: found.chat_id,
-        user_id: found.user_id,
         lane: args.lane,
         received_at_ms: now_ms(),
         payload: RawValue::from_string(update.body).expect("the body is valid JSON"),

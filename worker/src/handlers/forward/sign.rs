@@ -2,7 +2,7 @@
 //! `X-Sluice-Delivery-Id` (docs/forwarding.md is the receiver's side).
 
 use sha2::{Digest, Sha256};
-use sluice_shared::{envelope, event, mac::hmac_sha256, secret::Secret};
+use sluice_shared::{job::Origin, mac::hmac_sha256, secret::Secret};
 
 use super::error::ForwardConfigError;
 
@@ -53,17 +53,8 @@ impl Signer {
 /// different for any other update: 32 hex digits of SHA-256 of the update's deduplication key,
 /// `tg:<bot>:<update_id>` or `src:<source>:<event key>`. Hashed because an event key is the
 /// provider's text and may hold bytes a header cannot carry.
-pub fn delivery_id(
-    bot: &str,
-    update_id: i64,
-    source: Option<&str>,
-    event_key: Option<&str>,
-) -> String {
-    let key = match (source, event_key) {
-        (Some(source), Some(key)) => event::dedup_key(source, key),
-        _ => envelope::idempotency_key(bot, update_id),
-    };
-    hex::encode(&Sha256::digest(key.as_bytes())[..16])
+pub fn delivery_id(origin: &Origin) -> String {
+    hex::encode(&Sha256::digest(origin.dedup_key().as_bytes())[..16])
 }
 
 #[cfg(test)]
@@ -118,17 +109,22 @@ mod tests {
     #[test]
     fn delivery_id_is_the_hashed_dedup_key() {
         // sha256("tg:demo:42")[..16] and sha256("src:shop:evt_1")[..16], from Python's hashlib.
+        let update = |bot: &str| Origin::Telegram {
+            bot: bot.into(),
+            update_id: 42,
+            chat: Some(1),
+            user: None,
+        };
+        let event = Origin::Signed {
+            source: "shop".into(),
+            key: "evt_1".into(),
+            rate_key: Some("cus_1".into()),
+        };
         assert_eq!(
-            delivery_id("demo", 42, None, None),
+            delivery_id(&update("demo")),
             "4f5d19095aaa1fab34814c5f0467ec4a"
         );
-        assert_eq!(
-            delivery_id("shop", 0, Some("shop"), Some("evt_1")),
-            "a7fa64c08766e80acf195bf7f448465b"
-        );
-        assert_ne!(
-            delivery_id("demo", 42, None, None),
-            delivery_id("demo2", 42, None, None)
-        );
+        assert_eq!(delivery_id(&event), "a7fa64c08766e80acf195bf7f448465b");
+        assert_ne!(delivery_id(&update("demo")), delivery_id(&update("demo2")));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sluice_shared::job::Job;
+use sluice_shared::job::Origin;
 use sluice_testkit::TestDb;
 use sluice_worker::dlq::DeadLetters;
 
@@ -120,9 +120,9 @@ pub async fn unkept(db: &TestDb, dead: &DeadLetters, promises: &[Promise]) -> Ve
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|l| match l.envelope {
-            Job::Telegram(u) => Some((u.update_id, l.reason)),
-            Job::Signed(_) => None,
+        .filter_map(|l| match l.envelope.origin {
+            Origin::Telegram { update_id, .. } => Some((update_id, l.reason)),
+            Origin::Signed { .. } => None,
         })
         .collect();
     let mut bodies: HashMap<i64, Vec<String>> = HashMap::new();
