@@ -5,7 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use sluice_shared::{
     config::{
-        DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration, parse_interval,
+        DatabaseConfig, RedisConfig, TelemetryConfig, duration_at_least, duration_between,
+        parse_addr, show,
     },
     lanes::LaneRules,
     queue::QueueConfig,
@@ -13,6 +14,9 @@ use sluice_shared::{
 };
 
 use crate::{admission::config::AdmissionConfig, enqueue::EnqueueSettings};
+
+/// The least of the timers and periods for which zero makes no sense.
+const MS: Duration = Duration::from_millis(1);
 
 /// Commands that only need the database.
 #[derive(clap::Args, Debug)]
@@ -45,10 +49,10 @@ pub struct ApiConfig {
           default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub body_budget_bytes: u64,
 
-    /// Time budget of one enqueue (milliseconds); past it the sender gets 503 + Retry-After.
-    #[arg(long = "enqueue-timeout-ms", env = "SLUICE_ENQUEUE_TIMEOUT_MS", value_name = "SLUICE_ENQUEUE_TIMEOUT_MS",
-          default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub enqueue_timeout_ms: u64,
+    /// Time budget of one enqueue; past it the sender gets 503 + Retry-After.
+    #[arg(long = "enqueue-timeout", env = "SLUICE_ENQUEUE_TIMEOUT", value_name = "SLUICE_ENQUEUE_TIMEOUT",
+          default_value = "250ms", value_parser = duration_between(MS, Duration::from_secs(60)))]
+    pub enqueue_timeout: Duration,
 
     /// Replicas that must hold a job before it is acknowledged: after the push the api sends
     /// `WAIT N` within the enqueue budget and answers 503 + Retry-After when fewer replicas
@@ -66,7 +70,7 @@ pub struct ApiConfig {
 
     /// How often the bot registry is re-read from Postgres (changes are seen within this).
     #[arg(long = "registry-refresh", env = "SLUICE_REGISTRY_REFRESH", value_name = "SLUICE_REGISTRY_REFRESH",
-          default_value = "2s", value_parser = parse_interval)]
+          default_value = "2s", value_parser = duration_at_least(MS))]
     pub registry_refresh: Duration,
 
     /// Lane overrides per update kind, e.g. "poll=normal,message_reaction=low".
@@ -80,12 +84,12 @@ pub struct ApiConfig {
 
     /// How often the queue depth gauges are sampled from Redis.
     #[arg(long = "depth-interval", env = "SLUICE_DEPTH_INTERVAL", value_name = "SLUICE_DEPTH_INTERVAL",
-          default_value = "1s", value_parser = parse_interval)]
+          default_value = "1s", value_parser = duration_at_least(MS))]
     pub depth_interval: Duration,
 
-    /// How long in-flight requests may take to finish after SIGTERM.
-    #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE_S", value_name = "SLUICE_SHUTDOWN_GRACE_S",
-          default_value = "30", value_parser = parse_duration)]
+    /// How long in-flight requests may take to finish after SIGTERM (0: none).
+    #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE", value_name = "SLUICE_SHUTDOWN_GRACE",
+          default_value = "30s", value_parser = duration_at_least(Duration::ZERO))]
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
@@ -116,13 +120,28 @@ impl ApiConfig {
         Ok(())
     }
 
-    pub fn enqueue_timeout(&self) -> Duration {
-        Duration::from_millis(self.enqueue_timeout_ms)
+    /// Logs every duration in force, once at start-up: with the deprecated names still read
+    /// (issue 13), the value at work is not always the one a manifest shows.
+    pub fn log_durations(&self) {
+        tracing::info!(
+            enqueue_timeout = %show(self.enqueue_timeout),
+            rate_redis_timeout = %show(self.admission.redis_timeout),
+            max_delay = %show(self.admission.max_delay),
+            shed_retry_after = %show(self.admission.shed_retry_after),
+            shutdown_grace = %show(self.shutdown_grace),
+            registry_refresh = %show(self.registry_refresh),
+            depth_interval = %show(self.depth_interval),
+            dedup_ttl = %show(self.queue.dedup_ttl),
+            db_acquire_timeout = %show(self.db.acquire_timeout),
+            header_read_timeout = %show(self.serve.header_read_timeout),
+            idle_timeout = %show(self.serve.idle_timeout),
+            "duration settings"
+        );
     }
 
     pub fn enqueue(&self) -> EnqueueSettings {
         EnqueueSettings {
-            budget: self.enqueue_timeout(),
+            budget: self.enqueue_timeout,
             lane_keys: self.dedup_lane_keys,
             min_replicas: self.enqueue_min_replicas,
         }
@@ -144,7 +163,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("SLUICE_REGISTRY_REFRESH"), "{err}");
-        assert!(err.contains("more than zero"), "{err}");
+        assert!(err.contains("must be at least 1ms"), "{err}");
     }
 
     #[test]

@@ -71,9 +71,9 @@ pub struct Api {
 impl Api {
     /// Connects (lazily) to Redis and Postgres and migrates if asked; does not listen yet.
     pub async fn build(cfg: ApiConfig) -> anyhow::Result<Api> {
-        if cfg.enqueue_min_replicas > 0 && cfg.enqueue_timeout_ms < 150 {
+        if cfg.enqueue_min_replicas > 0 && cfg.enqueue_timeout < Duration::from_millis(150) {
             anyhow::bail!(
-                "SLUICE_ENQUEUE_TIMEOUT_MS must be at least 150 when SLUICE_ENQUEUE_MIN_REPLICAS is set: \
+                "SLUICE_ENQUEUE_TIMEOUT must be at least 150ms when SLUICE_ENQUEUE_MIN_REPLICAS is set: \
                  Redis ends a WAIT up to 100 ms after its timeout"
             );
         }
@@ -87,13 +87,13 @@ impl Api {
                 .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
         sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
-        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
             .context("REDIS_URL is not a valid Redis URL")?;
         // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
         // connection of its own then, so neither admission and replay commands nor the other
         // lanes' pushes queue behind it.
         let connect = || {
-            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout())
+            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
                 .context("REDIS_URL is not a valid Redis URL")
         };
         let enqueue_conns = match cfg.enqueue_min_replicas {
@@ -112,11 +112,7 @@ impl Api {
         let state = AppState {
             registry,
             sources,
-            replay: ReplayGuard::new(
-                redis.clone(),
-                &cfg.redis.queue_prefix,
-                cfg.enqueue_timeout(),
-            ),
+            replay: ReplayGuard::new(redis.clone(), &cfg.redis.queue_prefix, cfg.enqueue_timeout),
             enqueuer: Enqueuer::new(
                 enqueue_conns,
                 &cfg.redis.queue_prefix,

@@ -6,6 +6,8 @@ import yaml
 
 # scripts/checks/files.py -> the repository. The scripts export ROOT; both agree.
 ROOT = os.environ.get("ROOT") or str(Path(__file__).resolve().parents[2])
+# This checkout, whatever tree ROOT names: where the binaries' own tables (renamed settings) live.
+REPO = str(Path(__file__).resolve().parents[2])
 
 
 def load_all(path):

@@ -3,10 +3,20 @@
 //! Each field is a flag *and* an environment variable; its doc comment is its `--help` text.
 //! A missing or malformed value stops the process with one line naming the variable
 //! (see [`parse_or_exit`]).
+//!
+//! # Layout
+//! - this file: the settings both binaries share, and parsing them.
+//! - [`duration`]: the one parser of duration settings, with per-setting bounds.
+//! - [`renamed`]: the deprecated names and spellings of durations, read for one release.
 
-use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+mod duration;
+pub mod renamed;
+
+use std::{ffi::OsString, fmt, net::SocketAddr, time::Duration};
 
 use clap::Parser;
+
+pub use duration::{DurationParser, duration_at_least, duration_between, parse_duration, show};
 
 /// Where Postgres lives and how many connections this process may hold.
 #[derive(clap::Args, Clone)]
@@ -34,10 +44,10 @@ pub struct DatabaseConfig {
     )]
     pub pool_min_connections: u32,
 
-    /// How long a caller waits for a free pooled connection before giving up (milliseconds).
-    #[arg(long = "db-pool-acquire-timeout-ms", env = "DB_POOL_ACQUIRE_TIMEOUT_MS", value_name = "DB_POOL_ACQUIRE_TIMEOUT_MS",
-          default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub pool_acquire_timeout_ms: u64,
+    /// How long a caller waits for a free pooled connection before giving up.
+    #[arg(long = "db-pool-acquire-timeout", env = "DB_POOL_ACQUIRE_TIMEOUT", value_name = "DB_POOL_ACQUIRE_TIMEOUT",
+          default_value = "2s", value_parser = duration_at_least(Duration::from_millis(1)))]
+    pub acquire_timeout: Duration,
 
     /// The most replicas this Deployment can have (its HPA maximum): with the pool size, the
     /// worst case of connections it can open, checked against the server at start-up.
@@ -61,12 +71,6 @@ pub struct DatabaseConfig {
     pub auto_migrate: bool,
 }
 
-impl DatabaseConfig {
-    pub fn acquire_timeout(&self) -> Duration {
-        Duration::from_millis(self.pool_acquire_timeout_ms)
-    }
-}
-
 // The URL may carry a password: never print it.
 impl fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,7 +78,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &"[redacted]")
             .field("pool_max_connections", &self.pool_max_connections)
             .field("pool_min_connections", &self.pool_min_connections)
-            .field("pool_acquire_timeout_ms", &self.pool_acquire_timeout_ms)
+            .field("acquire_timeout", &self.acquire_timeout)
             .field("max_replicas", &self.max_replicas)
             .field("budget", &self.budget)
             .field("auto_migrate", &self.auto_migrate)
@@ -151,45 +155,43 @@ pub enum LogFormat {
     Json,
 }
 
-/// Parses a duration given in whole seconds ("30") or with a unit ("500ms", "30s", "5m", "7d").
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n = u64::from_str(num)
-        .map_err(|_| format!("'{s}' is not a duration like 30s, 500ms, 5m, 7d"))?;
-    let scale = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("'{s}' has an unknown unit (use ms, s, m, h or d)")),
-    };
-    n.checked_mul(scale)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("'{s}' is too long"))
-}
-
-/// [`parse_duration`] for a period something waits or repeats on: zero would spin a loop or
-/// panic a timer (`tokio::time::interval`), so it is refused at start-up.
-pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    match parse_duration(s)? {
-        Duration::ZERO => Err(format!("'{}' must be more than zero", s.trim())),
-        d => Ok(d),
-    }
-}
-
 /// Parses a socket address, naming the problem in words a person can act on.
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     s.parse()
         .map_err(|_| format!("'{s}' is not an address like 0.0.0.0:8080"))
 }
 
+/// Parses `args` and the environment, the deprecated names of settings included
+/// ([`renamed`]: each deprecation is printed to stderr, once per process).
+pub fn try_parse_from<T: Parser>(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<T, clap::Error> {
+    let steps = renamed::plan(|name| std::env::var(name).ok());
+    let (parsed, notices) = parse_with::<T>(args, &steps)?;
+    renamed::warn_once(&notices);
+    Ok(parsed)
+}
+
+/// [`try_parse_from`] with the steps of the deprecated names given, and the notices returned.
+fn parse_with<T: Parser>(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    steps: &[renamed::Step],
+) -> Result<(T, Vec<&renamed::Notice>), clap::Error> {
+    let plain = T::command();
+    let mut cmd = renamed::apply(plain.clone(), steps);
+    let mut matches = cmd
+        .try_get_matches_from_mut(args)
+        .map_err(|e| renamed::name_the_old(e, steps))?;
+    // Before the conversion: it takes the subcommands out of `matches`.
+    let notices = renamed::relevant(steps, &plain, &matches);
+    let parsed = T::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
+    Ok((parsed, notices))
+}
+
 /// Parses the command line and environment; on error prints one line that names the
 /// offending variable and exits with status 2 (help and version print as usual).
 pub fn parse_or_exit<T: Parser>() -> T {
-    match T::try_parse() {
+    match try_parse_from::<T>(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind::*;
@@ -230,21 +232,6 @@ mod tests {
     struct T {
         #[command(flatten)]
         db: DatabaseConfig,
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
-        assert!(parse_duration("7y").is_err());
-        // Too long for a u64 of seconds: an error, not an overflow panic.
-        assert!(parse_duration("18446744073709551615d").is_err());
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_interval("0").is_err());
-        assert!(parse_interval("0ms").is_err());
-        assert_eq!(parse_interval("2s").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error>
     Ok(PgPoolOptions::new()
         .max_connections(cfg.pool_max_connections)
         .min_connections(cfg.pool_min_connections.min(cfg.pool_max_connections))
-        .acquire_timeout(cfg.acquire_timeout())
+        .acquire_timeout(cfg.acquire_timeout)
         .idle_timeout(Some(Duration::from_secs(300)))
         .connect_lazy_with(options))
 }

@@ -60,7 +60,7 @@ pub const DB_POOL_CONNECTIONS: &str = "sluice_db_pool_connections";
 pub const DB_POOL_MAX_CONNECTIONS: &str = "sluice_db_pool_max_connections";
 /// Time spent waiting for a pooled connection.
 pub const DB_ACQUIRE_SECONDS: &str = "sluice_db_acquire_seconds";
-/// Waits for a pooled connection that ran out of time (`DB_POOL_ACQUIRE_TIMEOUT_MS`).
+/// Waits for a pooled connection that ran out of time (`DB_POOL_ACQUIRE_TIMEOUT`).
 pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
 /// Times the worker restarted a lane's consumer, by lane and `reason` (error: a Redis error,
 /// ended: it stopped on its own, panic).

@@ -1,4 +1,5 @@
-//! Every environment variable the binaries read is documented in `.env.example` and the README.
+//! Every environment variable the binaries read is documented in `.env.example` and the README,
+//! and every deprecated name still read is in the README's "Deprecated names" table.
 
 use std::{collections::BTreeSet, fs, path::Path};
 
@@ -42,4 +43,23 @@ fn every_setting_is_documented() {
         })
         .collect();
     assert!(missing.is_empty(), "undocumented settings: {missing:?}");
+}
+
+#[test]
+fn every_deprecated_name_is_in_the_readme_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let table = readme
+        .split("### Deprecated names")
+        .nth(1)
+        .expect("README.md has a \"Deprecated names\" section");
+    let missing: Vec<_> = sluice_shared::config::renamed::LEGACY
+        .iter()
+        .filter(|row| !table.contains(&format!("`{}`", row.old)))
+        .map(|row| row.old)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "deprecated but not in the table: {missing:?}"
+    );
 }

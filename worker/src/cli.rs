@@ -78,6 +78,7 @@ fn exit(result: anyhow::Result<()>) -> ExitCode {
 
 async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
     telemetry::init(&cfg.telemetry);
+    cfg.log_durations();
     let admin = TcpListener::bind(cfg.admin_addr)
         .await
         .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;

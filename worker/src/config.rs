@@ -5,7 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{
-        DatabaseConfig, RedisConfig, TelemetryConfig, parse_addr, parse_duration, parse_interval,
+        DatabaseConfig, RedisConfig, TelemetryConfig, duration_at_least, parse_addr,
+        parse_duration, show,
     },
     lanes::Lane,
     queue::QueueConfig,
@@ -96,20 +97,20 @@ pub struct WorkerConfig {
     pub concurrency: u32,
 
     /// How long the in-flight jobs of a worker that stopped heartbeating wait before another
-    /// worker takes them (seconds).
-    #[arg(long = "orphan-timeout", env = "SLUICE_ORPHAN_TIMEOUT_S", value_name = "SLUICE_ORPHAN_TIMEOUT_S",
-          default_value = "60", value_parser = parse_duration)]
+    /// worker takes them; at least 2s (two heartbeats of at least 1s each).
+    #[arg(long = "orphan-timeout", env = "SLUICE_ORPHAN_TIMEOUT", value_name = "SLUICE_ORPHAN_TIMEOUT",
+          default_value = "60s", value_parser = duration_at_least(Duration::from_secs(2)))]
     pub orphan_timeout: Duration,
 
     /// After SIGTERM, how long in-flight jobs may take to finish before the process exits
-    /// (unfinished ones are re-enqueued by other workers).
-    #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE_S", value_name = "SLUICE_SHUTDOWN_GRACE_S",
-          default_value = "30", value_parser = parse_duration)]
+    /// (unfinished ones are re-enqueued by other workers; 0: none).
+    #[arg(long = "shutdown-grace", env = "SLUICE_SHUTDOWN_GRACE", value_name = "SLUICE_SHUTDOWN_GRACE",
+          default_value = "30s", value_parser = duration_at_least(Duration::ZERO))]
     pub shutdown_grace: Duration,
 
     /// How often an idle lane asks Redis for new jobs.
     #[arg(long = "poll-interval", env = "SLUICE_POLL_INTERVAL", value_name = "SLUICE_POLL_INTERVAL",
-          default_value = "50ms", value_parser = parse_interval)]
+          default_value = "50ms", value_parser = duration_at_least(MS))]
     pub poll_interval: Duration,
 
     /// Jobs fetched from Redis in one round trip.
@@ -132,16 +133,16 @@ pub struct WorkerConfig {
           default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub retry_max_attempts: u32,
 
-    /// First retry delay (milliseconds); doubles per attempt, with jitter. Retries are scheduled
-    /// by the whole second.
-    #[arg(long = "retry-base-ms", env = "SLUICE_RETRY_BASE_MS", value_name = "SLUICE_RETRY_BASE_MS",
-          default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub retry_base_ms: u64,
+    /// First retry delay; doubles per attempt, with jitter. Retries are scheduled by the whole
+    /// second.
+    #[arg(long = "retry-base", env = "SLUICE_RETRY_BASE", value_name = "SLUICE_RETRY_BASE",
+          default_value = "1s", value_parser = duration_at_least(MS))]
+    pub retry_base: Duration,
 
-    /// Longest retry delay (milliseconds).
-    #[arg(long = "retry-max-ms", env = "SLUICE_RETRY_MAX_MS", value_name = "SLUICE_RETRY_MAX_MS",
-          default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub retry_max_ms: u64,
+    /// Longest retry delay.
+    #[arg(long = "retry-max", env = "SLUICE_RETRY_MAX", value_name = "SLUICE_RETRY_MAX",
+          default_value = "5m", value_parser = duration_at_least(MS))]
+    pub retry_max: Duration,
 
     /// The built-in handler: store (the row only) or forward (also POST to SLUICE_FORWARD_URL).
     #[arg(
@@ -188,7 +189,7 @@ pub struct WorkerConfig {
 
     /// Time budget of one forward call; past it the attempt counts as failed (and is retried).
     #[arg(long = "forward-timeout", env = "SLUICE_FORWARD_TIMEOUT", value_name = "SLUICE_FORWARD_TIMEOUT",
-          default_value = "10s", value_parser = parse_interval)]
+          default_value = "10s", value_parser = duration_at_least(MS))]
     pub forward_timeout: Duration,
 
     /// Rows per batched insert into `updates`.
@@ -203,13 +204,13 @@ pub struct WorkerConfig {
 
     /// How often finished jobs' bookkeeping is removed from Redis.
     #[arg(long = "vacuum-interval", env = "SLUICE_VACUUM_INTERVAL", value_name = "SLUICE_VACUUM_INTERVAL",
-          default_value = "5s", value_parser = parse_interval)]
+          default_value = "5s", value_parser = duration_at_least(MS))]
     pub vacuum_interval: Duration,
 
     /// How long dead letters (ours and apalis-redis's own dead set) are kept before they are
     /// deleted; 0 keeps them until replayed or purged by hand.
     #[arg(long = "dlq-retention", env = "SLUICE_DLQ_RETENTION", value_name = "SLUICE_DLQ_RETENTION",
-          default_value = "14d", value_parser = parse_duration)]
+          default_value = "14d", value_parser = duration_at_least(Duration::ZERO))]
     pub dlq_retention: Duration,
 
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
@@ -228,6 +229,31 @@ pub struct WorkerConfig {
     /// Timers and cap of the admin listener.
     #[command(flatten)]
     pub serve: ServeConfig,
+}
+
+/// The least of the timers and periods for which zero makes no sense.
+const MS: Duration = Duration::from_millis(1);
+
+impl WorkerConfig {
+    /// Logs every duration in force, once at start-up: with the deprecated names still read
+    /// (issue 13), the value at work is not always the one a manifest shows.
+    pub fn log_durations(&self) {
+        tracing::info!(
+            orphan_timeout = %show(self.orphan_timeout),
+            shutdown_grace = %show(self.shutdown_grace),
+            poll_interval = %show(self.poll_interval),
+            retry_base = %show(self.retry_base),
+            retry_max = %show(self.retry_max),
+            forward_timeout = %show(self.forward_timeout),
+            vacuum_interval = %show(self.vacuum_interval),
+            dlq_retention = %show(self.dlq_retention),
+            dedup_ttl = %show(self.queue.dedup_ttl),
+            db_acquire_timeout = %show(self.db.acquire_timeout),
+            header_read_timeout = %show(self.serve.header_read_timeout),
+            idle_timeout = %show(self.serve.idle_timeout),
+            "duration settings"
+        );
+    }
 }
 
 /// Length rules are the forward handler's, checked at start-up with an error that names the

@@ -55,7 +55,7 @@ impl Requeue {
     ///
     /// apalis hands fetched-but-unstarted jobs back when a consumer stops, but a fetch that
     /// completes while the consumer is stopping leaves its whole batch in the in-flight set, where
-    /// only orphan recovery (after `SLUICE_ORPHAN_TIMEOUT_S`) would find it. Releasing a job
+    /// only orphan recovery (after `SLUICE_ORPHAN_TIMEOUT`) would find it. Releasing a job
     /// whose acknowledgement was lost is harmless: the `updates` row is idempotent.
     pub async fn release_held(&self, worker_id: &str) -> redis::RedisResult<u64> {
         let release = redis::Script::new(RELEASE_HELD);

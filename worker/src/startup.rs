@@ -69,8 +69,8 @@ impl<H: UpdateHandler> Worker<H> {
             scheduler: LaneScheduler::new(cfg.concurrency as usize, cfg.lane_weights),
             policy: RetryPolicy {
                 max_attempts: cfg.retry_max_attempts,
-                base: Duration::from_millis(cfg.retry_base_ms),
-                max: Duration::from_millis(cfg.retry_max_ms),
+                base: cfg.retry_base,
+                max: cfg.retry_max,
             },
             requeue: Requeue::new(redis.clone(), prefix, &cfg.queue),
             dead: DeadLetters::new(redis.clone(), prefix),

@@ -2,7 +2,7 @@
 
 use std::{str::FromStr, time::Duration};
 
-use sluice_shared::config::parse_duration;
+use sluice_shared::config::{duration_at_least, duration_between};
 
 use super::policy::LanePolicies;
 
@@ -39,10 +39,10 @@ pub struct AdmissionConfig {
     )]
     pub rate_redis_url: Option<Url>,
 
-    /// Time budget of one decision in Redis (milliseconds); past it, local limits decide.
-    #[arg(long = "rate-redis-timeout-ms", env = "SLUICE_RATE_REDIS_TIMEOUT_MS", value_name = "SLUICE_RATE_REDIS_TIMEOUT_MS",
-          default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=5_000))]
-    pub redis_timeout_ms: u64,
+    /// Time budget of one decision in Redis; past it, local limits decide.
+    #[arg(long = "rate-redis-timeout", env = "SLUICE_RATE_REDIS_TIMEOUT", value_name = "SLUICE_RATE_REDIS_TIMEOUT",
+          default_value = "50ms", value_parser = duration_between(Duration::from_millis(1), Duration::from_secs(5)))]
+    pub redis_timeout: Duration,
 
     /// Updates per second admitted for all bots together.
     #[arg(long = "rate-global-per-sec", env = "SLUICE_RATE_GLOBAL_PER_SEC", value_name = "SLUICE_RATE_GLOBAL_PER_SEC",
@@ -103,9 +103,10 @@ pub struct AdmissionConfig {
     )]
     pub policy_chat: LanePolicies,
 
-    /// The longest a `delay` policy may schedule an update ahead; beyond it the update is rejected.
-    #[arg(long = "max-delay", env = "SLUICE_MAX_DELAY_S", value_name = "SLUICE_MAX_DELAY_S",
-          default_value = "60", value_parser = parse_duration)]
+    /// The longest a `delay` policy may schedule an update ahead; beyond it the update is
+    /// rejected (0: `delay` never delays).
+    #[arg(long = "max-delay", env = "SLUICE_MAX_DELAY", value_name = "SLUICE_MAX_DELAY",
+          default_value = "60s", value_parser = duration_at_least(Duration::ZERO))]
     pub max_delay: Duration,
 
     /// Backlog (pending + scheduled jobs) of the high lane past which its new updates get 503;
@@ -136,10 +137,10 @@ pub struct AdmissionConfig {
     )]
     pub shed_depth_low: Depth,
 
-    /// Retry-After (seconds) of a shed update.
-    #[arg(long = "shed-retry-after", env = "SLUICE_SHED_RETRY_AFTER_S", value_name = "SLUICE_SHED_RETRY_AFTER_S",
-          default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=3600))]
-    pub shed_retry_after_s: u32,
+    /// Retry-After of a shed update (sent in whole seconds, rounded up).
+    #[arg(long = "shed-retry-after", env = "SLUICE_SHED_RETRY_AFTER", value_name = "SLUICE_SHED_RETRY_AFTER",
+          default_value = "5s", value_parser = duration_between(Duration::from_secs(1), Duration::from_secs(3600)))]
+    pub shed_retry_after: Duration,
 }
 
 /// A URL that may carry a password: its `Debug` never prints it.
@@ -208,10 +209,6 @@ impl AdmissionConfig {
             ));
         }
         Ok(())
-    }
-
-    pub fn redis_timeout(&self) -> Duration {
-        Duration::from_millis(self.redis_timeout_ms)
     }
 }
 

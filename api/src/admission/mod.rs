@@ -3,7 +3,7 @@
 //! policy of the limit it is over decides: reject (429), delay (queued for later) or drop.
 //!
 //! # Layout
-//! - [`config`]: `SLUICE_RATE_*`, `SLUICE_POLICY_*`, `SLUICE_MAX_DELAY_S`, `SLUICE_SHED_*`.
+//! - [`config`]: `SLUICE_RATE_*`, `SLUICE_POLICY_*`, `SLUICE_MAX_DELAY`, `SLUICE_SHED_*`.
 //! - [`policy`]: the limits, the policies and the per-lane policy tables.
 //! - [`gcra`]: the decision itself, a pure function of time.
 //! - [`local`]: `local` scope, governor state in this process.
@@ -145,12 +145,12 @@ impl Admission {
                     .rate_redis_url
                     .as_ref()
                     .map_or(&redis.redis_url, |u| &u.0);
-                let conn = sluice_shared::queue::connect(url, cfg.redis_timeout())
+                let conn = sluice_shared::queue::connect(url, cfg.redis_timeout)
                     .context("SLUICE_RATE_REDIS_URL is not a valid Redis URL")?;
                 Limiter::Redis(RedisLimiter::new(
                     conn,
                     &redis.queue_prefix,
-                    cfg.redis_timeout(),
+                    cfg.redis_timeout,
                     local.clone(),
                 ))
             }
@@ -182,10 +182,7 @@ impl Admission {
                     burst: cfg.chat_burst,
                 },
                 max_delay: cfg.max_delay,
-                shed: Shedder::new(
-                    thresholds,
-                    Duration::from_secs(cfg.shed_retry_after_s.into()),
-                ),
+                shed: Shedder::new(thresholds, cfg.shed_retry_after),
             }),
         })
     }

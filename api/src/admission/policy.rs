@@ -44,7 +44,7 @@ pub enum Policy {
     /// 429 + `Retry-After` (the limiter's earliest-allowed time): Telegram keeps the update and
     /// holds back only that chat's later ones.
     Reject,
-    /// 200 now, the job scheduled at the earliest-allowed time (at most `SLUICE_MAX_DELAY_S`
+    /// 200 now, the job scheduled at the earliest-allowed time (at most `SLUICE_MAX_DELAY`
     /// ahead, beyond which `Reject`).
     Delay,
     /// 200 and counted, nothing queued: the update is lost. For spam floods only.

@@ -12,7 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sluice_shared::{config::parse_or_exit, db, telemetry};
+use sluice_shared::{
+    config::{self, parse_or_exit},
+    db, telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -55,8 +58,8 @@ struct ServeFromEnv {
 pub async fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
     let command = cli.command.unwrap_or_else(|| {
-        let parsed = ServeFromEnv::try_parse_from(["sluice-api"]).unwrap_or_else(|e| {
-            eprintln!("{}", sluice_shared::config::one_line(&e));
+        let parsed = config::try_parse_from::<ServeFromEnv>(["sluice-api"]).unwrap_or_else(|e| {
+            eprintln!("{}", config::one_line(&e));
             std::process::exit(2);
         });
         Command::Serve(Box::new(parsed.cfg))
@@ -93,6 +96,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
     telemetry::init(&cfg.telemetry);
+    cfg.log_durations();
     let listener = TcpListener::bind(cfg.addr)
         .await
         .with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;

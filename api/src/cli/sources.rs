@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use sluice_shared::{config::parse_duration, db, lanes::Lane};
+use sluice_shared::{config::duration_between, db, lanes::Lane};
 use sqlx::PgPool;
 
 use crate::{
@@ -100,7 +100,7 @@ pub struct SourceOptions {
     #[arg(long)]
     pub lane: Option<Lane>,
     /// Stripe: how far the signed timestamp may be from now (default 300s, at most 1d).
-    #[arg(long, value_parser = parse_tolerance)]
+    #[arg(long, value_parser = duration_between(Duration::from_secs(1), Duration::from_secs(86_400)))]
     pub tolerance: Option<Duration>,
 }
 
@@ -152,14 +152,6 @@ fn as_header(v: &str) -> Result<Locator, String> {
 
 fn as_pointer(v: &str) -> Result<Locator, String> {
     v.parse().map(Locator::Pointer)
-}
-
-fn parse_tolerance(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&d) {
-        return Err("must be between 1s and 1d".into());
-    }
-    Ok(d)
 }
 
 /// Runs one `sources` command, printing what it did.

@@ -35,7 +35,7 @@ async fn unauthenticated_uploads_are_bounded_while_telegram_is_answered() {
         &sluice_testkit::redis_url(),
         &[
             &format!("--body-budget-bytes={budget}"),
-            "--enqueue-timeout-ms=3000",
+            "--enqueue-timeout=3000ms",
         ],
     )
     .await;

@@ -133,7 +133,7 @@ fn start_api(db_url: &str, budget: &str, port: u16, admin: u16) -> Child {
         .env("SLUICE_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
         .env("SLUICE_BODY_BUDGET_BYTES", budget)
         .env("SLUICE_RATE_SCOPE", "off")
-        .env("SLUICE_ENQUEUE_TIMEOUT_MS", "2000")
+        .env("SLUICE_ENQUEUE_TIMEOUT", "2000ms")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

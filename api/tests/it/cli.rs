@@ -34,6 +34,22 @@ async fn a_bad_setting_stops_with_one_line_naming_the_variable() {
         (
             vec![
                 ("DATABASE_URL", "postgres://x/y"),
+                ("SLUICE_ENQUEUE_TIMEOUT", "0s"),
+            ],
+            "SLUICE_ENQUEUE_TIMEOUT",
+        ),
+        (
+            // A bare number: seconds or milliseconds? Refused, with the unit to add.
+            vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("SLUICE_SHUTDOWN_GRACE", "30"),
+            ],
+            "SLUICE_SHUTDOWN_GRACE",
+        ),
+        (
+            // The deprecated name, read in its old unit: still bounded, still named.
+            vec![
+                ("DATABASE_URL", "postgres://x/y"),
                 ("SLUICE_ENQUEUE_TIMEOUT_MS", "0"),
             ],
             "SLUICE_ENQUEUE_TIMEOUT_MS",

@@ -33,7 +33,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&sluice_testkit::redis_url(), &[]).await
 }
 
-/// Starts the api against `redis_url` with extra flags (e.g. `["--enqueue-timeout-ms", "100"]`).
+/// Starts the api against `redis_url` with extra flags (e.g. `["--enqueue-timeout", "100ms"]`).
 pub async fn spawn_app_with(redis_url: &str, extra: &[&str]) -> TestApp {
     let db = TestDb::fresh().await.expect("fresh database");
     sluice_api::bots::add(&db.pool, BOT, SECRET)

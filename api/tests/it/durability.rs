@@ -9,7 +9,7 @@ use crate::{
 };
 
 // A budget well above a replica round trip on a loaded test machine.
-const FLAGS: &[&str] = &["--enqueue-min-replicas=1", "--enqueue-timeout-ms=1000"];
+const FLAGS: &[&str] = &["--enqueue-min-replicas=1", "--enqueue-timeout=1000ms"];
 
 #[tokio::test]
 async fn durability_without_the_replicas_asked_for_the_answer_is_503_retry() {

@@ -46,7 +46,7 @@ impl HooksApp {
 
 pub async fn spawn_hooks_app() -> HooksApp {
     let redis = RedisServer::start().await.expect("a private redis-server");
-    let app = spawn_app_with(&redis.url(), &["--enqueue-timeout-ms=3000"]).await;
+    let app = spawn_app_with(&redis.url(), &["--enqueue-timeout=3000ms"]).await;
     HooksApp { app, _redis: redis }
 }
 

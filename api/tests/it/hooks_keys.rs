@@ -266,7 +266,7 @@ async fn a_flooding_rate_key_is_braked_with_429_while_others_pass() {
     let app = spawn_app_with(
         &redis.url(),
         &[
-            "--enqueue-timeout-ms=3000",
+            "--enqueue-timeout=3000ms",
             "--rate-chat-per-min=60",
             "--rate-chat-burst=3",
         ],

@@ -13,6 +13,7 @@ mod hooks;
 mod hooks_keys;
 mod labels;
 mod outage;
+mod renamed;
 mod server;
 mod sign;
 mod sources_cli;

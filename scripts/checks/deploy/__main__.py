@@ -8,8 +8,8 @@ import traceback
 
 from checks import netpol
 from checks.deploy import compose, image, queries, render, scaling, workloads
-from checks.deploy.objects import Overlay
-from checks.files import ROOT, load_all
+from checks.deploy.objects import Overlay, deprecated_settings
+from checks.files import REPO, ROOT, load_all
 from checks.report import Result, print_deploy
 
 
@@ -32,6 +32,7 @@ def cmd_invariants(name, rendered):
     for check in (workloads.pod_security, workloads.admin_and_probes, workloads.grace_identity_secrets,
                   scaling.autoscaling, scaling.disruption_budgets, scaling.connection_budget):
         yield check(ov)
+    yield workloads.no_deprecated_names(ov, deprecated_settings(REPO))
 
 
 def cmd_netpol(name, rendered, ingress_ns, monitoring_ns):

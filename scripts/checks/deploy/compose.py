@@ -3,8 +3,10 @@ Prometheus scraping every admin port, and pools that fit Postgres' max_connectio
 import os
 import re
 
-from checks.deploy.objects import ADMIN_ADDR, API_ADDR, AUTO_MIGRATE, POOL_MAX, SHUTDOWN_GRACE
-from checks.files import load, rel
+from checks.deploy.objects import (
+    ADMIN_ADDR, API_ADDR, AUTO_MIGRATE, POOL_MAX, SHUTDOWN_GRACE, deprecated_settings, duration_seconds,
+)
+from checks.files import REPO, load, rel
 from checks.report import Result
 
 NAME = "compose: services and wiring"
@@ -74,10 +76,16 @@ def _sluice_service(s, svc, cdir, root):
         problems.append(f"{s}: {AUTO_MIGRATE} must be false (migrate does it)")
     if svc.get("user", "0").split(":")[0] in ("0", "root") or svc.get("read_only") is not True:
         problems.append(f"{s}: run as non-root with a read-only root filesystem")
-    grace = int(env.get(SHUTDOWN_GRACE, 30))
+    grace_value = env.get(SHUTDOWN_GRACE, "30s")
+    grace = duration_seconds(grace_value)
     sgp = str(svc.get("stop_grace_period", "10s"))
-    if not sgp.endswith("s") or int(sgp[:-1]) <= grace:
-        problems.append(f"{s}: stop_grace_period {sgp} must exceed {SHUTDOWN_GRACE} {grace}")
+    if grace is None:
+        problems.append(f"{s}: {SHUTDOWN_GRACE} must be a duration with a unit (30s)")
+    elif duration_seconds(sgp) is None or duration_seconds(sgp) <= grace:
+        problems.append(f"{s}: stop_grace_period {sgp} must exceed {SHUTDOWN_GRACE} {grace_value}")
+    # The binaries' own table of renamed settings (the repository's, whatever tree is checked).
+    old = deprecated_settings(REPO)
+    problems += [f"{s}: {k} is deprecated, set {old[k]}" for k in env if k in old]
     cmd = svc.get("command", [])
     binary = "sluice-api" if s.startswith("api") else "sluice-worker"
     if not cmd or not cmd[0].endswith("/" + binary):

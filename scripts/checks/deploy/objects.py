@@ -4,10 +4,12 @@ The setting names live here, once: when a setting is renamed in the binaries and
 the line to change (the messages and the tests' inputs follow it).
 """
 import math
+import os
+import re
 
 ADMIN_ADDR = "SLUICE_ADMIN_ADDR"
 API_ADDR = "SLUICE_API_ADDR"
-SHUTDOWN_GRACE = "SLUICE_SHUTDOWN_GRACE_S"
+SHUTDOWN_GRACE = "SLUICE_SHUTDOWN_GRACE"
 MAX_REPLICAS = "SLUICE_MAX_REPLICAS"
 DB_BUDGET = "SLUICE_DB_BUDGET"
 POOL_MAX = "DB_POOL_MAX_CONNECTIONS"
@@ -17,6 +19,25 @@ SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")
 SECRET_NAME = "sluice-secrets"
 
 API, WORKER = "sluice-api", "sluice-worker"
+
+
+def duration_seconds(value):
+    """A duration setting's value ("30s", "1m 30s", "500ms", "0") in seconds, as sluice reads it;
+    None for anything else (the binaries refuse a bare number)."""
+    v = str(value).strip()
+    if v == "0":
+        return 0.0
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    if not re.fullmatch(r"(?:\s*\d+(?:\.\d+)?(?:ms|s|m|h|d))+\s*", v):
+        return None
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", v))
+
+
+def deprecated_settings(root):
+    """Old name -> new name of the renamed settings, read from the binaries' own table
+    (shared/src/config/renamed.rs) so the check cannot drift from what sluice accepts."""
+    with open(os.path.join(root, "shared/src/config/renamed.rs")) as f:
+        return dict(re.findall(r'renamed\("(\w+)", "(\w+)", "\w+"\)', f.read()))
 # Each binary's admin listener (probes, /metrics).
 ADMIN_PORT = {API: 9090, WORKER: 9091}
 

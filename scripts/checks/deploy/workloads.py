@@ -2,6 +2,7 @@
 listener, given time to drain, and fed their credentials from the Secret."""
 from checks.deploy.objects import (
     ADMIN_ADDR, ADMIN_PORT, API, API_ADDR, SECRET_NAME, SECRET_SETTINGS, SHUTDOWN_GRACE, WORKER,
+    duration_seconds,
 )
 from checks.report import Result
 
@@ -100,9 +101,9 @@ def grace_identity_secrets(ov):
         grace = ov.env(c, SHUTDOWN_GRACE)
         pre = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
         tgps = pod.get("terminationGracePeriodSeconds", 30)
-        if grace is None or not str(grace).isdigit():
-            problems.append(f"{dn}: {SHUTDOWN_GRACE} must be set in whole seconds")
-        elif tgps <= int(grace) + pre:
+        if grace is None or duration_seconds(grace) is None:
+            problems.append(f"{dn}: {SHUTDOWN_GRACE} must be set, as a duration with a unit (30s)")
+        elif tgps <= duration_seconds(grace) + pre:
             problems.append(f"{dn}: terminationGracePeriodSeconds {tgps} <= preStop {pre} + {SHUTDOWN_GRACE} {grace}")
         for key in SECRET_SETTINGS:
             v = ov.env(c, key)
@@ -122,3 +123,17 @@ def grace_identity_secrets(ov):
                 problems.append(f"ConfigMap {cm}: {k} does not belong in the shared ConfigMap")
     return Result(f"{ov.name}: shutdown grace, worker identity, secrets", problems,
                   f"grace periods above preStop + {SHUTDOWN_GRACE}, POD_NAME from metadata.name, URLs from {SECRET_NAME}")
+
+
+def no_deprecated_names(ov, old):
+    """`old`: old name -> new name (objects.deprecated_settings). sluice still reads the old names
+    for one release, but the manifests show the current ones."""
+    problems = []
+    for dn in ov.deployments:
+        for c in ov.pod(dn)["containers"]:
+            problems += [f"{dn}: {e['name']} is deprecated, set {old[e['name']]}"
+                         for e in c.get("env", []) if e["name"] in old]
+    for cm, data in ov.configmaps.items():
+        problems += [f"ConfigMap {cm}: {k} is deprecated, set {old[k]}" for k in data if k in old]
+    return Result(f"{ov.name}: no deprecated setting names", problems,
+                  f"none of the {len(old)} renamed in shared/src/config/renamed.rs")

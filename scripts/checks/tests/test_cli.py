@@ -31,7 +31,7 @@ class Deploy(TreeCase):
         self.assertEqual([ln.split(":")[1].strip() for ln in lines],
                          ["namespace", "pod security and resources", "admin listener and probes",
                           "shutdown grace, worker identity, secrets", "autoscaling", "disruption budgets",
-                          "postgres connection budget"])
+                          "postgres connection budget", "no deprecated setting names"])
         self.assertTrue(all(ln.startswith("ok   base: ") for ln in lines), lines)
 
     def test_netpol_prints_the_check_and_its_self_test(self):

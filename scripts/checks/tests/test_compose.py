@@ -22,7 +22,7 @@ class Compose(TreeCase):
 
     def test_stop_grace_shorter_than_the_shutdown_grace(self):
         self.replace(COMPOSE, "stop_grace_period: 45s", "stop_grace_period: 20s")
-        self.assertFailsWith(compose.check(self.root), f"api-1: stop_grace_period 20s must exceed {SHUTDOWN_GRACE} 30")
+        self.assertFailsWith(compose.check(self.root), f"api-1: stop_grace_period 20s must exceed {SHUTDOWN_GRACE} 30s")
 
     def test_binaries_migrating_themselves(self):
         self.replace(COMPOSE, f'{AUTO_MIGRATE}: "false"', f'{AUTO_MIGRATE}: "true"')

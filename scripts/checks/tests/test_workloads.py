@@ -2,7 +2,8 @@
 import unittest
 
 from checks.deploy import workloads
-from checks.deploy.objects import ADMIN_ADDR, SHUTDOWN_GRACE
+from checks.deploy.objects import ADMIN_ADDR, SHUTDOWN_GRACE, deprecated_settings
+from checks.files import REPO
 from checks.tests.support import CheckCase, configmap, container, find, overlay, overlay_docs, set_env
 
 
@@ -71,13 +72,24 @@ class BrokenOverlay(CheckCase):
     def test_a_missing_grace_setting(self):
         del configmap(self.docs)[SHUTDOWN_GRACE]
         result = workloads.grace_identity_secrets(overlay(docs=self.docs))
-        self.assertFailsWith(result, f"sluice-api: {SHUTDOWN_GRACE} must be set in whole seconds")
-        self.assertFailsWith(result, f"sluice-worker: {SHUTDOWN_GRACE} must be set in whole seconds")
+        self.assertFailsWith(result, f"sluice-api: {SHUTDOWN_GRACE} must be set, as a duration with a unit (30s)")
+        self.assertFailsWith(result, f"sluice-worker: {SHUTDOWN_GRACE} must be set, as a duration with a unit (30s)")
 
     def test_a_grace_longer_than_kubernetes_waits(self):
-        configmap(self.docs)[SHUTDOWN_GRACE] = "40"
+        configmap(self.docs)[SHUTDOWN_GRACE] = "40s"
         self.assertFailsWith(workloads.grace_identity_secrets(overlay(docs=self.docs)),
-                             f"sluice-api: terminationGracePeriodSeconds 45 <= preStop 5 + {SHUTDOWN_GRACE} 40")
+                             f"sluice-api: terminationGracePeriodSeconds 45 <= preStop 5 + {SHUTDOWN_GRACE} 40s")
+
+    def test_a_bare_number_grace(self):
+        configmap(self.docs)[SHUTDOWN_GRACE] = "30"
+        self.assertFailsWith(workloads.grace_identity_secrets(overlay(docs=self.docs)),
+                             f"sluice-api: {SHUTDOWN_GRACE} must be set, as a duration with a unit (30s)")
+
+    def test_a_deprecated_name(self):
+        configmap(self.docs)["SLUICE_SHUTDOWN_GRACE_S"] = "30"
+        old = deprecated_settings(REPO)
+        self.assertFailsWith(workloads.no_deprecated_names(overlay(docs=self.docs), old),
+                             "SLUICE_SHUTDOWN_GRACE_S is deprecated, set SLUICE_SHUTDOWN_GRACE")
 
     def test_credentials_in_plain_text_or_the_configmap(self):
         set_env(self.docs, "sluice-api", "DATABASE_URL", "postgres://sluice:secret@db/sluice")

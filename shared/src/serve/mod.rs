@@ -26,7 +26,7 @@ use axum::Router;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use crate::{config::parse_duration, metrics as m};
+use crate::{config::duration_at_least, metrics as m};
 
 /// The server's timers and cap; each listener of a process gets its own cap of this size.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct ServeConfig {
     /// Longest time from a request's first byte to the end of its headers; a slower (or
     /// half-sent) header block has its connection closed.
     #[arg(long = "header-read-timeout", env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SLUICE_HEADER_READ_TIMEOUT",
-          default_value = "10s", value_parser = parse_positive_duration)]
+          default_value = "10s", value_parser = duration_at_least(Duration::from_millis(1)))]
     pub header_read_timeout: Duration,
 
     /// How long a connection may sit with no request in progress (before its first request or
@@ -42,20 +42,13 @@ pub struct ServeConfig {
     /// balancer in front (60 s on AWS ALB), so the balancer closes first and never reuses a
     /// connection sluice is closing.
     #[arg(long = "idle-timeout", env = "SLUICE_IDLE_TIMEOUT", value_name = "SLUICE_IDLE_TIMEOUT",
-          default_value = "75s", value_parser = parse_positive_duration)]
+          default_value = "75s", value_parser = duration_at_least(Duration::from_millis(1)))]
     pub idle_timeout: Duration,
 
     /// Open connections per listener; past it new connections wait in the kernel's backlog.
     #[arg(long = "max-connections", env = "SLUICE_MAX_CONNECTIONS", value_name = "SLUICE_MAX_CONNECTIONS",
           default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
-}
-
-fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match parse_duration(s)? {
-        d if d.is_zero() => Err("must be more than 0".into()),
-        d => Ok(d),
-    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and returns

@@ -43,7 +43,7 @@ async fn four_workers_with_pool_10_on_max_connections_20_lose_nothing() {
         ("SLUICE_DB_BUDGET", "warn"),
         ("DB_POOL_MAX_CONNECTIONS", "10"),
         ("SLUICE_INSERT_PARALLEL", "10"),
-        ("DB_POOL_ACQUIRE_TIMEOUT_MS", "500"),
+        ("DB_POOL_ACQUIRE_TIMEOUT", "500ms"),
     ];
     let mut workers: Vec<_> = (0..4)
         .map(|_| spawn_worker_logged(&db.url, &redis, &prefix, &env))

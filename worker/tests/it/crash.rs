@@ -8,7 +8,7 @@ use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use crate::common::{backlog, enqueuer, row_stats, spawn_worker, unfinished};
 
 const FAST_ORPHANS: &[(&str, &str)] = &[
-    ("SLUICE_ORPHAN_TIMEOUT_S", "2"),
+    ("SLUICE_ORPHAN_TIMEOUT", "2s"),
     ("SLUICE_WORKER_CONCURRENCY", "16"),
 ];
 
@@ -58,8 +58,8 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
     backlog(&enqueuer(&redis, &prefix), "graceful", N, Lane::Low).await;
     // A long orphan timeout: whatever the next worker finds quickly was released, not recovered.
     let slow_orphans = [
-        ("SLUICE_ORPHAN_TIMEOUT_S", "120"),
-        ("SLUICE_SHUTDOWN_GRACE_S", "10"),
+        ("SLUICE_ORPHAN_TIMEOUT", "120s"),
+        ("SLUICE_SHUTDOWN_GRACE", "10s"),
     ];
     let mut first = spawn_worker(&db.url, &redis, &prefix, &slow_orphans);
     assert!(

@@ -78,7 +78,7 @@ async fn durability_acknowledged_updates_survive_losing_the_primary() {
         format!("--queue-prefix={prefix}"),
         "--enqueue-min-replicas=1".to_owned(),
         // Well above a replica round trip on a loaded test machine.
-        "--enqueue-timeout-ms=1000".to_owned(),
+        "--enqueue-timeout=1000ms".to_owned(),
     ])
     .unwrap()
     .cfg;

@@ -42,8 +42,8 @@ async fn redirects_are_failures_and_never_followed() {
         ("SLUICE_FORWARD_URL", url.as_str()),
         ("SLUICE_FORWARD_SECRET", SECRET),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
-        ("SLUICE_RETRY_BASE_MS", "200"),
-        ("SLUICE_RETRY_MAX_MS", "500"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "500ms"),
     ];
     let (worker, log) = spawn_worker_logged(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);
@@ -114,8 +114,8 @@ async fn a_token_in_the_url_never_reaches_the_log_or_the_dead_letters() {
         ("SLUICE_FORWARD_URL", url.as_str()),
         ("SLUICE_FORWARD_SECRET", SECRET),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
-        ("SLUICE_RETRY_BASE_MS", "200"),
-        ("SLUICE_RETRY_MAX_MS", "500"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "500ms"),
     ];
     let (_worker, log) = spawn_worker_logged(&db.url, &redis, &prefix, &env);
     enqueuer(&redis, &prefix)

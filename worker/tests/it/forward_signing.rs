@@ -95,8 +95,8 @@ async fn forwarded_requests_are_signed_and_the_documented_checks_accept_them() {
         ("SLUICE_FORWARD_URL", url.as_str()),
         ("SLUICE_FORWARD_SECRET", NEW),
         ("SLUICE_FORWARD_SECRET_PREVIOUS", OLD),
-        ("SLUICE_RETRY_BASE_MS", "200"),
-        ("SLUICE_RETRY_MAX_MS", "500"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "500ms"),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);

@@ -55,7 +55,7 @@ async fn a_custom_handler_runs_with_retries_and_one_row_per_update() {
         format!("--database-url={}", db.url),
         format!("--redis-url={redis}"),
         format!("--queue-prefix={prefix}"),
-        "--retry-base-ms=100".into(),
+        "--retry-base=100ms".into(),
     ])
     .unwrap()
     .cfg;

@@ -70,7 +70,7 @@ async fn signed_events_land_exactly_once_even_when_posted_twice() {
         format!("--database-url={}", db.url),
         format!("--redis-url={}", redis.url()),
         format!("--queue-prefix={prefix}"),
-        "--enqueue-timeout-ms=3000".to_owned(),
+        "--enqueue-timeout=3000ms".to_owned(),
     ])
     .unwrap()
     .cfg;

@@ -17,6 +17,7 @@ mod outage;
 mod panics;
 mod pgbouncer;
 mod refused;
+mod renamed;
 mod retry;
 mod sizing;
 mod target;

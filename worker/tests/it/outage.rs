@@ -54,8 +54,8 @@ async fn an_outage_longer_than_the_retry_schedule_costs_no_attempts() {
         // Every job in the first wave, so each reaches its last attempt during the outage.
         ("SLUICE_WORKER_CONCURRENCY", "256"),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
-        ("SLUICE_RETRY_BASE_MS", "100"),
-        ("SLUICE_RETRY_MAX_MS", "500"),
+        ("SLUICE_RETRY_BASE", "100ms"),
+        ("SLUICE_RETRY_MAX", "500ms"),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
     let ready = format!("http://127.0.0.1:{}/readyz", worker.admin_port);
@@ -113,7 +113,7 @@ async fn a_redis_restart_does_not_need_a_worker_restart() {
         &db.url,
         &redis.url(),
         &prefix,
-        &[("SLUICE_ORPHAN_TIMEOUT_S", "4")],
+        &[("SLUICE_ORPHAN_TIMEOUT", "4s")],
     );
     assert!(
         wait_until(Duration::from_secs(30), || async {

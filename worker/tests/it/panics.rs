@@ -62,8 +62,8 @@ async fn a_panicking_handler_is_counted_retried_then_dead_lettered() {
         format!("--redis-url={redis}"),
         format!("--queue-prefix={prefix}"),
         "--retry-max-attempts=3".into(),
-        "--retry-base-ms=100".into(),
-        "--retry-max-ms=500".into(),
+        "--retry-base=100ms".into(),
+        "--retry-max=500ms".into(),
     ])
     .unwrap()
     .cfg;

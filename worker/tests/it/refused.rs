@@ -59,7 +59,7 @@ async fn a_refused_row_dies_alone_at_once_and_its_batch_is_stored() {
         ("SLUICE_INSERT_PARALLEL", "1"),
         ("SLUICE_WORKER_CONCURRENCY", "64"),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "3"),
-        ("SLUICE_RETRY_BASE_MS", "100"),
+        ("SLUICE_RETRY_BASE", "100ms"),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
 

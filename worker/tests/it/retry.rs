@@ -73,8 +73,8 @@ async fn transient_failures_retry_permanent_ones_die_and_replay_makes_no_duplica
         ("SLUICE_FORWARD_URL", url.as_str()),
         ("SLUICE_FORWARD_SECRET", crate::target::SECRET),
         ("SLUICE_RETRY_MAX_ATTEMPTS", "3"),
-        ("SLUICE_RETRY_BASE_MS", "200"),
-        ("SLUICE_RETRY_MAX_MS", "1000"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "1000ms"),
         ("SLUICE_VACUUM_INTERVAL", "200ms"),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
@@ -230,8 +230,8 @@ async fn an_outlandish_retry_after_is_clamped_to_the_retry_maximum() {
         ("SLUICE_HANDLER", "forward"),
         ("SLUICE_FORWARD_URL", url.as_str()),
         ("SLUICE_FORWARD_SECRET", crate::target::SECRET),
-        ("SLUICE_RETRY_BASE_MS", "200"),
-        ("SLUICE_RETRY_MAX_MS", "2000"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "2000ms"),
     ];
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);

@@ -82,7 +82,7 @@ fn delayed_updates_are_spaced_by_the_rate() {
         assert!(until >= last);
         last = until;
     }
-    // The 21st would run 63 s ahead: past SLUICE_MAX_DELAY_S (60), so it is rejected.
+    // The 21st would run 63 s ahead: past SLUICE_MAX_DELAY (60s), so it is rejected.
     assert!(matches!(
         l.check(&ask(Some(7), Policy::Delay)),
         Verdict::Reject {

@@ -17,7 +17,7 @@ async fn admission_bad_settings_stop_with_one_line_naming_the_variable() {
         ("SLUICE_RATE_CHAT_PER_MIN", "0"),
         ("SLUICE_RATE_GLOBAL_BURST", "0"),
         ("SLUICE_POLICY_CHAT", "high=later"),
-        ("SLUICE_MAX_DELAY_S", "soon"),
+        ("SLUICE_MAX_DELAY", "soon"),
         ("SLUICE_SHED_DEPTH_LOW", "many"),
         // Valid alone, but the high lane would be shed before the normal one.
         ("SLUICE_SHED_DEPTH_HIGH", "10"),

@@ -7,7 +7,7 @@ use crate::common::{BOT, message};
 
 #[tokio::test]
 async fn admission_sheds_the_low_lane_past_its_threshold_and_still_admits_high() {
-    let flags = ["--shed-depth-low=20", "--shed-retry-after=7"];
+    let flags = ["--shed-depth-low=20", "--shed-retry-after=7s"];
     let (app, _redis) = super::spawn(&flags).await;
     // No worker runs: every channel post (low lane, one channel each) stays queued.
     let mut queued = 0;
