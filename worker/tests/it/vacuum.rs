@@ -174,7 +174,7 @@ async fn a_zero_retention_keeps_dead_letters() {
     })
     .await;
     assert!(up, "{}", worker.metrics().await);
-    assert_eq!(dead.sizes().await.unwrap(), [0, 1, 0]);
+    assert_eq!(dead.sizes().await.unwrap().into_array(), [0, 1, 0]);
     worker.kill9().await;
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;

@@ -1,6 +1,7 @@
-//! How much work waits in each lane: the signal Kubernetes scales workers on and Grafana alerts
-//! on. Read from Redis in one script call for all lanes, O(1) per lane (plus one SCARD per live
-//! worker for the in-flight count).
+//! How much work waits in each lane: read by the api's load shedding, and the signal
+//! Kubernetes scales workers on and Grafana alerts on. Read from Redis in one script call for all
+//! lanes and states, O(1) per lane (plus one SCARD per live worker for the in-flight count), by
+//! one sampler ([`run`]) that serves both.
 //!
 //! Every api replica reads the same Redis and so exports the same, true values: queries must
 //! aggregate them with `max by (lane, state)`, never `sum` (which would multiply the backlog by the
@@ -13,7 +14,10 @@ use std::{
 
 use redis::{Script, aio::ConnectionManager};
 
-use crate::{lanes::Lane, metrics as m};
+use crate::{
+    lanes::{Lane, PerLane},
+    metrics as m,
+};
 
 /// One lane's depth at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -28,6 +32,13 @@ pub struct LaneDepth {
     pub dead: u64,
     /// Age of the oldest pending job, from its ULID's timestamp; 0 when none is pending.
     pub oldest_age: Duration,
+}
+
+impl LaneDepth {
+    /// The jobs waiting for a worker, now or later: what load shedding weighs.
+    pub fn backlog(&self) -> u64 {
+        self.pending + self.scheduled
+    }
 }
 
 static DEPTH: LazyLock<Script> = LazyLock::new(|| {
@@ -56,11 +67,13 @@ return out
     )
 });
 
-/// Reads every lane's depth under `prefix`.
+/// Reads every lane's depth under `prefix`. apalis-redis pushes every task through the
+/// scheduled set (score: run time in Unix seconds) and a worker's fetch promotes the due ones to
+/// the active list, so "pending" is the list plus the due part of the set.
 pub async fn sample(
     conn: &mut ConnectionManager,
     prefix: &str,
-) -> redis::RedisResult<[LaneDepth; 3]> {
+) -> redis::RedisResult<PerLane<LaneDepth>> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -70,26 +83,32 @@ pub async fn sample(
     }
     let rows: Vec<(u64, u64, u64, u64, String)> =
         call.arg(now.as_secs()).invoke_async(conn).await?;
-    let mut out = [LaneDepth::default(); 3];
-    for (slot, (pending, scheduled, inflight, dead, head)) in out.iter_mut().zip(rows) {
+    if rows.len() != Lane::ALL.len() {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "the depth script answered for another number of lanes",
+        )));
+    }
+    let mut rows = rows.into_iter();
+    Ok(PerLane::from_fn(|_| {
+        let (pending, scheduled, inflight, dead, head) = rows.next().unwrap_or_default();
         let oldest_age = ulid::Ulid::from_string(&head)
             .ok()
             .map(|id| now.saturating_sub(Duration::from_millis(id.timestamp_ms())))
             .unwrap_or_default();
-        *slot = LaneDepth {
+        LaneDepth {
             pending,
             scheduled,
             inflight,
             dead,
             oldest_age,
-        };
-    }
-    Ok(out)
+        }
+    }))
 }
 
 /// Publishes a sample as `sluice_queue_depth{lane,state}` and `sluice_queue_oldest_age_seconds`.
-pub fn export(depths: &[LaneDepth; 3]) {
-    for (lane, d) in Lane::ALL.iter().zip(depths) {
+pub fn export(depths: &PerLane<LaneDepth>) {
+    for (lane, d) in depths.iter() {
         let lane = lane.as_str();
         for (state, value) in [
             ("pending", d.pending),
@@ -105,16 +124,51 @@ pub fn export(depths: &[LaneDepth; 3]) {
     }
 }
 
-/// Samples and exports every `every` (at most once a second is plenty for an HPA), with Redis's
-/// memory use ([`crate::redis_memory`]), until aborted.
-pub async fn run(mut conn: ConnectionManager, prefix: String, every: Duration) {
-    let mut tick = tokio::time::interval(every);
+/// How often [`run`] samples, and how often it publishes.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    /// The period of the samples, and the longest one may take: load shedding needs a fresh
+    /// backlog (100 ms), the metrics do not.
+    pub sample_every: Duration,
+    /// How often a sample is exported as metrics, with Redis's memory use
+    /// (`SLUICE_DEPTH_INTERVAL`); a multiple of `sample_every` keeps the period exact.
+    pub export_every: Duration,
+}
+
+/// Samples every lane every `sample_every` and hands each sample to `observe` (`None`: Redis did
+/// not answer within the period); every `export_every` also exports it, with Redis's memory use
+/// ([`crate::redis_memory`]). Runs until aborted.
+pub async fn run(
+    mut conn: ConnectionManager,
+    prefix: String,
+    cadence: Cadence,
+    mut observe: impl FnMut(Option<&PerLane<LaneDepth>>) + Send,
+) {
+    // Before the first tick's instant, so that the first sample is exported.
+    let mut next_export = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(cadence.sample_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        match sample(&mut conn, &prefix).await {
-            Ok(depths) => export(&depths),
-            Err(e) => tracing::debug!(error = %e, "queue depth not sampled: redis unavailable"),
+        let at = tick.tick().await;
+        let sampled = tokio::time::timeout(cadence.sample_every, sample(&mut conn, &prefix)).await;
+        let depths = match sampled {
+            Ok(Ok(depths)) => Some(depths),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "queue depth not sampled: redis unavailable");
+                None
+            }
+            Err(_) => {
+                tracing::debug!("queue depth not sampled: redis did not answer in time");
+                None
+            }
+        };
+        observe(depths.as_ref());
+        if at < next_export {
+            continue;
+        }
+        next_export = at + cadence.export_every;
+        if let Some(depths) = &depths {
+            export(depths);
         }
         match crate::redis_memory::sample(&mut conn).await {
             Ok(mem) => crate::redis_memory::export(mem),
