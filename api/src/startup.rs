@@ -1,5 +1,5 @@
 //! Building and running the api: the state built from the config, router, layer stack,
-//! listeners and shutdown.
+//! listeners, background tasks (the queue's one depth sampler among them) and shutdown.
 
 use std::{
     future::Future,
