@@ -136,8 +136,8 @@ pub struct Cadence {
 }
 
 /// Samples every lane every `sample_every` and hands each sample to `observe` (`None`: Redis did
-/// not answer within the period); every `export_every` also exports it, with Redis's memory use
-/// ([`crate::redis_memory`]). Runs until aborted.
+/// not answer within the period); every `export_every` also exports it (waiting longer for it
+/// if need be), with Redis's memory use ([`crate::redis_memory`]). Runs until aborted.
 pub async fn run(
     mut conn: ConnectionManager,
     prefix: String,
@@ -150,20 +150,29 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let at = tick.tick().await;
-        let sampled = tokio::time::timeout(cadence.sample_every, sample(&mut conn, &prefix)).await;
-        let depths = match sampled {
-            Ok(Ok(depths)) => Some(depths),
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "queue depth not sampled: redis unavailable");
-                None
-            }
-            Err(_) => {
-                tracing::debug!("queue depth not sampled: redis did not answer in time");
-                None
+        let export_due = at >= next_export;
+        let depths = {
+            let mut call = std::pin::pin!(sample(&mut conn, &prefix));
+            match tokio::time::timeout(cadence.sample_every, call.as_mut()).await {
+                Ok(sampled) => {
+                    let depths = sampled
+                        .inspect_err(|e| tracing::debug!(error = %e, "queue depth not sampled"))
+                        .ok();
+                    observe(depths.as_ref());
+                    depths
+                }
+                // Shedding wants a sample of this period or none; the gauges wait for a slow
+                // answer (bounded by the connection's response timeout), as they always have.
+                Err(_) => {
+                    observe(None);
+                    match export_due {
+                        true => call.await.ok(),
+                        false => None,
+                    }
+                }
             }
         };
-        observe(depths.as_ref());
-        if at < next_export {
+        if !export_due {
             continue;
         }
         next_export = at + cadence.export_every;
