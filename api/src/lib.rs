@@ -5,7 +5,8 @@
 //! - [`cli`]: every command of `sluice-api` (serve, migrate, bots, sources) and its exit code.
 //! - [`config`]: every setting, parsed once.
 //! - [`state`]: [`state::AppState`], what the handlers share.
-//! - [`startup`]: the state built, router and layer stack, listeners, graceful shutdown.
+//! - [`startup`]: the state built, router and layer stack, listeners, the queue's one depth
+//!   sampler (shedding and gauges), graceful shutdown.
 //! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the in-memory [`registry::Cache`] of a table: the bots here, the sources in
 //!   [`sources`].
@@ -14,7 +15,8 @@
 //! - [`signature`]: signature header → [`signature::Verified`] body (github, stripe, plain).
 //! - [`replay`]: a timestamped signature is accepted once within its window.
 //! - [`admission`]: load shedding, rate limits (local or Redis) and their policies.
-//! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue.
+//! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue: batching, budget and metrics
+//!   around `sluice_shared::queue::Pusher`.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `bots` table's writes (add, update, list, remove).
 

@@ -1,5 +1,5 @@
 //! Building and running the api: the state built from the config, router, layer stack,
-//! listeners and shutdown.
+//! listeners, background tasks (the queue's one depth sampler among them) and shutdown.
 
 use std::{
     future::Future,
@@ -15,7 +15,12 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use sluice_shared::{admin, metrics as m};
+use sluice_shared::{
+    admin,
+    lanes::PerLane,
+    metrics as m,
+    queue::depth::{self, Cadence},
+};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -97,8 +102,8 @@ impl Api {
                 .context("REDIS_URL is not a valid Redis URL")
         };
         let enqueue_conns = match cfg.enqueue_min_replicas {
-            0 => std::array::from_fn(|_| redis.clone()),
-            _ => [connect()?, connect()?, connect()?],
+            0 => PerLane::splat(redis.clone()),
+            _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
         let registry = BotRegistry::default();
@@ -149,13 +154,7 @@ impl Api {
             .state
             .registry
             .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
-        // The backlog is exported by the api, not the workers, so the scaling signal exists
-        // with zero workers.
-        let depth = tokio::spawn(sluice_shared::depth::run(
-            self.admin.redis.clone(),
-            self.cfg.redis.queue_prefix.clone(),
-            self.cfg.depth_interval,
-        ));
+        let depth = self.spawn_depth_sampler();
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
             self.db.clone(),
             self.cfg.db.pool_max_connections,
@@ -165,11 +164,7 @@ impl Api {
             .state
             .sources
             .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
-        let background = self.state.admission.spawn_background(
-            self.admin.redis.clone(),
-            &self.cfg.redis.queue_prefix,
-            &self.cfg.queue,
-        );
+        let background = self.state.admission.spawn_background();
         let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             admin_listener,
@@ -205,6 +200,30 @@ impl Api {
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("api stopped");
         Ok(())
+    }
+}
+
+impl Api {
+    /// The one sampler of the lanes' depths: shedding reads every sample (every 100 ms while any
+    /// lane can be shed), the metrics are exported every `SLUICE_DEPTH_INTERVAL`. The backlog is
+    /// exported by the api, not the workers, so the scaling signal exists with zero workers.
+    fn spawn_depth_sampler(&self) -> tokio::task::JoinHandle<()> {
+        let export_every = self.cfg.depth_interval;
+        let cadence = Cadence {
+            sample_every: self
+                .state
+                .admission
+                .shed_sampling()
+                .map_or(export_every, |shed| shed.min(export_every)),
+            export_every,
+        };
+        let admission = self.state.admission.clone();
+        tokio::spawn(depth::run(
+            self.admin.redis.clone(),
+            self.cfg.redis.queue_prefix.clone(),
+            cadence,
+            move |depths| admission.observe_depth(depths),
+        ))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The priority lanes: their names, the rules that put an update in one, and their queue names.
+//! The priority lanes: their names, the rules that put an update in one, their queue names, and
+//! [`PerLane`], a value for each lane.
 //!
 //! Each lane is its own apalis-redis queue (apalis-redis has no priorities inside a queue), so
 //! workers can serve urgent updates first whatever the backlog of bulk ones.
@@ -6,6 +7,10 @@
 use std::{collections::HashMap, fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
+
+mod per_lane;
+
+pub use per_lane::PerLane;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,7 +26,7 @@ pub enum Lane {
 impl Lane {
     pub const ALL: [Lane; 3] = [Lane::High, Lane::Normal, Lane::Low];
 
-    /// This lane's position in [`Lane::ALL`]: the index of every per-lane array.
+    /// This lane's position in [`Lane::ALL`]: its slot in a [`PerLane`].
     pub const fn index(self) -> usize {
         match self {
             Lane::High => 0,

@@ -4,12 +4,14 @@
 //! - [`config`]: typed settings shared by both binaries (database, redis, telemetry), parsed once.
 //! - [`telegram`]: what a Telegram update is: its kind and where it keeps its chat and user.
 //! - [`jsonb`]: whether Postgres `jsonb` will store a body (checked before it is acknowledged).
-//! - [`lanes`]: the priority lanes, the rules that put an update in one, and their queue names.
+//! - [`lanes`]: the priority lanes, the rules that put an update in one, their queue names, and
+//!   [`lanes::PerLane`], a value per lane.
 //! - [`job`]: what a queue holds: one envelope for a Telegram update or a signed event (its
 //!   [`job::Origin`]), its JSON formats, and what the enqueue needs of it.
-//! - [`queue`]: the apalis-redis configuration of each lane's queue.
+//! - [`queue`]: the lanes' apalis-redis queues: connection and configuration, the one push
+//!   ([`queue::Pusher`]: enqueue, duplicate check, re-queue, release), and the depth sampler
+//!   ([`queue::depth`]: each lane's backlog, in-flight and dead jobs).
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
-//! - [`depth`]: each lane's backlog, in-flight and dead jobs, sampled from Redis.
 //! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
@@ -24,7 +26,6 @@ pub mod admin;
 pub mod coalesce;
 pub mod config;
 pub mod db;
-pub mod depth;
 pub mod job;
 pub mod jsonb;
 pub mod lanes;

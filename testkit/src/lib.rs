@@ -5,8 +5,13 @@
 //! - [`prefix`]: a unique Redis key prefix per test, and [`queue_len`] to look inside a lane.
 //! - [`servers`]: a private `redis-server` or Postgres cluster a test can stop and start.
 //! - [`wait_until`]: poll a condition with a deadline instead of sleeping a guessed time.
+//! - [`binaries`]: the `sluice-api` binary for tests that run it as a process ([`api_binary`]).
 
+pub mod binaries;
 pub mod servers;
+pub mod settings;
+
+pub use binaries::api_binary;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@ use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
-use sluice_shared::{config::parse_or_exit, shutdown, telemetry};
+use sluice_shared::{config::parse_or_exit, lanes::Lane, queue::Pusher, shutdown, telemetry};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -15,7 +15,6 @@ use crate::{
         Store,
         forward::{Forward, settings::ForwardSettings},
     },
-    requeue::Requeue,
     startup::Worker,
 };
 
@@ -88,12 +87,12 @@ async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::
 }
 
 async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
-    let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Requeue)> {
+    let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Pusher)> {
         let conn = sluice_shared::queue::connect(&r.redis.redis_url, Duration::from_secs(5))?;
         let prefix = &r.redis.queue_prefix;
         Ok((
             DeadLetters::new(conn.clone(), prefix),
-            Requeue::new(conn, prefix, &r.queue),
+            Pusher::new(conn, prefix, &r.queue, crate::startup::REQUEUE),
         ))
     };
     match cmd {
@@ -120,13 +119,13 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
             println!(
                 "{} dead letter(s) shown; in all: high {}, normal {}, low {}",
                 letters.len(),
-                sizes[0],
-                sizes[1],
-                sizes[2]
+                sizes[Lane::High],
+                sizes[Lane::Normal],
+                sizes[Lane::Low]
             );
         }
         DlqCommand::Replay { all, ids, redis } => {
-            let (dead, requeue) = open(&redis)?;
+            let (dead, queue) = open(&redis)?;
             let (mut replayed, mut wanted) = (0usize, ids.len());
             loop {
                 let batch = if all {
@@ -139,8 +138,8 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                 }
                 for letter in &batch {
                     let env = letter.envelope.with_attempt(0);
-                    requeue
-                        .push(&env, Duration::ZERO)
+                    queue
+                        .requeue(env.lane, &env, Duration::ZERO)
                         .await
                         .context("re-queueing a dead letter")?;
                     dead.remove(letter).await?;

@@ -6,7 +6,10 @@
 
 use redis::{AsyncCommands, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
-use sluice_shared::{job::Job, lanes::Lane};
+use sluice_shared::{
+    job::Job,
+    lanes::{Lane, PerLane},
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -53,15 +56,15 @@ impl DeadLetters {
             .await
     }
 
-    /// Entries per lane (high, normal, low).
-    pub async fn sizes(&self) -> redis::RedisResult<[u64; 3]> {
+    /// Entries per lane.
+    pub async fn sizes(&self) -> redis::RedisResult<PerLane<u64>> {
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
         for lane in Lane::ALL {
             pipe.zcard(self.index(lane));
         }
         let (h, n, l): (u64, u64, u64) = pipe.query_async(&mut conn).await?;
-        Ok([h, n, l])
+        Ok(PerLane::from([h, n, l]))
     }
 
     /// The newest `limit` dead letters of `lane` (or of every lane), newest first.

@@ -19,7 +19,9 @@ use apalis::prelude::WorkerContext;
 use sluice_shared::{job::Job, metrics as m};
 use sqlx::PgPool;
 
-use crate::{backoff::Backoff, handler::HandlerError, requeue::Requeue};
+use sluice_shared::queue::{PushError, Pusher};
+
+use crate::{backoff::Backoff, handler::HandlerError};
 
 /// A probe slower than this counts as "Postgres unavailable".
 const PROBE_WITHIN: Duration = Duration::from_secs(1);
@@ -94,11 +96,11 @@ impl DbGate {
     /// Puts `job` back in its lane as the same attempt; the answer is the job's outcome label.
     pub async fn release(
         &self,
-        requeue: &Requeue,
+        queue: &Pusher,
         job: &Job,
         why: &(dyn std::fmt::Display + Sync),
-    ) -> Result<&'static str, apalis_redis::Error> {
-        let id = requeue.push(job, RELEASE_DELAY).await?;
+    ) -> Result<&'static str, PushError> {
+        let id = queue.requeue(job.lane, job, RELEASE_DELAY).await?;
         tracing::info!(job = %job.describe(), attempt = job.attempt, next = %id, error = %why, "Postgres unavailable: job released, no attempt used");
         Ok("released")
     }

@@ -10,7 +10,7 @@ use std::{
 
 use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
 use futures::FutureExt;
-use sluice_shared::{job::Job, metrics as m};
+use sluice_shared::{job::Job, metrics as m, queue::Pusher};
 
 use crate::{
     backoff::Backoff,
@@ -18,7 +18,6 @@ use crate::{
     gate::DbGate,
     handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
-    requeue::Requeue,
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
@@ -34,7 +33,8 @@ pub struct Runtime<H> {
     pub handled: HandledMarks,
     pub scheduler: LaneScheduler,
     pub policy: RetryPolicy,
-    pub requeue: Requeue,
+    /// Where a retried or released job goes back to its lane.
+    pub queue: Pusher,
     pub dead: DeadLetters,
     pub gate: DbGate,
 }
@@ -50,7 +50,7 @@ pub async fn run<H: UpdateHandler>(
     let lane = job.lane.as_str();
     if rt.gate.is_paused() {
         // Fetched just before the lanes paused: back to the queue rather than failing.
-        let outcome = rt.gate.release(&rt.requeue, &job, &"fetch paused").await?;
+        let outcome = rt.gate.release(&rt.queue, &job, &"fetch paused").await?;
         metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
             .increment(1);
         return Ok(());
@@ -79,7 +79,7 @@ pub async fn run<H: UpdateHandler>(
     let outcome = match result {
         Ok(()) => "done",
         Err(e) if !panicked && rt.gate.blames_database(&e).await => {
-            rt.gate.release(&rt.requeue, &job, &e).await?
+            rt.gate.release(&rt.queue, &job, &e).await?
         }
         Err(e) => match settle_failure(&rt, &job, &job_id, e).await? {
             "retried" if panicked => "panicked",
@@ -176,8 +176,8 @@ async fn settle_failure<H>(
             next_attempt,
         } => {
             let new_id = rt
-                .requeue
-                .push(&job.with_attempt(next_attempt), delay)
+                .queue
+                .requeue(job.lane, &job.with_attempt(next_attempt), delay)
                 .await?;
             tracing::info!(%error, job = %job.describe(), attempt = next_attempt, ?delay, next = %new_id, "job failed; retrying later");
             Ok("retried")

@@ -13,7 +13,8 @@
 //! - [`rows`], [`store`]: a job's row by its origin: batched, idempotent inserts into `updates`;
 //!   signed events into `events`.
 //! - [`handled`]: `handled_at`, so a handler never runs twice for an update it finished.
-//! - [`retry`], [`backoff`]: our retry policy; [`requeue`]: putting a job back in its lane.
+//! - [`retry`], [`backoff`]: our retry policy (a retried job goes back through
+//!   `sluice_shared::queue::Pusher::requeue`).
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
@@ -36,7 +37,6 @@ pub mod identity;
 pub mod job;
 pub mod poll;
 pub mod promote;
-pub mod requeue;
 pub mod retention;
 pub mod retry;
 pub mod rows;

@@ -16,7 +16,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
-use sluice_shared::{lanes::Lane, metrics as m};
+use sluice_shared::{
+    lanes::{Lane, PerLane},
+    metrics as m,
+};
 
 use crate::dlq::DeadLetters;
 
@@ -39,8 +42,8 @@ pub async fn run_pass(
     dead: &DeadLetters,
     prefix: &str,
     retention: Duration,
-) -> redis::RedisResult<[Expired; 3]> {
-    let mut out = [Expired::default(); 3];
+) -> redis::RedisResult<PerLane<Expired>> {
+    let mut out = PerLane::<Expired>::default();
     if retention.is_zero() {
         return Ok(out);
     }
@@ -48,7 +51,7 @@ pub async fn run_pass(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let cutoff = now.saturating_sub(retention);
-    for (slot, lane) in out.iter_mut().zip(Lane::ALL) {
+    for (lane, slot) in out.iter_mut() {
         slot.dlq = dead
             .purge_lane_before(lane, cutoff.as_millis() as i64, BATCH)
             .await?;

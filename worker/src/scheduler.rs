@@ -12,16 +12,20 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use sluice_shared::lanes::Lane;
+use sluice_shared::lanes::{Lane, PerLane};
 use tokio::sync::oneshot;
 
 /// Relative shares of the lanes when all are busy (`SLUICE_LANE_WEIGHTS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LaneWeights(pub [u32; 3]);
+pub struct LaneWeights(pub PerLane<u32>);
 
 impl Default for LaneWeights {
     fn default() -> Self {
-        LaneWeights([8, 4, 1])
+        LaneWeights(PerLane::from_fn(|lane| match lane {
+            Lane::High => 8,
+            Lane::Normal => 4,
+            Lane::Low => 1,
+        }))
     }
 }
 
@@ -45,7 +49,7 @@ impl FromStr for LaneWeights {
                     "weight of {lane} must be 1..=1000 (0 would starve it)"
                 ));
             }
-            w[lane.index()] = weight;
+            w[lane] = weight;
         }
         Ok(LaneWeights(w))
     }
@@ -53,26 +57,30 @@ impl FromStr for LaneWeights {
 
 struct State {
     free: usize,
-    waiting: [VecDeque<oneshot::Sender<()>>; 3],
+    waiting: PerLane<VecDeque<oneshot::Sender<()>>>,
     /// Smooth weighted round-robin counters.
-    current: [i64; 3],
-    weights: [i64; 3],
+    current: PerLane<i64>,
+    weights: PerLane<i64>,
 }
 
 impl State {
     /// The lane the next freed permit goes to, among lanes with waiters.
-    fn pick(&mut self) -> Option<usize> {
-        let busy: Vec<usize> = (0..3).filter(|&i| !self.waiting[i].is_empty()).collect();
+    fn pick(&mut self) -> Option<Lane> {
+        let busy: Vec<Lane> = Lane::ALL
+            .into_iter()
+            .filter(|&l| !self.waiting[l].is_empty())
+            .collect();
         if busy.is_empty() {
             return None;
         }
-        let total: i64 = busy.iter().map(|&i| self.weights[i]).sum();
-        for &i in &busy {
-            self.current[i] += self.weights[i];
+        let total: i64 = busy.iter().map(|&l| self.weights[l]).sum();
+        for &l in &busy {
+            self.current[l] += self.weights[l];
         }
+        // On a tie, the more urgent lane (earlier in Lane::ALL).
         let best = *busy
             .iter()
-            .max_by_key(|&&i| (self.current[i], std::cmp::Reverse(i)))?;
+            .max_by_key(|&&l| (self.current[l], std::cmp::Reverse(l.index())))?;
         self.current[best] -= total;
         Some(best)
     }
@@ -115,7 +123,7 @@ impl LaneScheduler {
         let state = State {
             free: capacity.max(1),
             waiting: Default::default(),
-            current: [0; 3],
+            current: PerLane::default(),
             weights: weights.0.map(i64::from),
         };
         LaneScheduler {
@@ -134,7 +142,7 @@ impl LaneScheduler {
                 };
             }
             let (tx, rx) = oneshot::channel();
-            s.waiting[lane.index()].push_back(tx);
+            s.waiting[lane].push_back(tx);
             rx
         };
         // The sender is only dropped after a successful send or with the scheduler itself.
@@ -144,10 +152,10 @@ impl LaneScheduler {
         }
     }
 
-    /// Jobs waiting for capacity, per lane (high, normal, low).
-    pub fn waiting(&self) -> [usize; 3] {
+    /// Jobs waiting for capacity, per lane.
+    pub fn waiting(&self) -> PerLane<usize> {
         let s = lock(&self.state);
-        [s.waiting[0].len(), s.waiting[1].len(), s.waiting[2].len()]
+        PerLane::from_fn(|lane| s.waiting[lane].len())
     }
 }
 
@@ -159,11 +167,11 @@ mod tests {
     fn weights_parse_and_refuse_starvation() {
         assert_eq!(
             "high=8,normal=4,low=1".parse::<LaneWeights>().unwrap(),
-            LaneWeights([8, 4, 1])
+            LaneWeights(PerLane::from([8, 4, 1]))
         );
         assert_eq!(
             "low=2".parse::<LaneWeights>().unwrap(),
-            LaneWeights([8, 4, 2])
+            LaneWeights(PerLane::from([8, 4, 2]))
         );
         assert!("low=0".parse::<LaneWeights>().is_err());
         assert!("urgent=3".parse::<LaneWeights>().is_err());
@@ -174,13 +182,13 @@ mod tests {
         let s = LaneScheduler::new(2, LaneWeights::default());
         let _a = s.acquire(Lane::Low).await;
         let _b = s.acquire(Lane::Low).await;
-        assert_eq!(s.waiting(), [0, 0, 0]);
+        assert_eq!(s.waiting(), PerLane::splat(0));
     }
 
     /// With every lane backlogged, freed permits follow the weights and no lane starves.
     #[tokio::test]
     async fn busy_lanes_share_by_weight() {
-        let s = LaneScheduler::new(1, LaneWeights([8, 4, 1]));
+        let s = LaneScheduler::new(1, LaneWeights(PerLane::from([8, 4, 1])));
         let first = s.acquire(Lane::Low).await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         for lane in [Lane::High, Lane::Normal, Lane::Low] {
@@ -193,7 +201,7 @@ mod tests {
             }
         }
         tokio::task::yield_now().await;
-        while s.waiting().iter().sum::<usize>() < 78 {
+        while s.waiting().values().sum::<usize>() < 78 {
             tokio::task::yield_now().await;
         }
         drop(first);
@@ -213,13 +221,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_lone_waiting_lane_takes_everything() {
-        let s = LaneScheduler::new(1, LaneWeights([8, 4, 1]));
+        let s = LaneScheduler::new(1, LaneWeights(PerLane::from([8, 4, 1])));
         let p = s.acquire(Lane::High).await;
         let waiter = {
             let s = s.clone();
             tokio::spawn(async move { s.acquire(Lane::Low).await })
         };
-        while s.waiting()[2] == 0 {
+        while s.waiting()[Lane::Low] == 0 {
             tokio::task::yield_now().await;
         }
         drop(p);

@@ -8,7 +8,13 @@ use apalis::prelude::*;
 use apalis_core::backend::ext::poll_strategy::PollWith;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use sluice_shared::{admin, job::Job, lanes::Lane, metrics as m, queue::lane_config};
+use sluice_shared::{
+    admin,
+    job::Job,
+    lanes::Lane,
+    metrics as m,
+    queue::{PushOptions, Pusher, lane_config},
+};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -20,12 +26,17 @@ use crate::{
     identity::worker_id,
     job::{self, Runtime},
     poll::Tick,
-    requeue::Requeue,
     retry::RetryPolicy,
     rows::RowWriter,
     scheduler::LaneScheduler,
     supervise::{LaneHealth, supervise},
     vitals::WorkerVitals,
+};
+
+/// A worker only re-queues, without a dedup key and without waiting for replicas.
+pub(crate) const REQUEUE: PushOptions = PushOptions {
+    lane_keys: false,
+    min_replicas: 0,
 };
 
 pub struct Worker<H> {
@@ -72,7 +83,7 @@ impl<H: UpdateHandler> Worker<H> {
                 base: cfg.retry_base,
                 max: cfg.retry_max,
             },
-            requeue: Requeue::new(redis.clone(), prefix, &cfg.queue),
+            queue: Pusher::new(redis.clone(), prefix, &cfg.queue, REQUEUE),
             dead: DeadLetters::new(redis.clone(), prefix),
             gate: DbGate::new(db.clone()),
         });
@@ -168,7 +179,7 @@ impl<H: UpdateHandler> Worker<H> {
             lanes.abort_all();
             while lanes.join_next().await.is_some() {}
         }
-        match self.runtime.requeue.release_held(&self.id).await {
+        match self.runtime.queue.release_held(&self.id).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "released jobs fetched but never started"),
             Err(e) => tracing::warn!(

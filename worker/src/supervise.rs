@@ -17,7 +17,10 @@ use std::{
 };
 
 use futures::FutureExt;
-use sluice_shared::{lanes::Lane, metrics as m};
+use sluice_shared::{
+    lanes::{Lane, PerLane},
+    metrics as m,
+};
 use tokio::{sync::watch, time::Instant};
 
 use crate::backoff::Backoff;
@@ -53,7 +56,7 @@ impl Death {
 /// The lanes' life records, shared by the supervisors and `/healthz`.
 #[derive(Clone, Default)]
 pub struct LaneHealth {
-    lanes: Arc<Mutex<[Life; 3]>>,
+    lanes: Arc<Mutex<PerLane<Life>>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -67,7 +70,7 @@ struct Life {
 impl LaneHealth {
     fn with<T>(&self, lane: Lane, f: impl FnOnce(&mut Life) -> T) -> T {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut lanes[lane.index()])
+        f(&mut lanes[lane])
     }
 
     pub(crate) fn started(&self, lane: Lane) {

@@ -91,7 +91,7 @@ pub async fn run(
             }
         }
         if let Ok(sizes) = dead.sizes().await {
-            for (lane, size) in Lane::ALL.iter().zip(sizes) {
+            for (lane, size) in sizes {
                 metrics::gauge!(m::DLQ_SIZE, m::LABEL_LANE => lane.as_str()).set(size as f64);
             }
         }

@@ -8,7 +8,7 @@
 //! - [`gcra`]: the decision itself, a pure function of time.
 //! - [`local`]: `local` scope, governor state in this process.
 //! - [`redis`]: `redis` scope, one Lua script, with `local` as the fallback.
-//! - [`shed`]: lane backlogs sampled from Redis, and the shedding thresholds.
+//! - [`shed`]: the shedding thresholds, against the lanes' backlogs as the queue sampler reads them.
 
 pub mod config;
 pub mod gcra;
@@ -22,9 +22,12 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use ::redis::aio::ConnectionManager;
 use anyhow::Context;
-use sluice_shared::{config::RedisConfig, lanes::Lane, queue::QueueConfig};
+use sluice_shared::{
+    config::RedisConfig,
+    lanes::{Lane, PerLane},
+    queue::depth::LaneDepth,
+};
 
 use self::{
     config::{AdmissionConfig, Scope},
@@ -155,11 +158,11 @@ impl Admission {
                 ))
             }
         };
-        let thresholds = [
-            cfg.shed_depth_high.0,
-            cfg.shed_depth_normal.0,
-            cfg.shed_depth_low.0,
-        ];
+        let thresholds = PerLane::from_fn(|lane| match lane {
+            Lane::High => cfg.shed_depth_high.0,
+            Lane::Normal => cfg.shed_depth_normal.0,
+            Lane::Low => cfg.shed_depth_low.0,
+        });
         Ok(Admission {
             inner: Arc::new(Inner {
                 limiter,
@@ -212,14 +215,20 @@ impl Admission {
         }
     }
 
-    /// Starts the background work: idle-key eviction, and the backlog sampler when any lane
-    /// can be shed. Abort the handles to stop them.
-    pub fn spawn_background(
-        &self,
-        queue_conn: ConnectionManager,
-        prefix: &str,
-        queue: &QueueConfig,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
+    /// How fresh shedding needs the lanes' backlogs: `Some(period)` when any lane can be shed.
+    pub fn shed_sampling(&self) -> Option<Duration> {
+        self.inner.shed.enabled().then_some(shed::SAMPLE_EVERY)
+    }
+
+    /// Takes the queue sampler's latest reading (`None`: Redis did not answer) for shedding.
+    pub fn observe_depth(&self, depths: Option<&PerLane<LaneDepth>>) {
+        self.inner.shed.apply(depths);
+    }
+
+    /// Starts the background work: idle-key eviction, and the Redis limiter's warm-up. Abort the
+    /// handles to stop them. (The lanes' backlogs come from the api's queue sampler, through
+    /// [`observe_depth`](Self::observe_depth).)
+    pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         let local = self.inner.local.clone();
         let mut tasks = vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(local::EVICT_EVERY);
@@ -238,9 +247,6 @@ impl Admission {
                     r.warm_up().await;
                 }
             }));
-        }
-        if self.inner.shed.enabled() {
-            tasks.push(self.inner.shed.spawn_sampler(queue_conn, prefix, queue));
         }
         tasks
     }

@@ -2,37 +2,24 @@
 //! ((bot, update_id) for Telegram, (source, idempotency key) for signed events) across all lanes,
 //! within a time budget, and optionally only once replicas have it.
 //!
-//! # Layout
-//! - this file: the [`Enqueuer`], its budget, and the batching of concurrent deliveries.
-//! - [`push`]: the scripts (`push.lua`, `known.lua`) and the `WAIT` for replicas.
-//!
-//! Concurrent requests of a lane are coalesced into one call of our push script
-//! (`sluice_shared::coalesce`): under load one round trip and one script run serve many
-//! deliveries, and a lone delivery is pushed at once. The script claims each delivery's key in
-//! one namespace for every lane (`sluice_shared::queue::dedup_namespace`), so a redelivery that
-//! a lane-rule change sends to another lane is still a duplicate; apalis-redis's own push keys
-//! claims per lane and could not see that.
+//! The push itself (its script, the dedup claims, the `WAIT` for replicas) is
+//! `sluice_shared::queue::Pusher`'s, shared with the worker and the tools; this module adds the
+//! api's budget, its metrics and the batching of concurrent deliveries. Concurrent requests of a
+//! lane are coalesced into one push (`sluice_shared::coalesce`): under load one round trip and
+//! one script run serve many deliveries, and a lone delivery is pushed at once.
 
-mod push;
-
-use std::{
-    sync::Arc,
-    time::{Duration, Instant, SystemTime},
-};
+use std::time::{Duration, Instant, SystemTime};
 
 use redis::aio::ConnectionManager;
 use sluice_shared::{
     coalesce,
     job::Queued,
-    lanes::Lane,
+    lanes::{Lane, PerLane},
     metrics as m,
-    queue::{QueueConfig, run_at_secs},
+    queue::{NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at},
 };
 use tokio::sync::{mpsc, oneshot};
 use ulid::Ulid;
-
-pub use push::Failure;
-use push::{JobArgs, Keys};
 
 /// Deliveries pushed by one script call at most.
 const MAX_BATCH: usize = 64;
@@ -55,7 +42,7 @@ pub enum EnqueueError {
     #[error("enqueue did not finish within {0:?}")]
     Timeout(Duration),
     #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(#[from] PushError),
     #[error("the enqueue batcher stopped")]
     Stopped,
     #[error("could not encode the job: {0}")]
@@ -66,9 +53,9 @@ impl EnqueueError {
     fn reason(&self) -> &'static str {
         match self {
             EnqueueError::Timeout(_) => "timeout",
-            EnqueueError::Failed(Failure::Redis(_)) | EnqueueError::Stopped => "redis",
-            EnqueueError::Failed(Failure::Replicas { .. }) => "replicas",
-            EnqueueError::Encode(_) => "encode",
+            EnqueueError::Failed(PushError::Redis(_)) | EnqueueError::Stopped => "redis",
+            EnqueueError::Failed(PushError::Replicas { .. }) => "replicas",
+            EnqueueError::Failed(PushError::Encode(_)) | EnqueueError::Encode(_) => "encode",
         }
     }
 }
@@ -85,7 +72,7 @@ pub struct EnqueueSettings {
     pub min_replicas: u32,
 }
 
-type Reply = oneshot::Sender<Result<Enqueued, Failure>>;
+type Reply = oneshot::Sender<Result<Enqueued, PushError>>;
 
 /// One delivery waiting for its lane's next batch.
 struct Pending {
@@ -102,45 +89,36 @@ struct Pending {
 /// Sends each delivery to its lane's batcher; cheap to clone.
 #[derive(Clone)]
 pub struct Enqueuer {
-    lanes: [mpsc::Sender<Pending>; 3],
-    /// The shared namespace's keys, for the refusal path's duplicate check.
-    keys: Keys,
-    conn: ConnectionManager,
+    lanes: PerLane<mpsc::Sender<Pending>>,
+    /// For the refusal path's duplicate check.
+    pusher: Pusher,
     budget: Duration,
 }
 
 impl Enqueuer {
-    /// `conns`: the Redis connection of each lane (`Lane::ALL` order), the same one cloned or,
-    /// when pushes wait for replicas, one each, so that one lane's `WAIT` does not hold the other
-    /// lanes' pushes behind it on a shared connection.
+    /// `conns`: the Redis connection of each lane, the same one cloned or, when pushes wait for
+    /// replicas, one each, so that one lane's `WAIT` does not hold the other lanes' pushes behind
+    /// it on a shared connection.
     pub fn new(
-        conns: [ConnectionManager; 3],
+        conns: PerLane<ConnectionManager>,
         prefix: &str,
         queue: &QueueConfig,
         settings: &EnqueueSettings,
     ) -> Self {
-        let keys_of = |lane| {
-            Keys::new(
-                prefix,
-                lane,
-                queue,
-                settings.lane_keys,
-                settings.min_replicas,
-            )
+        let options = PushOptions {
+            lane_keys: settings.lane_keys,
+            min_replicas: settings.min_replicas,
         };
-        let conn = conns[1].clone();
-        let lanes = std::array::from_fn(|i| {
-            let (lane, conn) = (Lane::ALL[i], conns[i].clone());
-            // Shared by every flush of the lane: no key names rebuilt per batch.
-            let keys = Arc::new(keys_of(lane));
+        let pusher = Pusher::with_lane_connections(conns, prefix, queue, options);
+        let lanes = PerLane::from_fn(|lane| {
+            let pusher = pusher.clone();
             coalesce::spawn(MAX_BATCH, PARALLEL, move |batch| {
-                flush(conn.clone(), keys.clone(), batch)
+                flush(pusher.clone(), lane, batch)
             })
         });
         Enqueuer {
             lanes,
-            keys: keys_of(Lane::Normal),
-            conn,
+            pusher,
             budget: settings.budget,
         }
     }
@@ -178,10 +156,8 @@ impl Enqueuer {
     /// say, and asking Redis only once a delivery is refused keeps the fast path as it was. Any
     /// failure or a spent budget is "not known", so the refusal stands.
     pub async fn is_known<J: Queued + Sync>(&self, job: &J) -> bool {
-        let mut conn = self.conn.clone();
-        let wait = wait_within(Instant::now() + self.budget);
         let key = job.dedup_key();
-        let check = push::known(&mut conn, &self.keys, &key, wait);
+        let check = self.pusher.known(&key, Instant::now() + self.budget);
         matches!(tokio::time::timeout(self.budget, check).await, Ok(Ok(true)))
     }
 
@@ -194,22 +170,13 @@ impl Enqueuer {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             job_id: Ulid::generate(),
-            // Due now is the current Unix second rounded down, as apalis-redis's own push writes
-            // it: rounded up, every job would wait for the next second before a worker saw it.
-            run_at: match run_at {
-                Some(at) => run_at_secs(at),
-                None => SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs(),
-            },
+            run_at: due_at(run_at),
             key: job.dedup_key(),
             bytes: serde_json::to_vec(job)?,
             deadline: started + self.budget,
             reply,
         };
-        let lane = job.lane().index();
-        self.lanes[lane]
+        self.lanes[job.lane()]
             .send(pending)
             .await
             .map_err(|_| EnqueueError::Stopped)?;
@@ -217,37 +184,27 @@ impl Enqueuer {
     }
 }
 
-/// What a `WAIT` leaves of the budget for its answer: Redis notices a blocked client's timeout
-/// on its cron (hz 10 by default), up to 100 ms late.
-const WAIT_SLACK: Duration = Duration::from_millis(110);
-
-/// How long a `WAIT` may block so that its answer still arrives before `deadline`.
-fn wait_within(deadline: Instant) -> Duration {
-    deadline
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(WAIT_SLACK)
-}
-
 /// Pushes a batch with one script call and tells every waiting delivery what became of it.
-async fn flush(mut conn: ConnectionManager, keys: Arc<Keys>, batch: Vec<Pending>) {
-    let jobs: Vec<JobArgs> = batch
+async fn flush(pusher: Pusher, lane: Lane, batch: Vec<Pending>) {
+    let jobs: Vec<NewJob> = batch
         .iter()
-        .map(|p| JobArgs {
-            id: p.job_id.to_string(),
+        .map(|p| NewJob {
+            id: p.job_id,
             bytes: &p.bytes,
+            key: Some(&p.key),
             run_at: p.run_at,
-            key: &p.key,
         })
         .collect();
     // The earliest deadline of the batch bounds the WAIT: nobody's answer comes too late.
     let deadline = batch.iter().map(|p| p.deadline).min();
-    let wait = deadline.map_or(Duration::ZERO, wait_within);
-    let outcome = push::push(&mut conn, &keys, &jobs, wait).await;
+    let outcome = pusher
+        .push(lane, &jobs, deadline.unwrap_or_else(Instant::now))
+        .await;
     drop(jobs);
     for (i, p) in batch.into_iter().enumerate() {
         let answer = match &outcome {
             Err(e) => Err(e.clone()),
-            Ok(queued) if queued.get(i) == Some(&true) => Ok(Enqueued::New {
+            Ok(pushed) if pushed.get(i) == Some(&Pushed::Queued) => Ok(Enqueued::New {
                 job_id: p.job_id.to_string(),
             }),
             Ok(_) => Ok(Enqueued::Duplicate),

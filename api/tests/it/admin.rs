@@ -44,9 +44,10 @@ async fn queue_depth_is_sampled_per_lane_and_state_and_exported() {
     // tests' apps in this process write them too).
     let mut conn =
         sluice_shared::queue::connect(&app.redis_url, std::time::Duration::from_secs(5)).unwrap();
-    let [high, normal, low] = sluice_shared::depth::sample(&mut conn, &app.prefix)
+    let [high, normal, low] = sluice_shared::queue::depth::sample(&mut conn, &app.prefix)
         .await
-        .unwrap();
+        .unwrap()
+        .into_array();
     assert_eq!(
         (
             normal.pending,

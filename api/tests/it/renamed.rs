@@ -135,3 +135,10 @@ async fn the_new_names_alone_warn_about_nothing() {
     assert_eq!(field(&line, "enqueue_timeout"), "250ms", "the default");
     assert!(!stderr.contains("warning: "), "{stderr}");
 }
+
+#[test]
+fn the_deprecated_names_table_matches_the_api() {
+    use clap::CommandFactory;
+    let own = sluice_testkit::settings::of(&sluice_api::cli::Cli::command());
+    sluice_testkit::settings::check_deprecated_table(&own, None);
+}

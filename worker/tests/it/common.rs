@@ -1,20 +1,20 @@
-//! Helpers: a `sluice-worker` process a test can SIGKILL or SIGTERM, and a direct enqueue.
+//! Helpers: a `sluice-worker` process a test can SIGKILL or SIGTERM, and jobs queued straight
+//! into Redis through the shared push (`sluice_shared::queue::Pusher`), as the api queues them.
 
 #![allow(dead_code)]
 
 use std::{
     process::{ExitStatus, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use redis::aio::ConnectionManager;
-use sluice_api::enqueue::{EnqueueSettings, Enqueued, Enqueuer};
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
-    queue::QueueConfig,
+    queue::{NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at},
 };
 use tokio::process::{Child, Command};
+use ulid::Ulid;
 
 /// A running `sluice-worker`.
 pub struct WorkerProc {
@@ -99,41 +99,62 @@ impl WorkerProc {
     }
 }
 
-/// An enqueuer like the api's, for tests that need a backlog fast.
-pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
-    let conn: ConnectionManager =
-        sluice_shared::queue::connect(redis_url, Duration::from_secs(5)).unwrap();
-    let queue = QueueConfig {
-        dedup_ttl: Duration::from_secs(25 * 3600),
-    };
-    let settings = EnqueueSettings {
-        budget: Duration::from_secs(5),
-        lane_keys: true,
-        min_replicas: 0,
-    };
-    Enqueuer::new(
-        [conn.clone(), conn.clone(), conn],
-        prefix,
-        &queue,
-        &settings,
-    )
+/// The api's enqueue without its batching and budget: the shared push with the api's default
+/// dedup keys, no replicas.
+pub struct Enqueuer {
+    pusher: Pusher,
 }
 
-/// Queues `n` message updates (update_id 1..=n) for `bot` in `lane`, 64 at a time.
+pub fn enqueuer(redis_url: &str, prefix: &str) -> Enqueuer {
+    let conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(5)).unwrap();
+    Enqueuer {
+        pusher: Pusher::new(conn, prefix, &dedup_ttl(), PushOptions::default()),
+    }
+}
+
+fn dedup_ttl() -> QueueConfig {
+    QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    }
+}
+
+impl Enqueuer {
+    /// Queues `env` in its lane, due now, claiming its dedup key.
+    pub async fn enqueue(&self, env: &Job) -> Result<Pushed, PushError> {
+        let pushed = self
+            .enqueue_all(env.lane, std::slice::from_ref(env))
+            .await?;
+        Ok(pushed[0])
+    }
+
+    /// Queues `envs` in `lane` with one script call, each claiming its dedup key.
+    pub async fn enqueue_all(&self, lane: Lane, envs: &[Job]) -> Result<Vec<Pushed>, PushError> {
+        let encoded: Vec<(Vec<u8>, String)> = envs
+            .iter()
+            .map(|env| (serde_json::to_vec(env).unwrap(), env.origin.dedup_key()))
+            .collect();
+        let run_at = due_at(None);
+        let jobs: Vec<NewJob> = encoded
+            .iter()
+            .map(|(bytes, key)| NewJob {
+                id: Ulid::generate(),
+                bytes,
+                key: Some(key),
+                run_at,
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        self.pusher.push(lane, &jobs, deadline).await
+    }
+}
+
+/// Queues `n` message updates (update_id 1..=n) for `bot` in `lane`, 64 per script call.
 pub async fn backlog(enq: &Enqueuer, bot: &str, n: i64, lane: Lane) {
-    let mut ids = 1..=n;
-    loop {
-        let chunk: Vec<i64> = ids.by_ref().take(64).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let sends = chunk.iter().map(|&id| {
-            let env = envelope(bot, id, lane);
-            async move { enq.enqueue(&env).await }
-        });
-        for r in futures::future::join_all(sends).await {
-            assert!(matches!(r, Ok(Enqueued::New { .. })), "{r:?}");
-        }
+    let ids: Vec<i64> = (1..=n).collect();
+    for chunk in ids.chunks(64) {
+        let envs: Vec<_> = chunk.iter().map(|&id| envelope(bot, id, lane)).collect();
+        let pushed = enq.enqueue_all(lane, &envs).await.unwrap();
+        assert!(pushed.iter().all(|p| *p == Pushed::Queued), "{pushed:?}");
     }
 }
 
@@ -193,8 +214,8 @@ pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
     total
 }
 
-/// Queues updates `ids` for `bot` in `lane` straight through apalis-redis, 1 000 per script call:
-/// a large backlog in seconds. Same job format and idempotency keys as the api.
+/// Queues updates `ids` for `bot` in `lane` with the shared push, 1 000 per script call: a large
+/// backlog in seconds. Same job format and idempotency keys as the api.
 pub async fn bulk_backlog(
     redis_url: &str,
     prefix: &str,
@@ -202,27 +223,14 @@ pub async fn bulk_backlog(
     ids: std::ops::Range<i64>,
     lane: Lane,
 ) {
-    use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
-    let mut conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
-    let queue = QueueConfig {
-        dedup_ttl: Duration::from_secs(25 * 3600),
+    let conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
+    let enq = Enqueuer {
+        pusher: Pusher::new(conn, prefix, &dedup_ttl(), PushOptions::default()),
     };
-    let config = sluice_shared::queue::lane_config(prefix, lane, &queue);
     let ids: Vec<i64> = ids.collect();
     for chunk in ids.chunks(1000) {
-        let tasks: Vec<_> = chunk
-            .iter()
-            .map(|&id| {
-                let env = envelope(bot, id, lane);
-                TaskBuilder::new(serde_json::to_vec(&env).unwrap())
-                    .task_id(TaskId::from_ulid(ulid::Ulid::generate()))
-                    .idempotency_key(env.origin.dedup_key())
-                    .build()
-            })
-            .collect();
-        apalis_redis::queries::push_tasks(&mut conn, &config, &tasks)
-            .await
-            .unwrap();
+        let envs: Vec<_> = chunk.iter().map(|&id| envelope(bot, id, lane)).collect();
+        enq.enqueue_all(lane, &envs).await.unwrap();
     }
 }
 
@@ -294,26 +302,33 @@ pub fn spawn_worker_logged(
     (proc, log)
 }
 
-/// Pushes `jobs` into `lane` straight through apalis-redis in one script call and without a
-/// dedup key: as if the api had queued them, whatever the api would refuse or deduplicate.
-pub async fn push_jobs(redis_url: &str, prefix: &str, lane: Lane, jobs: &[Job]) {
-    use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
-    let mut conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
-    let queue = QueueConfig {
-        dedup_ttl: Duration::from_secs(25 * 3600),
-    };
-    let config = sluice_shared::queue::lane_config(prefix, lane, &queue);
-    let tasks: Vec<_> = jobs
+/// Pushes `jobs` into `lane` with the shared push in one script call and without a dedup key:
+/// as if the api had queued them, whatever the api would refuse or deduplicate.
+pub async fn push_jobs(
+    redis_url: &str,
+    prefix: &str,
+    lane: Lane,
+    jobs: &[sluice_shared::job::Job],
+) {
+    let conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
+    let pusher = Pusher::new(conn, prefix, &dedup_ttl(), PushOptions::default());
+    let encoded: Vec<Vec<u8>> = jobs
         .iter()
-        .map(|job| {
-            TaskBuilder::new(serde_json::to_vec(job).unwrap())
-                .task_id(TaskId::from_ulid(ulid::Ulid::generate()))
-                .build()
+        .map(|j| serde_json::to_vec(j).unwrap())
+        .collect();
+    let run_at = due_at(None);
+    let jobs: Vec<NewJob> = encoded
+        .iter()
+        .map(|bytes| NewJob {
+            id: Ulid::generate(),
+            bytes,
+            key: None,
+            run_at,
         })
         .collect();
-    apalis_redis::queries::push_tasks(&mut conn, &config, &tasks)
-        .await
-        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let pushed = pusher.push(lane, &jobs, deadline).await.unwrap();
+    assert!(pushed.iter().all(|p| *p == Pushed::Queued), "{pushed:?}");
 }
 
 /// The value of counter `name` for `lane` in a /metrics text (0 when absent).

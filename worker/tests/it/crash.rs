@@ -94,13 +94,13 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
 /// its in-flight set. `release_held` puts such jobs back in the lane (and only this worker's).
 #[tokio::test]
 async fn jobs_left_in_a_stopped_workers_in_flight_set_are_released() {
-    use sluice_shared::queue::{QueueConfig, lane_config};
+    use sluice_shared::queue::{PushOptions, Pusher, QueueConfig, lane_config};
     let (redis, prefix) = (redis_url(), prefix());
     let conn = sluice_shared::queue::connect(&redis, Duration::from_secs(5)).unwrap();
     let queue = QueueConfig {
         dedup_ttl: Duration::from_secs(3600),
     };
-    let requeue = sluice_worker::requeue::Requeue::new(conn.clone(), &prefix, &queue);
+    let requeue = Pusher::new(conn.clone(), &prefix, &queue, PushOptions::default());
     let low = lane_config(&prefix, Lane::Low, &queue);
     let mut c = conn.clone();
     let held = format!("{}:w1-low-0", low.inflight_jobs_set());

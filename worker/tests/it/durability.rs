@@ -5,19 +5,13 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use clap::Parser;
 use futures::{StreamExt, stream};
-use sluice_api::{config::ApiConfig, startup::Api};
 use sluice_testkit::{TestDb, prefix, servers::RedisServer, wait_until};
-use tokio::net::TcpListener;
 
-use crate::common::spawn_worker;
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    cfg: ApiConfig,
-}
+use crate::{
+    api::{add_bot, spawn_api},
+    common::spawn_worker,
+};
 
 const BOT: &str = "durable_bot";
 const BURST: i64 = 300;
@@ -67,29 +61,17 @@ async fn signal(server: &RedisServer, sig: &str) {
 #[tokio::test]
 async fn durability_acknowledged_updates_survive_losing_the_primary() {
     let db = TestDb::fresh().await.unwrap();
-    sluice_api::bots::add(&db.pool, BOT, "tok").await.unwrap();
+    add_bot(&db.url, BOT, "tok").await;
     let mut primary = RedisServer::start().await.unwrap();
     let replica = RedisServer::start_replica_of(&primary).await.unwrap();
     let prefix = prefix();
-    let cfg = Args::try_parse_from([
-        "sluice-api".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={}", primary.url()),
-        format!("--queue-prefix={prefix}"),
-        "--enqueue-min-replicas=1".to_owned(),
+    let env = [
+        ("SLUICE_ENQUEUE_MIN_REPLICAS", "1"),
         // Well above a replica round trip on a loaded test machine.
-        "--enqueue-timeout=1000ms".to_owned(),
-    ])
-    .unwrap()
-    .cfg;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/webhook/telegram/{BOT}",
-        listener.local_addr().unwrap()
-    );
-    let api = Api::build(cfg).await.unwrap();
-    let server = tokio::spawn(api.run(listener, admin, std::future::pending()));
+        ("SLUICE_ENQUEUE_TIMEOUT", "1000ms"),
+    ];
+    let mut api = spawn_api(&db.url, &primary.url(), &prefix, &env).await;
+    let url = format!("{}/webhook/telegram/{BOT}", api.base);
 
     let (mut acked, refused) = send(&url, 0..BURST).await;
     // A 503 here is not a loss (the sender retries), but with the replica up it is rare.
@@ -132,6 +114,6 @@ async fn durability_acknowledged_updates_survive_losing_the_primary() {
         "acknowledged, then lost: {lost:?}"
     );
     worker.kill9().await;
-    server.abort();
+    api.kill().await;
     db.drop_db().await;
 }

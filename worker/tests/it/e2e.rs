@@ -1,44 +1,23 @@
-//! The whole path: webhook → Redis → worker binary → exactly one row per update.
+//! The whole path: webhook → `sluice-api` binary → Redis → worker binary → exactly one row per
+//! update.
 
 use std::time::Duration;
 
-use clap::Parser;
-use sluice_api::{config::ApiConfig, startup::Api};
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
-use tokio::net::TcpListener;
 
-use crate::common::spawn_worker;
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    cfg: ApiConfig,
-}
+use crate::{
+    api::{add_bot, spawn_api},
+    common::spawn_worker,
+};
 
 #[tokio::test]
 async fn posted_updates_become_exactly_one_row_each() {
     let db = TestDb::fresh().await.unwrap();
-    sluice_api::bots::add(&db.pool, "shop_bot", "tok")
-        .await
-        .unwrap();
+    add_bot(&db.url, "shop_bot", "tok").await;
     let prefix = prefix();
     let redis = redis_url();
-    let cfg = Args::try_parse_from([
-        "sluice-api".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={redis}"),
-        format!("--queue-prefix={prefix}"),
-    ])
-    .unwrap()
-    .cfg;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/webhook/telegram/shop_bot",
-        listener.local_addr().unwrap()
-    );
-    let api = Api::build(cfg).await.unwrap();
-    let server = tokio::spawn(api.run(listener, admin, std::future::pending()));
+    let mut api = spawn_api(&db.url, &redis, &prefix, &[]).await;
+    let url = format!("{}/webhook/telegram/shop_bot", api.base);
     let mut worker = spawn_worker(&db.url, &redis, &prefix, &[]);
 
     let updates = [
@@ -103,7 +82,7 @@ async fn posted_updates_become_exactly_one_row_each() {
     );
     assert!(metrics.contains(sluice_shared::metrics::JOB_DURATION_SECONDS));
     worker.kill9().await;
-    server.abort();
+    api.kill().await;
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
 }

@@ -15,11 +15,11 @@ use axum::{
     http::{HeaderMap, StatusCode},
     routing::post,
 };
-use sluice_api::enqueue::Enqueued;
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
     metrics::JOBS_ALREADY_HANDLED_TOTAL,
+    queue::Pushed,
 };
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
@@ -105,7 +105,7 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     };
     for id in [1, 2] {
         let r = enq.enqueue(&envelope("replayed", id, Lane::Normal)).await;
-        assert!(matches!(r, Ok(Enqueued::New { .. })), "{r:?}");
+        assert!(matches!(r, Ok(Pushed::Queued)), "{r:?}");
     }
     let first = wait_until(Duration::from_secs(20), || async {
         n(1) == 1 && n(2) == 1 && unfinished(&redis, &prefix).await == 0
@@ -116,7 +116,7 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     // 25 hours later Telegram (or an operator) sends update 1 again: a new job, same row.
     forget_dedup_keys(&redis, &prefix).await;
     let r = enq.enqueue(&envelope("replayed", 1, Lane::Normal)).await;
-    assert!(matches!(r, Ok(Enqueued::New { .. })), "{r:?}");
+    assert!(matches!(r, Ok(Pushed::Queued)), "{r:?}");
     let settled = wait_until(Duration::from_secs(20), || async {
         (n(1) > 1 || skipped(&worker, "normal").await == 1.0)
             && unfinished(&redis, &prefix).await == 0

@@ -1,26 +1,14 @@
-//! Signed webhooks end to end: api → Redis → worker binary → exactly one `events` row per event,
-//! however often it is posted.
+//! Signed webhooks end to end: `sluice-api` binary → Redis → worker binary → exactly one
+//! `events` row per event, however often it is posted.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
-use sluice_api::{
-    config::ApiConfig,
-    signature::Scheme,
-    sources::{Locator, Source, manage},
-    startup::Api,
-};
-use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, openssl_hmac, prefix, servers::RedisServer, wait_until};
-use tokio::net::TcpListener;
 
-use crate::common::{spawn_worker, unfinished};
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    cfg: ApiConfig,
-}
+use crate::{
+    api::{add_bot, add_source, spawn_api},
+    common::{spawn_worker, unfinished},
+};
 
 fn stripe_header(key: &str, t: u64, body: &str) -> String {
     format!(
@@ -44,44 +32,28 @@ async fn events(db: &TestDb) -> i64 {
 }
 
 async fn sources(db: &TestDb) {
-    let mut st = Source::new("stripe", Scheme::Stripe, "whsec_e2e".parse().unwrap());
-    st.idempotency = Some(Locator::Pointer("/id".parse().unwrap()));
-    st.kind = Some(Locator::Pointer("/type".parse().unwrap()));
-    st.rate_key = Some("/data/object/customer".parse().unwrap());
-    st.lane = Lane::High;
-    manage::add(&db.pool, &st).await.unwrap();
-    let mut gh = Source::new("gh", Scheme::Github, "gh-e2e".parse().unwrap());
-    gh.kind = Some(Locator::Header("x-github-event".parse().unwrap()));
-    manage::add(&db.pool, &gh).await.unwrap();
+    let stripe = [
+        "--idempotency-pointer=/id",
+        "--kind-pointer=/type",
+        "--rate-key-pointer=/data/object/customer",
+        "--lane=high",
+    ];
+    add_source(&db.url, "stripe", "stripe", "whsec_e2e", &stripe).await;
+    let gh = ["--kind-header=x-github-event"];
+    add_source(&db.url, "gh", "github", "gh-e2e", &gh).await;
 }
 
 #[tokio::test]
 async fn signed_events_land_exactly_once_even_when_posted_twice() {
     let db = TestDb::fresh().await.unwrap();
     sources(&db).await;
-    sluice_api::bots::add(&db.pool, "shop_bot", "tok")
-        .await
-        .unwrap();
+    add_bot(&db.url, "shop_bot", "tok").await;
     // A Redis of the test's own: the shared one may be busy with benchmarks.
     let redis = RedisServer::start().await.unwrap();
     let prefix = prefix();
-    let cfg = Args::try_parse_from([
-        "sluice-api".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={}", redis.url()),
-        format!("--queue-prefix={prefix}"),
-        "--enqueue-timeout=3000ms".to_owned(),
-    ])
-    .unwrap()
-    .cfg;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = tokio::spawn(Api::build(cfg).await.unwrap().run(
-        listener,
-        admin,
-        std::future::pending(),
-    ));
+    let env = [("SLUICE_ENQUEUE_TIMEOUT", "3000ms")];
+    let mut api = spawn_api(&db.url, &redis.url(), &prefix, &env).await;
+    let base = api.base.clone();
     let mut worker = spawn_worker(&db.url, &redis.url(), &prefix, &[]);
     let client = reqwest::Client::new();
     let post = |path: &str, headers: Vec<(&'static str, String)>, body: &str| {
@@ -232,6 +204,6 @@ async fn signed_events_land_exactly_once_even_when_posted_twice() {
     assert_eq!(events(&db).await, 2, "still one row per event");
 
     worker.kill9().await;
-    server.abort();
+    api.kill().await;
     db.drop_db().await;
 }

@@ -1,6 +1,8 @@
-//! End-to-end tests: the real `sluice-worker` binary (and the api router) against real Redis and
-//! Postgres, with a fresh database and key prefix per test. One binary to keep link time down.
+//! End-to-end tests: the real `sluice-worker` binary (and, where a test needs one, the real
+//! `sluice-api` binary) against real Redis and Postgres, with a fresh database and key prefix per
+//! test. One binary to keep link time down.
 
+mod api;
 mod budget;
 mod common;
 mod crash;

@@ -1,12 +1,11 @@
 //! The deprecated duration names (issue 13): the real `sluice-worker` still reads its old names in
 //! their old unit with a warning each, and the table of deprecated names matches both binaries.
 
-use std::{ffi::OsStr, time::Duration};
+use std::time::Duration;
 
-use clap::{Command, CommandFactory, builder::ValueParser};
+use clap::CommandFactory;
 use serde_json::Value;
-use sluice_shared::config::{parse_duration, renamed::LEGACY};
-use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
+use sluice_testkit::{TestDb, prefix, redis_url, settings, wait_until};
 
 use crate::common::spawn_worker_logged;
 
@@ -64,44 +63,16 @@ async fn every_deprecated_worker_name_is_read_in_its_old_unit_and_warned_about()
     db.drop_db().await;
 }
 
-/// Every setting of `cmd` and its subcommands: (variable, whether it is a duration).
-fn settings(cmd: &Command, out: &mut Vec<(String, bool)>) {
-    let duration = ValueParser::new(parse_duration).type_id();
-    for arg in cmd.get_arguments() {
-        if let Some(env) = arg.get_env().and_then(OsStr::to_str) {
-            out.push((env.to_owned(), arg.get_value_parser().type_id() == duration));
-        }
-    }
-    for sub in cmd.get_subcommands() {
-        settings(sub, out);
-    }
-}
-
 #[test]
 fn the_deprecated_names_table_matches_both_binaries() {
-    let mut all = Vec::new();
-    settings(&sluice_api::cli::Cli::command(), &mut all);
-    settings(&sluice_worker::config::Cli::command(), &mut all);
-    let is_duration = |name: &str| all.iter().any(|(n, d)| n == name && *d);
-    for row in LEGACY {
-        assert!(
-            is_duration(row.new),
-            "{} is no duration setting of either binary",
-            row.new
-        );
-        if row.old != row.new {
-            assert!(
-                all.iter().all(|(n, _)| n != row.old),
-                "{} is deprecated but still a setting",
-                row.old
-            );
-        }
-    }
-    // One convention: no duration names its unit.
-    for (name, duration) in &all {
-        if *duration {
-            assert!(!name.ends_with("_MS") && !name.ends_with("_S"), "{name}");
-        }
-    }
-    assert!(all.iter().filter(|(_, d)| *d).count() >= LEGACY.len());
+    let own = settings::of(&sluice_worker::config::Cli::command());
+    // The api's settings from the real binary: the worker's tests do not link the api crate.
+    let help = std::process::Command::new(sluice_testkit::binaries::api_binary())
+        .args(["serve", "--help"])
+        .output()
+        .expect("sluice-api serve --help");
+    let api = settings::in_help(&String::from_utf8_lossy(&help.stdout));
+    assert!(api.iter().any(|n| n == "SLUICE_ENQUEUE_TIMEOUT"), "{api:?}");
+    settings::check_deprecated_table(&own, Some(&api));
+    assert!(own.iter().filter(|(_, d)| *d).count() >= 5);
 }

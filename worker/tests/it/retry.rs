@@ -175,7 +175,7 @@ async fn purge_removes_old_dead_letters() {
     }
     let out = worker_cli(&redis, &prefix, &["dlq", "purge", "--older-than", "7d"]).await;
     assert!(out.contains("purged 2 dead letter(s)"), "{out}");
-    assert_eq!(dead.sizes().await.unwrap(), [0, 0, 1]);
+    assert_eq!(dead.sizes().await.unwrap().into_array(), [0, 0, 1]);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
 }
 

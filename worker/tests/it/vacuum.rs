@@ -9,7 +9,10 @@ use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
-use crate::common::{envelope, spawn_worker};
+use crate::{
+    api::spawn_api,
+    common::{envelope, spawn_worker},
+};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -174,7 +177,7 @@ async fn a_zero_retention_keeps_dead_letters() {
     })
     .await;
     assert!(up, "{}", worker.metrics().await);
-    assert_eq!(dead.sizes().await.unwrap(), [0, 1, 0]);
+    assert_eq!(dead.sizes().await.unwrap().into_array(), [0, 1, 0]);
     worker.kill9().await;
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
@@ -182,28 +185,15 @@ async fn a_zero_retention_keeps_dead_letters() {
 
 #[tokio::test]
 async fn the_api_exports_redis_memory_and_its_limit() {
-    use clap::Parser;
-    #[derive(Parser)]
-    struct Args {
-        #[command(flatten)]
-        cfg: sluice_api::config::ApiConfig,
-    }
     let db = TestDb::fresh().await.unwrap();
     let (prefix, redis) = (prefix(), redis_url());
-    let cfg = Args::try_parse_from([
-        "sluice-api".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={redis}"),
-        format!("--queue-prefix={prefix}"),
-        "--depth-interval=100ms".to_owned(),
-    ])
-    .unwrap()
-    .cfg;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let metrics_url = format!("http://{}/metrics", admin.local_addr().unwrap());
-    let api = sluice_api::startup::Api::build(cfg).await.unwrap();
-    let server = tokio::spawn(api.run(listener, admin, std::future::pending()));
+    let mut api = spawn_api(
+        &db.url,
+        &redis,
+        &prefix,
+        &[("SLUICE_DEPTH_INTERVAL", "100ms")],
+    )
+    .await;
 
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -218,12 +208,7 @@ async fn the_api_exports_redis_memory_and_its_limit() {
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
     };
     let scrape = || async {
-        let text = reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = api.metrics().await;
         (
             gauge(&text, "sluice_redis_used_memory_bytes"),
             gauge(&text, "sluice_redis_maxmemory_bytes"),
@@ -236,6 +221,6 @@ async fn the_api_exports_redis_memory_and_its_limit() {
     let (used, limit) = scrape().await;
     assert!(used.is_some_and(|u| u > 100_000.0), "used_memory: {used:?}");
     assert_eq!(limit, Some(max as f64), "maxmemory as CONFIG GET shows it");
-    server.abort();
+    api.kill().await;
     db.drop_db().await;
 }

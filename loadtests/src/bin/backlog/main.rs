@@ -1,10 +1,10 @@
 //! `sluice-backlog`: queues N realistic Telegram updates into one lane, straight into Redis.
 //!
 //! The jobs are exactly what `sluice-api` queues (a `sluice_shared::job::Job` as JSON, a ULID job id,
-//! the idempotency key `tg:{bot}:{update_id}` kept for `SLUICE_DEDUP_TTL`), pushed through
-//! apalis-redis's batch-push script `--batch` (1000) at a time, so a 100 000 backlog takes
-//! seconds instead of minutes of HTTP. With `--rate` it pushes one update at a time at that
-//! steady rate instead (traffic without HTTP).
+//! the idempotency key `tg:{bot}:{update_id}` claimed for `SLUICE_DEDUP_TTL`), pushed by the same
+//! code (`sluice_shared::queue::Pusher`, with the api's default dedup keys) `--batch` (1000) per
+//! script call, so a 100 000 backlog takes seconds instead of minutes of HTTP. With `--rate` it
+//! pushes one update at a time at that steady rate instead (traffic without HTTP).
 //!
 //! Updates get consecutive update_ids from `--first-id` and come from the traffic model
 //! (`loadtests/src/traffic`): `--chats` chats by popularity (60 % private, the rest supergroups
@@ -20,12 +20,11 @@ mod updates;
 
 use std::time::{Duration, Instant};
 
-use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use clap::Parser;
 use sluice_shared::{
     config::parse_duration,
     lanes::Lane,
-    queue::{QueueConfig, connect, lane_config},
+    queue::{NewJob, PushOptions, Pushed, Pusher, QueueConfig, connect, due_at},
 };
 use ulid::Ulid;
 
@@ -71,11 +70,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut conn = connect(&args.redis_url, Duration::from_secs(30))?;
+    let conn = connect(&args.redis_url, Duration::from_secs(30))?;
     let queue = QueueConfig {
         dedup_ttl: args.dedup_ttl,
     };
-    let config = lane_config(&args.prefix, args.lane, &queue);
+    let pusher = Pusher::new(conn, &args.prefix, &queue, PushOptions::default());
     let (step, per_call) = match args.rate {
         Some(r) if r > 0.0 => (Some(Duration::from_secs_f64(1.0 / r)), 1),
         _ => (None, args.batch),
@@ -86,18 +85,26 @@ async fn main() -> anyhow::Result<()> {
     let end = args.first_id + args.count as i64;
     while next < end {
         let upto = (next + per_call as i64).min(end);
-        let tasks = (next..upto)
+        let encoded = (next..upto)
             .map(|id| {
                 let env = updates::envelope(&args, id);
                 body_bytes += env.payload.get().len() as u64;
-                Ok(TaskBuilder::new(serde_json::to_vec(&env)?)
-                    .task_id(TaskId::from_ulid(Ulid::generate()))
-                    .idempotency_key(env.origin.dedup_key())
-                    .build())
+                Ok((serde_json::to_vec(&env)?, env.origin.dedup_key()))
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        let (now, later) = apalis_redis::queries::push_tasks(&mut conn, &config, &tasks).await?;
-        queued += u64::from(now + later);
+        let run_at = due_at(None);
+        let jobs: Vec<NewJob> = encoded
+            .iter()
+            .map(|(bytes, key)| NewJob {
+                id: Ulid::generate(),
+                bytes,
+                key: Some(key),
+                run_at,
+            })
+            .collect();
+        // No replicas to wait for: the deadline only bounds a WAIT.
+        let pushed = pusher.push(args.lane, &jobs, Instant::now()).await?;
+        queued += pushed.iter().filter(|p| **p == Pushed::Queued).count() as u64;
         if let Some(step) = step {
             let due = started + step.mul_f64((upto - args.first_id) as f64);
             tokio::time::sleep_until(due.into()).await;

@@ -2,8 +2,11 @@
 //! numbers and nesting; signed deliveries with right and wrong signatures; and plain garbage
 //! (bytes, methods, paths, headers, content types).
 
-use axum::http::{HeaderName, HeaderValue, Method};
 use proptest::{collection::vec, prelude::*, sample::select};
+use reqwest::{
+    Method,
+    header::{HeaderName, HeaderValue},
+};
 
 use super::json::{update, value};
 
@@ -12,7 +15,7 @@ pub const SECRET: &str = "fuzz-secret_1";
 pub const SOURCE: &str = "gh";
 pub const SOURCE_SECRET: &str = "gh-fuzz-secret";
 
-/// One request, as the router receives it.
+/// One request, as a client sends it.
 #[derive(Debug, Clone)]
 pub struct Req {
     pub method: Method,

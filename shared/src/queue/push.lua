@@ -13,7 +13,8 @@
 --         covers the job it duplicates (SLUICE_ENQUEUE_MIN_REPLICAS); "0": read only
 -- ARGV[5] L, then ARGV[6 .. 5+L]: apalis idempotency sets of every lane, read as claims of
 --         the previous release (L = 0 when SLUICE_DEDUP_LANE_KEYS is off)
--- then four per job: job id, job bytes, run at (unix s), dedup key
+-- then four per job: job id, job bytes, run at (unix s), dedup key ("" for a job that claims
+--         nothing and is never a duplicate: a retry, a replayed dead letter)
 -- Returns one integer per job: 1 queued, 0 duplicate.
 
 local ttl = ARGV[1]
@@ -41,7 +42,10 @@ end
 local out = {}
 for i = first_job, #ARGV, 4 do
     local id, bytes, run_at, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    local owner = claimed(key)
+    local owner = nil
+    if #key > 0 then
+        owner = claimed(key)
+    end
     if owner then
         if touch then
             local left = redis.call("pttl", owner)
@@ -51,9 +55,11 @@ for i = first_job, #ARGV, 4 do
         end
         out[#out + 1] = 0
     else
-        redis.call("set", namespace .. ":" .. key, id, "EX", ttl)
-        if #own_lane_set > 0 then
-            redis.call("set", own_lane_set .. ":" .. key, id, "EX", ttl)
+        if #key > 0 then
+            redis.call("set", namespace .. ":" .. key, id, "EX", ttl)
+            if #own_lane_set > 0 then
+                redis.call("set", own_lane_set .. ":" .. key, id, "EX", ttl)
+            end
         end
         redis.call("hset", KEYS[1], id, bytes)
         -- apalis's fetch requires attempts, max_attempts (its default, 25) and status.

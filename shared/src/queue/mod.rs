@@ -1,11 +1,40 @@
-//! The apalis-redis queues behind the lanes: connection, per-lane configuration, the dedup
-//! window and its key namespace.
+//! The apalis-redis queues behind the lanes, and the one owner of what goes in and out of them.
+//!
+//! # Layout
+//! - this file: the connection, each lane's apalis-redis configuration, the dedup window and
+//!   its key namespace, run times, and [`PushError`].
+//! - [`push`]: [`Pusher`], every write of a job into a lane (`push.lua`), the duplicate check
+//!   (`known.lua`) and re-queueing.
+//! - [`release`]: [`Pusher::release_held`], the jobs a stopped worker still holds, put back.
+//! - [`script`]: our scripts, run with the `WAIT` for replicas in the same round trip.
+//! - [`depth`]: each lane's backlog and age, sampled in one round trip for shedding and metrics.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{config::parse_duration, lanes::Lane};
+
+pub mod depth;
+pub mod push;
+mod release;
+mod script;
+
+pub use push::{NewJob, PushOptions, Pushed, Pusher};
+
+/// Why Redis did not confirm a push.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PushError {
+    #[error("redis refused the enqueue: {0}")]
+    Redis(String),
+    /// The job is on the primary, but fewer replicas than asked have it: a primary lost now
+    /// would lose it, so the sender must retry (its retry is a duplicate, confirmed by its own
+    /// `WAIT`).
+    #[error("{acked} of {wanted} replicas acknowledged in time")]
+    Replicas { acked: u32, wanted: u32 },
+    #[error("could not encode the job: {0}")]
+    Encode(String),
+}
 
 /// Queue settings both binaries must agree on.
 #[derive(clap::Args, Debug, Clone)]
@@ -81,6 +110,19 @@ pub async fn ping(conn: &mut ConnectionManager, within: Duration) -> bool {
 pub fn run_at_secs(at: SystemTime) -> u64 {
     let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// The Unix second a job is due at: `at` rounded up ([`run_at_secs`]), or for `None` (due now)
+/// the current second rounded down, as apalis-redis's own push writes it: rounded up, every job
+/// would wait for the next second before a worker saw it.
+pub fn due_at(at: Option<SystemTime>) -> u64 {
+    match at {
+        Some(at) => run_at_secs(at),
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+    }
 }
 
 #[cfg(test)]
