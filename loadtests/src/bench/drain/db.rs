@@ -166,3 +166,6 @@ impl Db {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests;
