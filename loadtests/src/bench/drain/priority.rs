@@ -91,6 +91,50 @@ async fn low_rows(bench: &Bench) -> anyhow::Result<(u64, std::time::Instant)> {
     ))
 }
 
+/// The low lane alone for 5 s (once its first rows are in, and 3 s more), then with the high
+/// updates posted on top.
+struct Window {
+    before: f64,
+    during: f64,
+    queued_start: u64,
+    queued_end: u64,
+    posts: post::Posts,
+}
+
+async fn low_alone_then_high(bench: &Bench, prefix: &str, n_high: u64) -> anyhow::Result<Window> {
+    for _ in 0..120 {
+        if low_rows(bench).await?.0 > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (low0, t1) = low_rows(bench).await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (low1, t2) = low_rows(bench).await?;
+    let queued_start = bench.redis.backlog(prefix).await;
+    let posts = post::post_high(bench, n_high, bench.args.high_rate, FIRST_HIGH_ID).await?;
+    let (low2, t3) = low_rows(bench).await?;
+    Ok(Window {
+        before: rate(low0, low1, (t2 - t1).as_secs_f64()),
+        during: rate(low1, low2, (t3 - t2).as_secs_f64()),
+        queued_start,
+        queued_end: bench.redis.backlog(prefix).await,
+        posts,
+    })
+}
+
+/// Waits (up to 10 s) for the high updates' rows.
+async fn wait_for_high_rows(bench: &Bench, n_high: u64) -> anyhow::Result<()> {
+    for _ in 0..40 {
+        if bench.db().count_rows(Some(Lane::High.as_str())).await? >= n_high {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
 pub async fn run(bench: &Bench) -> anyhow::Result<PriorityFigures> {
     let a = &bench.args;
     let prefix = format!("{}-prio", bench.prefix);
@@ -99,7 +143,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<PriorityFigures> {
         "(d) lane priority: {} low updates queued, one worker, high updates at {}/s for {}s through sluice-api",
         a.low_backlog, a.high_rate, a.high_seconds
     ));
-    let (db, redis) = (bench.db(), &bench.redis);
+    let db = bench.db();
     db.truncate().await?;
     let mix = LaneMix::only(Lane::Low);
     backlog::queue(
@@ -115,27 +159,8 @@ pub async fn run(bench: &Bench) -> anyhow::Result<PriorityFigures> {
     let api = bench.start_api(&prefix, &a.redis_url).await?;
     let window = PhaseWindow::begin(bench.wait_quiet().await);
     let worker = bench.start_worker("worker-prio", &prefix, 0, &a.redis_url)?;
-    for _ in 0..120 {
-        if low_rows(bench).await?.0 > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    // The low lane alone for 5 s, then with the high traffic on top.
-    let (low0, t1) = low_rows(bench).await?;
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let (low1, t2) = low_rows(bench).await?;
-    let queued_start = redis.backlog(&prefix).await;
-    let posts = post::post_high(bench, n_high, a.high_rate, FIRST_HIGH_ID).await?;
-    let (low2, t3) = low_rows(bench).await?;
-    let queued_end = redis.backlog(&prefix).await;
-    for _ in 0..40 {
-        if db.count_rows(Some(Lane::High.as_str())).await? >= n_high {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let w = low_alone_then_high(bench, &prefix, n_high).await?;
+    wait_for_high_rows(bench, n_high).await?;
     let exposition = bench
         .scrape(bench.worker_admin(0), Some("metrics-prio.txt"))
         .await;
@@ -144,34 +169,37 @@ pub async fn run(bench: &Bench) -> anyhow::Result<PriorityFigures> {
     worker.stop().await;
     api.stop().await;
     let waits = db.high_waits().await?;
+    let buckets = metrics::buckets(&exposition, "sluice_job_wait_seconds", "lane=\"high\"");
     let figures = PriorityFigures {
         high: High {
             posted: n_high,
             rate_per_s: a.high_rate,
-            posting_seconds: posts.seconds,
-            answers: posts.answers(),
+            posting_seconds: w.posts.seconds,
+            answers: w.posts.answers(),
             rows: waits.rows,
             wait_ms_from_rows: waits.into(),
-            wait_histogram: WaitHistogram::of(metrics::buckets(
-                &exposition,
-                "sluice_job_wait_seconds",
-                "lane=\"high\"",
-            )),
+            wait_histogram: WaitHistogram::of(buckets),
         },
         low: Low {
             backlog: a.low_backlog,
-            rows_per_s_before: rate(low0, low1, (t2 - t1).as_secs_f64()),
-            rows_per_s_during: rate(low1, low2, (t3 - t2).as_secs_f64()),
-            queued_when_high_started: queued_start,
-            queued_when_high_ended: queued_end,
-            ran_out: queued_end == 0,
+            rows_per_s_before: w.before,
+            rows_per_s_during: w.during,
+            queued_when_high_started: w.queued_start,
+            queued_when_high_ended: w.queued_end,
+            ran_out: w.queued_end == 0,
             rows_done_at_end: low_rows(bench).await?.0,
         },
         worker_slow_statements: bench.slow_statements(&[log]),
         machine,
     };
-    redis.drop_keys(&format!("{prefix}:*")).await;
-    let (h, l) = (&figures.high, &figures.low);
+    bench.redis.drop_keys(&format!("{prefix}:*")).await;
+    report(&figures);
+    db.truncate().await?;
+    Ok(figures)
+}
+
+fn report(f: &PriorityFigures) {
+    let (h, l) = (&f.high, &f.low);
     say(&format!(
         "(d) high: {}/{} rows, wait p50 {} ms p99 {} ms max {} ms (histogram: p99 <= {} s, {} under 100 ms); low {} rows/s before, {} during",
         h.rows,
@@ -184,8 +212,6 @@ pub async fn run(bench: &Bench) -> anyhow::Result<PriorityFigures> {
         l.rows_per_s_before,
         l.rows_per_s_during
     ));
-    db.truncate().await?;
-    Ok(figures)
 }
 
 #[cfg(test)]

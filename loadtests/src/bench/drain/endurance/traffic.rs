@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use tokio::process::Command;
 
 use super::{
-    Target,
     figures::{Sample, WrkLine},
+    target::Target,
 };
 use crate::bench::drain::procs;
 
@@ -47,7 +47,7 @@ pub async fn run(t: &Target<'_>, samples: &mut Vec<Sample>) -> anyhow::Result<(W
     while wrk.alive() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if t.elapsed() >= next {
-            samples.push(t.sample(t.elapsed()).await?);
+            samples.push(t.sample().await?);
             next += a.sample_s as f64;
         }
         if t.t0.elapsed() > bound {
