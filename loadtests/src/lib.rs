@@ -1,6 +1,7 @@
 //! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
 //! `loadtests/bench/ingress`).
 
+pub mod bench;
 pub mod bots;
 pub mod dbsnap;
 pub mod delivery;

@@ -5,12 +5,13 @@
 //! sluice-load run --profile steady --out /tmp/steady     # traffic; summary.json, report.html
 //! sluice-load gate --profile steady --summary /tmp/steady/summary.json
 //! sluice-load run --profile steady --gate                # both, with Postgres snapshots around it
+//! sluice-load bench drain                                # the worker benchmark (loadtests/bench/drain)
 //! ```
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_loadtests::{bots, dbsnap, gate, profile, report, run, summary::Summary};
+use sluice_loadtests::{bench, bots, dbsnap, gate, profile, report, run, summary::Summary};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,15 @@ enum Command {
     Profiles,
     /// The traffic model: `traffic export` writes the fixtures k6 and wrk read.
     Traffic(sluice_loadtests::traffic::export::TrafficArgs),
+    /// Benchmarks that start sluice's binaries themselves (see loadtests/bench/).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The worker benchmark: pgbench reference, drains, lane priority, endurance.
+    Drain(Box<bench::drain::DrainArgs>),
 }
 
 #[derive(clap::Args)]
@@ -94,6 +104,7 @@ async fn main() -> ExitCode {
         Command::Traffic(args) => {
             sluice_loadtests::traffic::export::traffic(args).map(|()| ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Drain(args)) => bench::drain::run(*args).await,
         Command::Profiles => {
             for name in profile::NAMES {
                 let p = profile::Profile::named(name).expect("listed");
