@@ -1,6 +1,7 @@
-//! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
-//! `loadtests/bench/ingress`).
+//! Load profiles, SLO gates and benchmarks for sluice (`bench`: the ingress and admission
+//! benchmarks that `loadtests/bench/<name>/run` start).
 
+pub mod bench;
 pub mod bots;
 pub mod dbsnap;
 pub mod delivery;

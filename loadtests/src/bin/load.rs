@@ -5,12 +5,13 @@
 //! sluice-load run --profile steady --out /tmp/steady     # traffic; summary.json, report.html
 //! sluice-load gate --profile steady --summary /tmp/steady/summary.json
 //! sluice-load run --profile steady --gate                # both, with Postgres snapshots around it
+//! sluice-load bench ingress --bin-dir target/release     # a benchmark (loadtests/bench/*/run)
 //! ```
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_loadtests::{bots, dbsnap, gate, profile, report, run, summary::Summary};
+use sluice_loadtests::{bench, bots, dbsnap, gate, profile, report, run, summary::Summary};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,8 @@ enum Command {
     Setup(SetupArgs),
     /// List the profiles.
     Profiles,
+    /// Run a benchmark: start sluice's binaries, load them with wrk, write the figures.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +92,7 @@ async fn main() -> ExitCode {
         Command::Slo(args) => Ok(gate::slo(args)),
         Command::Report(args) => report_command(args),
         Command::Setup(args) => setup(args).await,
+        Command::Bench(args) => bench::bench(args).await,
         Command::Profiles => {
             for name in profile::NAMES {
                 let p = profile::Profile::named(name).expect("listed");
