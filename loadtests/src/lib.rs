@@ -1,5 +1,5 @@
-//! Load profiles, SLO gates and benchmarks for sluice (the ingress benchmark lives in
-//! `loadtests/bench/ingress`).
+//! Load profiles, SLO gates and benchmarks for sluice (`bench`: the ingress and admission
+//! benchmarks that `loadtests/bench/<name>/run` start).
 
 pub mod bench;
 pub mod bots;

@@ -5,6 +5,7 @@
 //! sluice-load run --profile steady --out /tmp/steady     # traffic; summary.json, report.html
 //! sluice-load gate --profile steady --summary /tmp/steady/summary.json
 //! sluice-load run --profile steady --gate                # both, with Postgres snapshots around it
+//! sluice-load bench ingress --bin-dir target/release     # a benchmark (loadtests/bench/*/run)
 //! sluice-load bench drain                                # the worker benchmark (loadtests/bench/drain)
 //! ```
 
@@ -42,15 +43,8 @@ enum Command {
     Profiles,
     /// The traffic model: `traffic export` writes the fixtures k6 and wrk read.
     Traffic(sluice_loadtests::traffic::export::TrafficArgs),
-    /// Benchmarks that start sluice's binaries themselves (see loadtests/bench/).
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// The worker benchmark: pgbench reference, drains, lane priority, endurance.
-    Drain(Box<bench::drain::DrainArgs>),
+    /// Run a benchmark: start sluice's binaries, load them with wrk, write the figures.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -104,7 +98,7 @@ async fn main() -> ExitCode {
         Command::Traffic(args) => {
             sluice_loadtests::traffic::export::traffic(args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Drain(args)) => bench::drain::run(*args).await,
+        Command::Bench(args) => bench::bench(args).await,
         Command::Profiles => {
             for name in profile::NAMES {
                 let p = profile::Profile::named(name).expect("listed");
