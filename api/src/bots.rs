@@ -104,10 +104,7 @@ pub async fn update(db: &PgPool, name: &str, change: &BotUpdate) -> Result<(), B
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    if done.rows_affected() == 0 {
-        return Err(BotsError::NotFound(name.to_owned()));
-    }
-    Ok(())
+    found(&done, name)
 }
 
 fn check_limits(limits: BotLimits) -> Result<(), BotsError> {
@@ -135,14 +132,8 @@ pub struct Listed {
 
 /// All bots, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<Listed>, BotsError> {
-    let mut tx = sluice_shared::db::begin(db).await?;
-    let bots =
-        sqlx::query_as("SELECT name, created_at, rate_per_sec, burst FROM bots ORDER BY name")
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(bots)
+    let sql = "SELECT name, created_at, rate_per_sec, burst FROM bots ORDER BY name";
+    Ok(sluice_shared::db::fetch_all(db, sql).await?)
 }
 
 pub async fn remove(db: &PgPool, name: &str) -> Result<(), BotsError> {
@@ -153,6 +144,11 @@ pub async fn remove(db: &PgPool, name: &str) -> Result<(), BotsError> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    found(&done, name)
+}
+
+/// A statement on bot `name` that touched no row: there is no such bot.
+fn found(done: &sqlx::postgres::PgQueryResult, name: &str) -> Result<(), BotsError> {
     if done.rows_affected() == 0 {
         return Err(BotsError::NotFound(name.to_owned()));
     }

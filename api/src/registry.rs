@@ -47,13 +47,8 @@ impl Table for BotEntry {
 
     async fn load(db: &PgPool) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
         type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
-        let mut tx = sluice_shared::db::begin(db).await?;
-        let rows: Vec<Row> =
-            sqlx::query_as("SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots")
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
+        let sql = "SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots";
+        let rows: Vec<Row> = sluice_shared::db::fetch_all(db, sql).await?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, name, hash, rate_per_sec, burst)| {

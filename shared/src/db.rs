@@ -51,6 +51,21 @@ pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx
     tx
 }
 
+/// Every row of `sql` (a statement without parameters), read as [`begin`] and `.persistent(false)`
+/// require: the registries' reloads, which must work behind PgBouncer too.
+pub async fn fetch_all<T>(pool: &PgPool, sql: &'static str) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut tx = begin(pool).await?;
+    let rows = sqlx::query_as(sql)
+        .persistent(false)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 /// The wait includes BEGIN's round trip when the connection opens a transaction: close enough
 /// for a signal about pool starvation, which is counted in the hundreds of milliseconds.
 fn record_acquire<T>(started: Instant, result: &Result<T, sqlx::Error>) {

@@ -83,12 +83,7 @@ fn columns(l: &Option<Locator>) -> (Option<&str>, Option<&str>) {
 /// Every source that can be used; a row that cannot (edited by hand into nonsense) is skipped
 /// with a warning rather than taking all the others down with it.
 pub async fn all(db: &PgPool) -> Result<Vec<Source>, sqlx::Error> {
-    let mut tx = sluice_shared::db::begin(db).await?;
-    let rows: Vec<Row> = sqlx::query_as(select!("ORDER BY name"))
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let rows: Vec<Row> = sluice_shared::db::fetch_all(db, select!("ORDER BY name")).await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {

@@ -13,6 +13,7 @@ use sluice_shared::{
     lanes::Lane,
     queue::{NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at},
 };
+use sluice_worker::config::WorkerConfig;
 use tokio::process::{Child, Command};
 use ulid::Ulid;
 
@@ -339,4 +340,22 @@ pub fn counter_for_lane(metrics: &str, name: &str, lane: &str) -> f64 {
         .filter(|l| l.starts_with(name) && l.contains(&label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The worker's settings as its command line would give them, for tests that run the library's
+/// `Worker` in process (with a handler of their own) rather than the binary.
+pub fn worker_config(db_url: &str, redis_url: &str, prefix: &str, extra: &[&str]) -> WorkerConfig {
+    #[derive(clap::Parser)]
+    struct Args {
+        #[command(flatten)]
+        cfg: WorkerConfig,
+    }
+    let mut args = vec![
+        "w".to_owned(),
+        format!("--database-url={db_url}"),
+        format!("--redis-url={redis_url}"),
+        format!("--queue-prefix={prefix}"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    <Args as clap::Parser>::try_parse_from(args).unwrap().cfg
 }

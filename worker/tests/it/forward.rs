@@ -37,14 +37,7 @@ async fn redirects_are_failures_and_never_followed() {
     })
     .await;
     let url = format!("{}/hook?token=s3cr3t-url", target.base);
-    let env = [
-        ("SLUICE_HANDLER", "forward"),
-        ("SLUICE_FORWARD_URL", url.as_str()),
-        ("SLUICE_FORWARD_SECRET", SECRET),
-        ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
-        ("SLUICE_RETRY_BASE", "200ms"),
-        ("SLUICE_RETRY_MAX", "500ms"),
-    ];
+    let env = quick_retries(&url);
     let (worker, log) = spawn_worker_logged(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);
     for id in [1, 2] {
@@ -109,14 +102,7 @@ async fn a_token_in_the_url_never_reaches_the_log_or_the_dead_letters() {
         "http://127.0.0.1:{}/hook?token=s3cr3t-token",
         sluice_testkit::free_port()
     );
-    let env = [
-        ("SLUICE_HANDLER", "forward"),
-        ("SLUICE_FORWARD_URL", url.as_str()),
-        ("SLUICE_FORWARD_SECRET", SECRET),
-        ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
-        ("SLUICE_RETRY_BASE", "200ms"),
-        ("SLUICE_RETRY_MAX", "500ms"),
-    ];
+    let env = quick_retries(&url);
     let (_worker, log) = spawn_worker_logged(&db.url, &redis, &prefix, &env);
     enqueuer(&redis, &prefix)
         .enqueue(&envelope("unreachable", 1, Lane::High))
@@ -250,4 +236,16 @@ async fn the_answer_is_read_up_to_64_kib_so_connections_are_reused() {
     drop(worker);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;
+}
+
+/// A forward worker to `url` that gives up after two attempts, 200-500 ms apart.
+fn quick_retries(url: &str) -> [(&'static str, &str); 6] {
+    [
+        ("SLUICE_HANDLER", "forward"),
+        ("SLUICE_FORWARD_URL", url),
+        ("SLUICE_FORWARD_SECRET", SECRET),
+        ("SLUICE_RETRY_MAX_ATTEMPTS", "2"),
+        ("SLUICE_RETRY_BASE", "200ms"),
+        ("SLUICE_RETRY_MAX", "500ms"),
+    ]
 }

@@ -2,22 +2,14 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::{
-    config::WorkerConfig,
     handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler},
     startup::Worker,
 };
 
-use crate::common::{enqueuer, envelope};
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    cfg: WorkerConfig,
-}
+use crate::common::{enqueuer, envelope, worker_config};
 
 /// Records each update it sees with the attempt number; fails update 13 once.
 struct Recorder;
@@ -50,15 +42,7 @@ async fn a_custom_handler_runs_with_retries_and_one_row_per_update() {
         .await
         .unwrap();
     let (redis, prefix) = (redis_url(), prefix());
-    let cfg = Args::try_parse_from([
-        "w".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={redis}"),
-        format!("--queue-prefix={prefix}"),
-        "--retry-base=100ms".into(),
-    ])
-    .unwrap()
-    .cfg;
+    let cfg = worker_config(&db.url, &redis, &prefix, &["--retry-base=100ms"]);
     let worker = Worker::build(cfg, Recorder).await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,10 +10,7 @@ use crate::common::{backlog, enqueuer, row_stats, spawn_worker, worker_cli};
 #[tokio::test]
 async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     const N: i64 = 300;
-    let mut pg = PgCluster::start(50).await.unwrap();
-    let db = TestDb::fresh_on(&pg.admin_url()).await.unwrap();
-    let (redis, prefix) = (redis_url(), prefix());
-    backlog(&enqueuer(&redis, &prefix), "patient", N, Lane::Normal).await;
+    let (mut pg, db, redis, prefix) = queued_on_own_postgres("patient", N).await;
 
     pg.stop().await.unwrap();
     let worker = spawn_worker(&db.url, &redis, &prefix, &[]);
@@ -27,14 +24,7 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
     .await;
     assert!(retried, "no retries recorded");
     pg.resume().await.unwrap();
-
-    let done = wait_until(Duration::from_secs(60), || async {
-        db.update_rows().await == N
-    })
-    .await;
-    let (rows, distinct) = row_stats(&db.pool).await;
-    assert!(done, "{rows} of {N} rows after Postgres came back");
-    assert_eq!(distinct, N);
+    every_row_arrives(&db, N).await;
     sluice_testkit::clear_prefix(&redis, &prefix).await;
 }
 
@@ -44,10 +34,7 @@ async fn postgres_down_while_jobs_are_queued_loses_nothing() {
 #[tokio::test]
 async fn an_outage_longer_than_the_retry_schedule_costs_no_attempts() {
     const N: i64 = 200;
-    let mut pg = PgCluster::start(50).await.unwrap();
-    let db = TestDb::fresh_on(&pg.admin_url()).await.unwrap();
-    let (redis, prefix) = (redis_url(), prefix());
-    backlog(&enqueuer(&redis, &prefix), "enduring", N, Lane::Normal).await;
+    let (mut pg, db, redis, prefix) = queued_on_own_postgres("enduring", N).await;
 
     pg.stop().await.unwrap();
     let env = [
@@ -70,14 +57,7 @@ async fn an_outage_longer_than_the_retry_schedule_costs_no_attempts() {
     assert!(body.contains("fetch: paused"), "{body}");
     tokio::time::sleep(Duration::from_secs(90)).await;
     pg.resume().await.unwrap();
-
-    let done = wait_until(Duration::from_secs(60), || async {
-        db.update_rows().await == N
-    })
-    .await;
-    let (rows, distinct) = row_stats(&db.pool).await;
-    assert!(done, "{rows} of {N} rows after Postgres came back");
-    assert_eq!(distinct, N);
+    every_row_arrives(&db, N).await;
     let list = worker_cli(&redis, &prefix, &["dlq", "list"]).await;
     assert!(list.contains("0 dead letter(s) shown"), "{list}");
     let metrics = worker.metrics().await;
@@ -143,4 +123,25 @@ async fn a_redis_restart_does_not_need_a_worker_restart() {
     );
     worker.kill9().await;
     db.drop_db().await;
+}
+
+/// A private Postgres cluster (so the test may stop it) with a fresh database, and `n` updates of
+/// `bot` queued in the normal lane under a fresh prefix.
+async fn queued_on_own_postgres(bot: &str, n: i64) -> (PgCluster, TestDb, String, String) {
+    let pg = PgCluster::start(50).await.unwrap();
+    let db = TestDb::fresh_on(&pg.admin_url()).await.unwrap();
+    let (redis, prefix) = (redis_url(), prefix());
+    backlog(&enqueuer(&redis, &prefix), bot, n, Lane::Normal).await;
+    (pg, db, redis, prefix)
+}
+
+/// Once Postgres is back, all `n` updates arrive as `n` distinct rows within a minute.
+async fn every_row_arrives(db: &TestDb, n: i64) {
+    let done = wait_until(Duration::from_secs(60), || async {
+        db.update_rows().await == n
+    })
+    .await;
+    let (rows, distinct) = row_stats(&db.pool).await;
+    assert!(done, "{rows} of {n} rows after Postgres came back");
+    assert_eq!(distinct, n);
 }

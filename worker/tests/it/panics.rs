@@ -9,22 +9,14 @@ use std::{
     time::Duration,
 };
 
-use clap::Parser;
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 use sluice_worker::{
-    config::WorkerConfig,
     handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler},
     startup::Worker,
 };
 
-use crate::common::{enqueuer, envelope, wait_for_dead_letters};
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    cfg: WorkerConfig,
-}
+use crate::common::{enqueuer, envelope, wait_for_dead_letters, worker_config};
 
 /// Panics on update 66, every time; counts its runs.
 struct Grenade(Arc<AtomicU32>);
@@ -56,17 +48,16 @@ fn outcome(metrics: &str, outcome: &str) -> f64 {
 async fn a_panicking_handler_is_counted_retried_then_dead_lettered() {
     let db = TestDb::fresh().await.unwrap();
     let (redis, prefix) = (redis_url(), prefix());
-    let cfg = Args::try_parse_from([
-        "w".to_owned(),
-        format!("--database-url={}", db.url),
-        format!("--redis-url={redis}"),
-        format!("--queue-prefix={prefix}"),
-        "--retry-max-attempts=3".into(),
-        "--retry-base=100ms".into(),
-        "--retry-max=500ms".into(),
-    ])
-    .unwrap()
-    .cfg;
+    let cfg = worker_config(
+        &db.url,
+        &redis,
+        &prefix,
+        &[
+            "--retry-max-attempts=3",
+            "--retry-base=100ms",
+            "--retry-max=500ms",
+        ],
+    );
     let runs = Arc::new(AtomicU32::new(0));
     let worker = Worker::build(cfg, Grenade(runs.clone())).await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
