@@ -29,7 +29,12 @@ impl FromStr for WrkDuration {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let d = sluice_shared::config::parse_duration(s)?;
+        // A bare number is seconds, as wrk's own -d reads it (and as WRK_DURATION=30 always meant);
+        // sluice's own settings refuse bare numbers, this knob is wrk's.
+        let d = match s.trim().parse::<u64>() {
+            Ok(secs) => std::time::Duration::from_secs(secs),
+            Err(_) => sluice_shared::config::parse_duration(s)?,
+        };
         if d.subsec_nanos() != 0 || d.is_zero() {
             return Err(format!(
                 "'{}' must be a whole number of seconds, at least 1",
