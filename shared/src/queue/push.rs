@@ -147,6 +147,27 @@ impl Pusher {
             .await
     }
 
+    /// As [`push`](Self::push) for jobs already encoded, each `(bytes, dedup key)`, due now and
+    /// under fresh ids: what bulk loaders (the backlog tool, tests) push.
+    pub async fn push_encoded(
+        &self,
+        lane: Lane,
+        encoded: &[(Vec<u8>, Option<String>)],
+        deadline: Instant,
+    ) -> Result<Vec<Pushed>, PushError> {
+        let run_at = super::due_at(None);
+        let jobs: Vec<NewJob> = encoded
+            .iter()
+            .map(|(bytes, key)| NewJob {
+                id: Ulid::generate(),
+                bytes,
+                key: key.as_deref(),
+                run_at,
+            })
+            .collect();
+        self.push(lane, &jobs, deadline).await
+    }
+
     /// Puts `job` back in `lane` under a new id and no key, due after `delay` (whole seconds,
     /// rounded up: apalis-redis schedules by the second); answers the new id. Never waits for
     /// replicas: nobody is told "queued" on the strength of it.

@@ -11,11 +11,10 @@ use std::{
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
-    queue::{NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at},
+    queue::{PushError, PushOptions, Pushed, Pusher, QueueConfig},
 };
 use sluice_worker::config::WorkerConfig;
 use tokio::process::{Child, Command};
-use ulid::Ulid;
 
 /// A running `sluice-worker`.
 pub struct WorkerProc {
@@ -130,22 +129,17 @@ impl Enqueuer {
 
     /// Queues `envs` in `lane` with one script call, each claiming its dedup key.
     pub async fn enqueue_all(&self, lane: Lane, envs: &[Job]) -> Result<Vec<Pushed>, PushError> {
-        let encoded: Vec<(Vec<u8>, String)> = envs
+        let encoded: Vec<(Vec<u8>, Option<String>)> = envs
             .iter()
-            .map(|env| (serde_json::to_vec(env).unwrap(), env.origin.dedup_key()))
-            .collect();
-        let run_at = due_at(None);
-        let jobs: Vec<NewJob> = encoded
-            .iter()
-            .map(|(bytes, key)| NewJob {
-                id: Ulid::generate(),
-                bytes,
-                key: Some(key),
-                run_at,
+            .map(|env| {
+                (
+                    serde_json::to_vec(env).unwrap(),
+                    Some(env.origin.dedup_key()),
+                )
             })
             .collect();
         let deadline = Instant::now() + Duration::from_secs(5);
-        self.pusher.push(lane, &jobs, deadline).await
+        self.pusher.push_encoded(lane, &encoded, deadline).await
     }
 }
 
@@ -313,22 +307,12 @@ pub async fn push_jobs(
 ) {
     let conn = sluice_shared::queue::connect(redis_url, Duration::from_secs(30)).unwrap();
     let pusher = Pusher::new(conn, prefix, &dedup_ttl(), PushOptions::default());
-    let encoded: Vec<Vec<u8>> = jobs
+    let encoded: Vec<(Vec<u8>, Option<String>)> = jobs
         .iter()
-        .map(|j| serde_json::to_vec(j).unwrap())
-        .collect();
-    let run_at = due_at(None);
-    let jobs: Vec<NewJob> = encoded
-        .iter()
-        .map(|bytes| NewJob {
-            id: Ulid::generate(),
-            bytes,
-            key: None,
-            run_at,
-        })
+        .map(|j| (serde_json::to_vec(j).unwrap(), None))
         .collect();
     let deadline = Instant::now() + Duration::from_secs(5);
-    let pushed = pusher.push(lane, &jobs, deadline).await.unwrap();
+    let pushed = pusher.push_encoded(lane, &encoded, deadline).await.unwrap();
     assert!(pushed.iter().all(|p| *p == Pushed::Queued), "{pushed:?}");
 }
 

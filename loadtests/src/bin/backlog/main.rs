@@ -24,9 +24,8 @@ use clap::Parser;
 use sluice_shared::{
     config::parse_duration,
     lanes::Lane,
-    queue::{NewJob, PushOptions, Pushed, Pusher, QueueConfig, connect, due_at},
+    queue::{PushOptions, Pushed, Pusher, QueueConfig, connect},
 };
-use ulid::Ulid;
 
 /// Queues N realistic Telegram updates into one lane of sluice's Redis queues.
 #[derive(Parser, Debug)]
@@ -89,21 +88,13 @@ async fn main() -> anyhow::Result<()> {
             .map(|id| {
                 let env = updates::envelope(&args, id);
                 body_bytes += env.payload.get().len() as u64;
-                Ok((serde_json::to_vec(&env)?, env.origin.dedup_key()))
+                Ok((serde_json::to_vec(&env)?, Some(env.origin.dedup_key())))
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        let run_at = due_at(None);
-        let jobs: Vec<NewJob> = encoded
-            .iter()
-            .map(|(bytes, key)| NewJob {
-                id: Ulid::generate(),
-                bytes,
-                key: Some(key),
-                run_at,
-            })
-            .collect();
         // No replicas to wait for: the deadline only bounds a WAIT.
-        let pushed = pusher.push(args.lane, &jobs, Instant::now()).await?;
+        let pushed = pusher
+            .push_encoded(args.lane, &encoded, Instant::now())
+            .await?;
         queued += pushed.iter().filter(|p| **p == Pushed::Queued).count() as u64;
         if let Some(step) = step {
             let due = started + step.mul_f64((upto - args.first_id) as f64);
