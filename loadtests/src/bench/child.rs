@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -45,6 +45,23 @@ impl Started {
         self.child.id().unwrap_or(0)
     }
 
+    /// Waits for it to exit by itself, up to `bound` (then kills it).
+    pub async fn wait(mut self, bound: Duration) -> anyhow::Result<ExitStatus> {
+        match tokio::time::timeout(bound, self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                anyhow::bail!("{} still running after {} s", self.name, bound.as_secs())
+            }
+        }
+    }
+
+    /// The last `n` lines of its log, for an error message.
+    pub fn tail(&self, n: usize) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        last_lines(&log, n)
+    }
+
     /// Whether the process still runs (it has not exited, or exited but is not reaped yet).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -52,16 +69,16 @@ impl Started {
 
     /// The error for a process that exited while the bench needed it, with its log's tail.
     pub fn exited_error(&self, when: &str) -> anyhow::Error {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         anyhow::anyhow!(
             "{} exited {when} (log: {}):\n{}",
             self.name,
             self.log.display(),
-            last_lines(&log, 20)
+            self.tail(20)
         )
     }
 
-    /// SIGTERM, up to 5 s for the process to end, then SIGKILL.
+    /// SIGTERM, up to 10 s for the process to end (a worker finishes its in-flight jobs), then
+    /// SIGKILL.
     pub async fn stop(mut self) {
         if !self.is_running() {
             return;
@@ -70,7 +87,7 @@ impl Started {
             .args(["-TERM", &self.pid().to_string()])
             .status()
             .await;
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
             .await
             .is_err()
         {

@@ -40,24 +40,26 @@ use std::{process::ExitCode, time::Duration};
 use anyhow::bail;
 use tokio::process::Command;
 
+use super::child::port_open;
+
 pub use config::DrainArgs;
 use session::{Bench, say};
 use summary::{Drains, Ratios, Summary, Targets};
 
 /// Runs the benchmark; cleans up whatever happens.
 pub async fn run(args: DrainArgs) -> anyhow::Result<ExitCode> {
-    check_ports(&args)?;
+    check_ports(&args).await?;
     let mut bench = Bench::new(args).await?;
-    let outcome = tokio::select! {
-        r = measure(&mut bench) => Some(r),
-        _ = interrupted() => None,
-    };
+    let outcome = super::until_signal(measure(&mut bench)).await;
     clean_up(&bench).await;
-    let Some(summary) = outcome else {
-        eprintln!("sluice-load: interrupted");
-        return Ok(ExitCode::from(130));
+    let summary = match outcome {
+        // Either signal: 130, as this bench always answered a stop.
+        Err(e) if e.is::<super::Interrupted>() => {
+            eprintln!("sluice-load: interrupted");
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
     };
-    let summary = summary?;
     std::fs::write(
         &bench.json_out,
         serde_json::to_string_pretty(&summary)? + "\n",
@@ -68,20 +70,11 @@ pub async fn run(args: DrainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn interrupted() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
 /// Every listener the run will open must be free.
-fn check_ports(a: &DrainArgs) -> anyhow::Result<()> {
+async fn check_ports(a: &DrainArgs) -> anyhow::Result<()> {
     let redis = std::net::SocketAddr::from(([127, 0, 0, 1], a.redis_port));
     for addr in [a.api_addr, a.api_admin, redis] {
-        if procs::port_open(addr) {
+        if port_open(addr).await {
             bail!(
                 "{addr} is in use by another process; set BENCH_API_ADDR / BENCH_API_ADMIN / BENCH_REDIS_PORT"
             );
@@ -89,7 +82,7 @@ fn check_ports(a: &DrainArgs) -> anyhow::Result<()> {
     }
     for i in 0..3 {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.worker_port + i));
-        if procs::port_open(addr) {
+        if port_open(addr).await {
             bail!("{addr} is in use; set BENCH_WORKER_PORT");
         }
     }

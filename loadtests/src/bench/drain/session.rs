@@ -134,7 +134,7 @@ impl Bench {
             .env("SLUICE_AUTO_MIGRATE", "false")
             .env("RUST_LOG", Self::rust_log());
         let mut api = procs::spawn(&self.out, &format!("sluice-api-{prefix}"), cmd)?;
-        procs::wait_ready(&self.http, self.args.api_admin, &mut api).await?;
+        procs::wait_ready(self.args.api_admin, &mut api).await?;
         Ok(api)
     }
 

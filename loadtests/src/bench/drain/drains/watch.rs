@@ -82,7 +82,7 @@ pub async fn drain(bench: &Bench, prefix: &str, label: &str, n: u32) -> anyhow::
         let name = format!("worker-{label}-{i}");
         workers.push(bench.start_worker(&name, prefix, i as u16, &bench.args.redis_url)?);
     }
-    let samplers: Vec<_> = workers.iter().map(|w| rss_sampler(w.pid)).collect();
+    let samplers: Vec<_> = workers.iter().map(|w| rss_sampler(w.pid())).collect();
     let end = poll(bench, label, &mut workers, t0).await?;
     tokio::time::sleep(Duration::from_secs(1)).await; // the last acknowledgements land
     let mut expositions = Vec::new();
@@ -94,7 +94,7 @@ pub async fn drain(bench: &Bench, prefix: &str, label: &str, n: u32) -> anyhow::
                 .scrape(bench.worker_admin(i as u16), Some(&file))
                 .await,
         );
-        worker_cpu_s += host::proc_cpu_s(w.pid).unwrap_or(0.0);
+        worker_cpu_s += host::proc_cpu_s(w.pid()).unwrap_or(0.0);
     }
     let redis_cpu_s = bench.redis.cpu_s().await - r0;
     let rss_max_kib = samplers
@@ -141,7 +141,7 @@ async fn poll(bench: &Bench, label: &str, workers: &mut [Proc], t0: f64) -> anyh
         if n >= bench.args.backlog {
             return Ok(End::Done);
         }
-        if workers.iter_mut().any(|w| !w.alive()) {
+        if workers.iter_mut().any(|w| !w.is_running()) {
             return Ok(End::Exited);
         }
         if last_change.elapsed() > STALL {

@@ -79,7 +79,7 @@ impl<'a> Target<'a> {
         let prefix = format!("{}-end", bench.prefix);
         let api = bench.start_api(&prefix, &url).await?;
         let mut worker = bench.start_worker("worker-end", &prefix, 0, &url)?;
-        procs::wait_ready(&bench.http, bench.worker_admin(0), &mut worker).await?;
+        procs::wait_ready(bench.worker_admin(0), &mut worker).await?;
         let redis = Redis::connect(&url).await?;
         let t0 = Instant::now();
         Ok(Target {
@@ -104,8 +104,8 @@ impl<'a> Target<'a> {
             seconds: self.elapsed(),
             used_memory: self.redis.used_memory().await,
             dbsize: self.redis.dbsize().await,
-            api_rss_kib: host::rss_kib(self.api.pid),
-            worker_rss_kib: host::rss_kib(self.worker.pid),
+            api_rss_kib: host::rss_kib(self.api.pid()),
+            worker_rss_kib: host::rss_kib(self.worker.pid()),
             backlog: self.redis.backlog(&self.prefix).await,
             rows: b.db().count_rows(None).await?,
         })

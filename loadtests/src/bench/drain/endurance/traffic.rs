@@ -44,7 +44,7 @@ pub async fn run(t: &Target<'_>, samples: &mut Vec<Sample>) -> anyhow::Result<(W
     let mut wrk = procs::spawn(&b.out, "wrk-endurance", cmd)?;
     let bound = Duration::from_secs(secs + 30);
     let mut next = a.sample_s as f64;
-    while wrk.alive() {
+    while wrk.is_running() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if t.elapsed() >= next {
             samples.push(t.sample().await?);
@@ -57,7 +57,10 @@ pub async fn run(t: &Target<'_>, samples: &mut Vec<Sample>) -> anyhow::Result<(W
     let log = wrk.log.clone();
     let status = wrk.wait(Duration::from_secs(1)).await?;
     if !status.success() {
-        bail!("wrk (endurance) failed: {}", procs::tail(&log, 5));
+        bail!(
+            "wrk (endurance) failed: {}",
+            crate::bench::wrk::last_lines(&std::fs::read_to_string(&log).unwrap_or_default(), 5)
+        );
     }
     let output = std::fs::read_to_string(&log)?;
     let line = WrkLine::find(&output).context("wrk (endurance) printed no @@bench line")?;
