@@ -12,7 +12,9 @@ pub use recorder::recorder;
 pub const HTTP_REQUESTS_TOTAL: &str = "sluice_http_requests_total";
 /// Latency of those requests, from first byte read to response.
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "sluice_http_request_duration_seconds";
-/// Webhook deliveries by what became of them (`outcome`) and their lane.
+/// Webhook deliveries by what became of them (`outcome`), their lane and their `bot`: the name
+/// of a registered bot (the registry bounds the label set), empty for a name it does not hold
+/// (a 404 carries whatever name the caller made up).
 pub const WEBHOOK_UPDATES_TOTAL: &str = "sluice_webhook_updates_total";
 /// Signed-webhook deliveries by signature `scheme`, `outcome` and lane. Labelled by scheme, not
 /// by source name: a 404 carries whatever name the caller made up, and a bounded label set is
@@ -97,6 +99,7 @@ pub const LABEL_SCHEME: &str = "scheme";
 pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
+pub const LABEL_BOT: &str = "bot";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[

@@ -42,6 +42,12 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {
+    // A registered bot's name labels the count; a name the registry does not hold does not (the
+    // caller chose it: an unbounded label set).
+    let bot_label = match app.registry.lookup(&bot) {
+        Lookup::Found(_) => bot.clone(),
+        Lookup::Unknown | Lookup::NotLoaded => String::new(),
+    };
     // `_held`: the body's budget is given back when the answer is ready, not before.
     let (lane, result, _held) = match receive(&app, bot, &headers, body).await {
         Ok(r) => (r.job.lane.as_str(), admit(&app, &r).await, r.held),
@@ -53,8 +59,9 @@ async fn webhook(
         Ok(Taken::Dropped) => "dropped",
         Err(e) => e.code(),
     };
-    metrics::counter!(m::WEBHOOK_UPDATES_TOTAL, m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane)
-        .increment(1);
+    metrics::counter!(m::WEBHOOK_UPDATES_TOTAL,
+        m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane, m::LABEL_BOT => bot_label)
+    .increment(1);
     let ok = Accepted {
         ok: true,
         ..Accepted::default()

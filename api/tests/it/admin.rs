@@ -23,9 +23,39 @@ async fn health_readiness_and_metrics() {
             "{name} missing from /metrics:\n{metrics}"
         );
     }
-    // The route template, never the bot name, labels the request.
+    // The route template, never the bot name, labels the request; the registered bot labels
+    // its updates (the dashboard's `bot` variable), a made-up name labels nothing.
     assert!(metrics.contains(r#"route="/webhook/telegram/{bot}""#));
-    assert!(!metrics.contains(BOT));
+    assert_eq!(
+        app.post_update("no-such-bot", message(2, 1, "hi"))
+            .await
+            .status(),
+        404
+    );
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
+    let updates: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with(sluice_shared::metrics::WEBHOOK_UPDATES_TOTAL))
+        .collect();
+    assert!(
+        updates
+            .iter()
+            .any(|l| l.contains(&format!(r#"bot="{BOT}""#)) && l.contains(r#"outcome="accepted""#)),
+        "no accepted count for bot {BOT}: {updates:?}"
+    );
+    assert!(
+        updates
+            .iter()
+            .any(|l| l.contains(r#"bot="""#) && l.contains(r#"outcome="unknown_bot""#)),
+        "the unknown bot's 404 is not counted with an empty bot: {updates:?}"
+    );
+    assert!(!metrics.contains("no-such-bot"));
+    assert_eq!(
+        metrics.matches(BOT).count(),
+        updates.iter().filter(|l| l.contains(BOT)).count(),
+        "the bot's name labels only {}",
+        sluice_shared::metrics::WEBHOOK_UPDATES_TOTAL
+    );
     app.stop().await;
 }
 

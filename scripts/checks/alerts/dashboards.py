@@ -1,20 +1,59 @@
-"""The Grafana files under deploy/grafana/: the dashboard (a fixed uid, the datasource, lane and
-bot variables, the five rows, every panel on the datasource variable) and the provisioning YAML.
-Both also hand their PromQL to queries.py."""
+"""The Grafana files under deploy/grafana/: the dashboard (a fixed uid, the datasource, namespace,
+lane and bot variables, the five rows, every panel on the datasource variable and every series
+filtered by namespace, the bot variable read from a metric the code labels by bot) and the
+provisioning YAML. Both also hand their PromQL to queries.py."""
 import glob
 import json
 import os
 import re
 
+from checks import promql
 from checks.files import load, rel
 from checks.report import Result
 
 ROWS = ("ingress", "queue", "workers", "database", "capacity")
-VARIABLES = ("lane", "bot")
+VARIABLES = ("namespace", "lane", "bot")
+# `$namespace` or `${namespace}`, matched with = or =~.
+_NAMESPACE = {("=", "$namespace"), ("=", "${namespace}"), ("=~", "$namespace"), ("=~", "${namespace}")}
 
 
-def dashboard(d, name):
-    """(Result, [(where, query)]) for one parsed dashboard; `name` is its file, relative."""
+def unfiltered(q):
+    """The selectors of q without a namespace="$namespace" matcher: each would add up every
+    namespace (staging and production) in one line."""
+    return [n for n, text, _ in promql.selectors(q) if promql.matchers(text).get("namespace") not in _NAMESPACE]
+
+
+def _variable_query(v):
+    q = v.get("query")
+    if isinstance(q, dict):
+        q = q.get("query")
+    m = re.match(r"label_values\((.+),\s*(\w+)\)$", q or "")
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def _variables(var, panel_exprs, bot_metrics):
+    problems = []
+    nsv = var.get("namespace", {})
+    if nsv and (nsv.get("multi") or nsv.get("includeAll")):
+        problems.append("the namespace variable must select one namespace (no multi, no All)")
+    for v in var.values():
+        sel, _ = _variable_query(v)
+        if sel and v["name"] != "namespace" and unfiltered(sel):
+            problems.append(f"variable {v['name']} reads {', '.join(unfiltered(sel))} of every namespace")
+    sel, label = _variable_query(var.get("bot", {}))
+    if "bot" in var:
+        metric = promql.selectors(sel)[0][0] if sel and promql.selectors(sel) else None
+        if label != "bot" or metric not in bot_metrics:
+            problems.append(f"the bot variable must read the bot label of a metric the code labels by bot "
+                            f"({', '.join(sorted(bot_metrics)) or 'none'}), not {label} of {metric}")
+        if not any(re.search(r"\$\{?bot\b", e) for e in panel_exprs):
+            problems.append("no panel uses the bot variable")
+    return problems
+
+
+def dashboard(d, name, bot_metrics=()):
+    """(Result, [(where, query)]) for one parsed dashboard; `name` is its file, relative;
+    `bot_metrics`: the metric names the code labels by bot (promql.labelled_metrics)."""
     problems, queries = [], []
     if not d.get("uid"):
         problems.append("no fixed uid")
@@ -38,13 +77,14 @@ def dashboard(d, name):
             problems.append(f"panel {p['title']!r} does not use the datasource variable")
         for t in p.get("targets", []):
             queries.append((f"panel {p['title']!r} {t['refId']}", t["expr"]))
+            if unfiltered(t["expr"]):
+                problems.append(f"panel {p['title']!r} {t['refId']}: {', '.join(unfiltered(t['expr']))} "
+                                "not filtered by namespace=\"$namespace\"")
+    problems += _variables(var, [q for _, q in queries], set(bot_metrics))
     for v in var.values():
-        q = v.get("query")
-        if isinstance(q, dict):
-            q = q.get("query")
-        m = re.match(r"label_values\((.+),\s*\w+\)$", q or "")
-        if m:
-            queries.append((f"variable {v['name']}", m.group(1)))
+        sel, _ = _variable_query(v)
+        if sel:
+            queries.append((f"variable {v['name']}", sel))
     result = Result(f"{name}: valid dashboard (uid {d.get('uid')}, {len(ids)} panels, rows {', '.join(rows)})",
                     problems)
     return result, queries
@@ -60,7 +100,7 @@ def dashboards(root, queries):
         except ValueError as e:
             yield Result(f"{name}: valid JSON", [str(e)])
             continue
-        result, found = dashboard(d, name)
+        result, found = dashboard(d, name, promql.labelled_metrics(root, "bot"))
         queries += found
         yield result
 

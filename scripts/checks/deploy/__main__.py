@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from checks import netpol
-from checks.deploy import compose, image, queries, render, scaling, workloads
+from checks.deploy import compose, compose_stack, image, production, queries, render, scaling, workloads
 from checks.deploy.objects import Overlay, deprecated_settings
 from checks.files import REPO, ROOT, load_all
 from checks.report import Result, print_deploy
@@ -25,6 +25,8 @@ def cmd_custom(name, rendered):
 def cmd_invariants(name, rendered):
     ov = Overlay(name, load_all(rendered))
     yield workloads.namespace(ov)
+    yield production.ingress(ov)
+    yield production.alerts(ov, ROOT)
     missing = workloads.deployments(ov)
     if missing:
         yield missing
@@ -64,6 +66,12 @@ def cmd_metrics(keda_render):
 
 def cmd_compose():
     yield compose.check(ROOT)
+    yield compose_stack.health(ROOT)
+    yield compose_stack.monitoring(ROOT)
+
+
+def cmd_compose_config(binary):
+    yield from compose_stack.compose_config(ROOT, binary)
 
 
 def cmd_docker():

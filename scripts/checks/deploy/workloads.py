@@ -6,6 +6,10 @@ from checks.deploy.objects import (
 )
 from checks.report import Result
 
+# How long a start may take before liveness applies: migrations run before the admin listener
+# opens (SLUICE_AUTO_MIGRATE), so the startup probe must outlast a slow one.
+STARTUP_BUDGET_SECONDS = 120
+
 
 def namespace(ov):
     problems = []
@@ -78,10 +82,16 @@ def admin_and_probes(ov):
             problems.append(f"{dn}: {ADMIN_ADDR}={admin!r}, want '0.0.0.0:{want}' (probes and scrapes come from outside the pod)")
         if ports.get("admin") != want:
             problems.append(f"{dn}: containerPort 'admin' must be {want}")
-        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"),
+                            ("startupProbe", "/healthz")):
             get = c.get(probe, {}).get("httpGet", {})
             if get.get("path") != path or get.get("port") not in ("admin", want):
                 problems.append(f"{dn}: {probe} must be GET {path} on the admin port")
+        startup = c.get("startupProbe", {})
+        budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+        if startup and budget < STARTUP_BUDGET_SECONDS:
+            problems.append(f"{dn}: startupProbe allows {budget} s (periodSeconds x failureThreshold), "
+                            f"want >= {STARTUP_BUDGET_SECONDS} s for migrations at start")
         if dn == API:
             if ov.env(c, API_ADDR) != "0.0.0.0:8080" or ports.get("http") != 8080:
                 problems.append(f"sluice-api: {API_ADDR} must be 0.0.0.0:8080 with containerPort 'http' 8080")
@@ -90,7 +100,8 @@ def admin_and_probes(ov):
             if p.get("targetPort") in ("admin", *ADMIN_PORT.values()):
                 problems.append(f"Service/{s['metadata']['name']}: exposes the admin port")
     return Result(f"{ov.name}: admin listener and probes", problems,
-                  "api 0.0.0.0:9090, worker 0.0.0.0:9091, liveness /healthz, readiness /readyz")
+                  "api 0.0.0.0:9090, worker 0.0.0.0:9091, liveness /healthz, readiness /readyz, "
+                  f"startup /healthz for >= {STARTUP_BUDGET_SECONDS} s")
 
 
 def grace_identity_secrets(ov):

@@ -66,8 +66,45 @@ class Grafana(TreeCase):
             self.assertPasses(r)
         self.assertEqual(results[0].name, "deploy/grafana/dashboards/sluice.json: valid dashboard "
                                           "(uid sluice-overview, 7 panels, rows ingress, queue, workers, database, capacity)")
-        self.assertEqual([w for w, _ in found], ["panel 'Requests' A", "panel 'Depth' A", "variable lane",
-                                                 "variable bot", "grafana alert sluice-queue-depth A"])
+        self.assertEqual([w for w, _ in found], ["panel 'Requests' A", "panel 'Requests' B", "panel 'Depth' A",
+                                                 "variable namespace", "variable lane", "variable bot",
+                                                 "grafana alert sluice-queue-depth A"])
+
+    def test_a_panel_mixing_namespaces(self):
+        self.replace(DASHBOARD, 'sluice_http_requests_total{namespace=\\"$namespace\\"}', "sluice_http_requests_total")
+        self.assertFailsWith(self.collect()[0][0],
+                             "panel 'Requests' A: sluice_http_requests_total not filtered by namespace=\"$namespace\"")
+
+    def test_a_variable_mixing_namespaces(self):
+        self.replace(DASHBOARD, 'sluice_queue_depth{namespace=\\"$namespace\\"}, lane', "sluice_queue_depth, lane")
+        self.assertFailsWith(self.collect()[0][0], "variable lane reads sluice_queue_depth of every namespace")
+
+    def test_a_namespace_variable_that_selects_all(self):
+        self.replace(DASHBOARD, '"name": "namespace",', '"name": "namespace", "includeAll": true,')
+        self.assertFailsWith(self.collect()[0][0], "the namespace variable must select one namespace")
+
+    def test_no_namespace_variable(self):
+        self.replace(DASHBOARD, '"name": "namespace",', '"name": "ns",')
+        self.assertFailsWith(self.collect()[0][0], "no namespace variable")
+
+    def test_the_bot_variable_reading_the_scheme(self):
+        self.replace(DASHBOARD, 'sluice_webhook_updates_total{namespace=\\"$namespace\\"}, bot',
+                     'sluice_hook_deliveries_total{namespace=\\"$namespace\\"}, scheme')
+        self.assertFailsWith(self.collect()[0][0], "the bot variable must read the bot label of a metric the code "
+                                                   "labels by bot (sluice_webhook_updates_total), not scheme of "
+                                                   "sluice_hook_deliveries_total")
+
+    def test_the_bot_variable_on_a_metric_without_a_bot_label(self):
+        self.replace(DASHBOARD, 'label_values(sluice_webhook_updates_total{', 'label_values(sluice_http_requests_total{')
+        self.assertFailsWith(self.collect()[0][0], "not bot of sluice_http_requests_total")
+
+    def test_the_code_dropping_the_bot_label(self):
+        self.replace("api/src/telegram.rs", ", m::LABEL_BOT => bot)", ")")
+        self.assertFailsWith(self.collect()[0][0], "labels by bot (none), not bot of sluice_webhook_updates_total")
+
+    def test_a_bot_variable_no_panel_uses(self):
+        self.replace(DASHBOARD, 'bot=~\\"$bot\\", ', "")
+        self.assertFailsWith(self.collect()[0][0], "no panel uses the bot variable")
 
     def test_a_missing_row_and_a_fixed_datasource(self):
         self.replace(DASHBOARD, '"title": "Capacity"', '"title": "Limits"')
@@ -114,13 +151,13 @@ class Queries(TreeCase):
         self.assertEqual(queries.gauges(self.found()).problems, ["panel 'Depth' A: sluice_queue_depth not under max"])
 
     def test_a_wrong_metric_name(self):
-        self.replace(DASHBOARD, "sluice_http_requests_total{bot", "sluice_http_requests{bot")
+        self.replace(DASHBOARD, "sluice_http_requests_total{namespace", "sluice_http_requests{namespace")
         result = queries.metric_names(self.found(), self.root)
         self.assertEqual(result.alerts_line(), "FAIL metric names used in rules and dashboard are exported "
-                                               "(3 names; unknown: sluice_http_requests)")
+                                               "(4 names; unknown: sluice_http_requests)")
 
     def test_a_pending_name_passes_until_the_code_has_it(self):
-        self.replace(DASHBOARD, "sluice_http_requests_total{bot", "sluice_admission_total{bot")
+        self.replace(DASHBOARD, "sluice_http_requests_total{namespace", "sluice_admission_total{namespace")
         result = queries.metric_names(self.found(), self.root)
         self.assertPasses(result)
         self.assertIn("pending merge (not in the code yet): sluice_admission_total", result.detail)

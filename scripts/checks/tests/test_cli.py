@@ -29,7 +29,7 @@ class Deploy(TreeCase):
         rc, lines, err = run(self.root, "checks.deploy", "invariants", "base", self.overlay_file())
         self.assertEqual((rc, err), (0, ""))
         self.assertEqual([ln.split(":")[1].strip() for ln in lines],
-                         ["namespace", "pod security and resources", "admin listener and probes",
+                         ["namespace", "ingress", "alerts", "pod security and resources", "admin listener and probes",
                           "shutdown grace, worker identity, secrets", "autoscaling", "disruption budgets",
                           "postgres connection budget", "no deprecated setting names"])
         self.assertTrue(all(ln.startswith("ok   base: ") for ln in lines), lines)
@@ -83,7 +83,7 @@ class Alerts(TreeCase):
             self.assertEqual((rc, lines), (0, ["wrote deploy/k8s/components/alerts/prometheusrule.yaml"]))
             rc, lines, err = run(self.root, "checks.alerts", "check", work)
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual(len(lines), 10)
+        self.assertEqual(len(lines), 11)
         self.assertEqual([ln for ln in lines if not ln.startswith("ok   ")], [])
 
 

@@ -59,6 +59,16 @@ class BrokenOverlay(CheckCase):
         self.assertFailsWith(workloads.admin_and_probes(overlay(docs=self.docs)),
                              f"sluice-worker: {ADMIN_ADDR}='127.0.0.1:9091', want '0.0.0.0:9091'")
 
+    def test_no_startup_probe(self):
+        del container(self.docs, "sluice-worker")["startupProbe"]
+        self.assertFailsWith(workloads.admin_and_probes(overlay(docs=self.docs)),
+                             "sluice-worker: startupProbe must be GET /healthz on the admin port")
+
+    def test_a_startup_probe_too_short_for_migrations(self):
+        container(self.docs, "sluice-api")["startupProbe"]["failureThreshold"] = 6
+        self.assertFailsWith(workloads.admin_and_probes(overlay(docs=self.docs)),
+                             "sluice-api: startupProbe allows 30 s (periodSeconds x failureThreshold), want >= 120 s")
+
     def test_a_probe_on_the_webhook_port(self):
         container(self.docs, "sluice-api")["readinessProbe"]["httpGet"]["port"] = "http"
         self.assertFailsWith(workloads.admin_and_probes(overlay(docs=self.docs)),

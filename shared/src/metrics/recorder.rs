@@ -69,7 +69,7 @@ fn describe() {
     );
     describe_counter!(
         WEBHOOK_UPDATES_TOTAL,
-        "Webhook deliveries by outcome and lane."
+        "Webhook deliveries by outcome, lane and registered bot."
     );
     describe_counter!(
         HOOK_DELIVERIES_TOTAL,
