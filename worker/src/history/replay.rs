@@ -22,7 +22,7 @@ use chrono::Utc;
 use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
-use sluice_shared::{db, job::Origin, lanes::Lane, shutdown};
+use sluice_shared::{db, job::Origin, lanes::Lane, shutdown, telemetry};
 use tokio::sync::mpsc;
 
 use super::{
@@ -60,6 +60,7 @@ pub async fn run<H: UpdateHandler>(args: ReplayArgs, handler: H) -> anyhow::Resu
         dry_run,
         cfg,
     } = args;
+    telemetry::init(&cfg.telemetry);
     let pool = db::pool(&cfg.db, "sluice-worker history").context("DATABASE_URL")?;
     let filter = Filter::of(&selection, Utc::now());
     let found = summary(&pool, &filter)

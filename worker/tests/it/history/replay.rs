@@ -196,3 +196,48 @@ async fn a_dry_run_counts_and_calls_nobody() {
     assert!(target.seen().is_empty(), "a dry run called the target");
     db.drop_db().await;
 }
+
+/// A handler of the library's, recording what it is given.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<(i64, bool, u32)>>>);
+
+impl sluice_worker::handler::UpdateHandler for Recorder {
+    async fn handle(
+        &self,
+        _: &sluice_worker::handler::HandlerContext,
+        update: &sluice_worker::handler::Update,
+    ) -> Result<(), sluice_worker::handler::HandlerError> {
+        let sluice_shared::job::Origin::Telegram { update_id, .. } = update.origin else {
+            panic!("a stored update is a Telegram one");
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push((update_id, update.replay, update.attempt));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_library_handler_sees_the_replay_flag() {
+    #[derive(clap::Parser)]
+    struct Args {
+        #[command(flatten)]
+        replay: sluice_worker::history::args::ReplayArgs,
+    }
+    let db = TestDb::fresh().await.unwrap();
+    let rows: Vec<Row> = (1..=5)
+        .map(|id| Row::message("lib", id, -5, 5, Ago::minutes(10)))
+        .collect();
+    insert(&db.pool, &rows).await;
+    let url = format!("--database-url={}", db.url);
+    let args = ["x", "--bot", "lib", "--since", "1h", "--rate", "1000", &url];
+    let args = <Args as clap::Parser>::try_parse_from(args).unwrap().replay;
+    let handler = Recorder::default();
+    sluice_worker::history::replay::run(args, handler.clone())
+        .await
+        .unwrap();
+    let seen = handler.0.lock().unwrap().clone();
+    assert_eq!(seen, (1..=5).map(|id| (id, true, 0)).collect::<Vec<_>>());
+    db.drop_db().await;
+}
