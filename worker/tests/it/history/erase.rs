@@ -9,7 +9,7 @@ use sluice_shared::{
 use sluice_testkit::{TestDb, prefix, redis_url};
 use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
-use super::{Row, history, insert};
+use super::{Row, history, history_ok, insert};
 use crate::common::push_jobs;
 
 /// A queued message of `user` in `chat`.
@@ -67,10 +67,15 @@ async fn redis_ids(redis: &str, prefix: &str) -> (Vec<i64>, Vec<i64>) {
             .query_async(&mut conn)
             .await
             .unwrap();
+        let held: i64 = redis::cmd("SCARD")
+            .arg(format!("{q}:inflight:w"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(
-            waiting + scheduled,
+            waiting + scheduled + held,
             data.len() as i64,
-            "every waiting id has its data"
+            "every waiting or held id has its data, and only those"
         );
         for bytes in data {
             let job: Job = serde_json::from_slice(&bytes).unwrap();
@@ -101,6 +106,26 @@ async fn redis_ids(redis: &str, prefix: &str) -> (Vec<i64>, Vec<i64>) {
     queued.sort();
     dead.sort();
     (queued, dead)
+}
+
+/// The id of `queue`'s job for `update_id`.
+async fn job_of(
+    conn: &mut redis::aio::MultiplexedConnection,
+    queue: &str,
+    update_id: i64,
+) -> String {
+    let all: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+        .arg(format!("{queue}:data"))
+        .query_async(conn)
+        .await
+        .unwrap();
+    all.into_iter()
+        .find(|(_, bytes)| {
+            let job: Job = serde_json::from_slice(bytes).unwrap();
+            matches!(job.origin, Origin::Telegram { update_id: u, .. } if u == update_id)
+        })
+        .unwrap()
+        .0
 }
 
 #[tokio::test]
@@ -218,14 +243,25 @@ async fn erase_removes_a_persons_data_and_nobody_elses() {
         (vec![3, 4, 5], vec![103, 104, 105])
     );
 
-    // Then the group -100: user 8's message there goes, their private chat stays.
+    // Then the group -100, while a worker holds eb/3 (user 8's message there): its job is left
+    // alone and reported; user 8's private chat stays.
+    let normal = Lane::Normal.queue_name(&prefix);
+    let held = job_of(&mut conn, &normal, 3).await;
+    let _: () = redis::pipe()
+        .zrem(format!("{normal}:scheduled"), &held)
+        .sadd(format!("{normal}:inflight:w"), &held)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let args = ["erase", "--bot", "eb", "--chat", "-100"];
-    let out = history(&db.url, &args, &env).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = history_ok(&db.url, &args, &env).await;
     assert!(stdout.contains("updates rows (postgres): 1"), "{stdout}");
     assert!(
-        stdout.contains("queued jobs (redis): 1 (high 0, normal 1, low 0)"),
+        stdout.contains("queued jobs (redis): 0 (high 0, normal 0, low 0)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("in flight, left to their worker: 1"),
         "{stdout}"
     );
     assert_eq!(
@@ -233,6 +269,24 @@ async fn erase_removes_a_persons_data_and_nobody_elses() {
         2,
         "eb/4 and other/5 remain"
     );
+    assert_eq!(
+        redis_ids(&redis, &prefix).await,
+        (vec![3, 4, 5], vec![104, 105])
+    );
+
+    // The worker finishes it (the id moves to the done set): erasing again takes it.
+    let _: () = redis::pipe()
+        .srem(format!("{normal}:inflight:w"), &held)
+        .sadd(format!("{normal}:done"), &held)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let stdout = history_ok(&db.url, &args, &env).await;
+    assert!(
+        stdout.contains("finished or failed jobs the queue kept (redis): 1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("in flight"), "{stdout}");
     assert_eq!(
         redis_ids(&redis, &prefix).await,
         (vec![4, 5], vec![104, 105])

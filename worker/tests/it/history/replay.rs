@@ -10,7 +10,7 @@ use axum::{http::StatusCode, response::IntoResponse};
 use chrono::Duration as Ago;
 use sluice_testkit::TestDb;
 
-use super::{Row, history_ok, insert};
+use super::{Row, history, history_ok, insert};
 use crate::target::{SECRET, Target};
 
 fn forward_env(target: &Target) -> Vec<(&'static str, String)> {
@@ -61,8 +61,18 @@ async fn replay_keeps_each_chats_order_and_marks_the_calls() {
         "--parallel",
         "3",
     ];
-    let out = history_ok(&db.url, &args, &env_refs(&env)).await;
-    assert!(out.contains("replayed 30 update(s)"), "{out}");
+    let out = history(&db.url, &args, &env_refs(&env)).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("replayed 30 update(s)"), "{stdout}");
+    // Not a terminal: the progress is a plain line, at the end at least.
+    assert!(
+        stderr.contains("replay: 30/30 updates, 0 failed, "),
+        "{stderr}"
+    );
 
     let seen = target.seen();
     assert_eq!(
