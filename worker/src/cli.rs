@@ -1,4 +1,5 @@
-//! The `sluice-worker` command line: run the workers, or manage the dead letters.
+//! The `sluice-worker` command line: run the workers, manage the dead letters, or use the
+//! stored history.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -15,6 +16,7 @@ use crate::{
         Store,
         forward::{Forward, settings::ForwardSettings},
     },
+    history::{args::HistoryCommand, erase, export, replay},
     startup::Worker,
 };
 
@@ -43,6 +45,14 @@ pub async fn main_builtin() -> ExitCode {
             },
         },
         Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::History(HistoryCommand::Replay(args)) => match args.cfg.handler {
+            HandlerKind::Store => exit(replay::run(*args, Store).await),
+            HandlerKind::Forward => match forward(&args.cfg) {
+                Ok(fwd) => exit(replay::run(*args, fwd).await),
+                Err(e) => exit(Err(e)),
+            },
+        },
+        Command::History(cmd) => exit(history(cmd).await),
     }
 }
 
@@ -62,6 +72,17 @@ pub async fn main_with<H: UpdateHandler>(handler: H) -> ExitCode {
     match command() {
         Command::Run(cfg) => exit(run_worker(*cfg, handler).await),
         Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::History(HistoryCommand::Replay(args)) => exit(replay::run(*args, handler).await),
+        Command::History(cmd) => exit(history(cmd).await),
+    }
+}
+
+/// The history commands that run no handler.
+async fn history(cmd: HistoryCommand) -> anyhow::Result<()> {
+    match cmd {
+        HistoryCommand::Export(args) => export::run(args).await,
+        HistoryCommand::Erase(args) => erase::run(args).await,
+        HistoryCommand::Replay(_) => unreachable!("replay runs a handler: see main_with"),
     }
 }
 

@@ -31,6 +31,9 @@ pub enum Command {
     /// Inspect, replay or purge the dead letters.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Replay, export or erase stored updates.
+    #[command(subcommand)]
+    History(crate::history::args::HistoryCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -142,6 +142,49 @@ impl DeadLetters {
             .await
     }
 
+    /// Removes `lane`'s dead letters whose job `matches` (a data-protection erase), walking the
+    /// entries with `HSCAN` `batch` at a time; returns how many. An entry that cannot be decoded
+    /// is kept (nothing says whose it is).
+    pub async fn remove_where(
+        &self,
+        lane: Lane,
+        batch: usize,
+        matches: impl Fn(&Job) -> bool,
+    ) -> redis::RedisResult<u64> {
+        let mut conn = self.conn.clone();
+        let (mut cursor, mut removed) = (0u64, 0);
+        loop {
+            let (next, entries): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
+                .arg(self.entries(lane))
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(batch)
+                .query_async(&mut conn)
+                .await?;
+            let ids: Vec<&String> = entries
+                .iter()
+                .filter(|(_, json)| {
+                    serde_json::from_str::<DeadLetter>(json).is_ok_and(|l| matches(&l.envelope))
+                })
+                .map(|(id, _)| id)
+                .collect();
+            if !ids.is_empty() {
+                // Counted by HDEL: an id HSCAN returns twice is removed (and counted) once.
+                let (gone, _): (u64, u64) = redis::pipe()
+                    .atomic()
+                    .hdel(self.entries(lane), &ids)
+                    .zrem(self.index(lane), &ids)
+                    .query_async(&mut conn)
+                    .await?;
+                removed += gone;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
     /// Removes dead letters that died before `before_ms`; returns how many.
     pub async fn purge_before(&self, before_ms: i64) -> redis::RedisResult<u64> {
         let mut removed = 0;

@@ -31,6 +31,9 @@
 //! redelivery brings it back. A crash between the handler's return and that record runs it again:
 //! a handler runs at least once per update, so make its side effects idempotent (key them on
 //! `update.origin.dedup_key()`: `(bot, update_id)` or `(source, key)`).
+//!
+//! The one exception is on purpose: `sluice-worker history replay` runs stored updates through
+//! the handler again, with [`Update::replay`] set (docs/history.md).
 
 use std::{fmt::Display, future::Future, time::Duration};
 
@@ -58,6 +61,9 @@ pub struct Update {
     pub raw: Box<RawValue>,
     /// 0 on the first run, then 1, 2, ... on retries.
     pub attempt: u32,
+    /// Run again from the stored history by `sluice-worker history replay`, not delivered by
+    /// the queue: the handler ran for this update before (skip what must not happen twice).
+    pub replay: bool,
 }
 
 impl Update {
@@ -70,6 +76,7 @@ impl Update {
             received_at_ms: job.received_at_ms,
             raw: job.payload.clone(),
             attempt: job.attempt,
+            replay: false,
         }
     }
 

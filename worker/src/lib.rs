@@ -17,6 +17,7 @@
 //!   `sluice_shared::queue::Pusher::requeue`).
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
+//! - [`history`]: `history replay | export | erase` over the stored updates.
 //! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
 //! - [`vacuum`]: keeping Redis memory flat.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
@@ -33,6 +34,7 @@ pub mod gate;
 pub mod handled;
 pub mod handler;
 pub mod handlers;
+pub mod history;
 pub mod identity;
 pub mod job;
 pub mod poll;

@@ -78,9 +78,11 @@ impl UpdateHandler for Forward {
             Origin::Signed { source, .. } => (source.as_str(), 0),
         };
         let id = delivery_id(&update.origin);
-        let resp = self
-            .client
-            .post(self.url.clone())
+        let mut req = self.client.post(self.url.clone());
+        if update.replay {
+            req = req.header("x-sluice-replay", "1");
+        }
+        let resp = req
             .header("content-type", "application/json")
             .header("x-sluice-bot", bot)
             .header("x-sluice-update-id", update_id.to_string())

@@ -13,6 +13,7 @@ mod forward_signing;
 mod fuzz;
 mod handled;
 mod handler_api;
+mod history;
 mod hooks;
 mod lanes;
 mod outage;
