@@ -19,6 +19,8 @@
 //!   around `sluice_shared::queue::Pusher`.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `bots` table's writes (add, update, list, remove).
+//! - [`vitals`]: what `/healthz` and `/readyz` say: ready once Redis answers and the registries
+//!   have loaded (Postgres itself is not needed to take webhooks).
 
 pub mod admission;
 pub mod bots;
@@ -34,3 +36,4 @@ pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod verify;
+pub mod vitals;

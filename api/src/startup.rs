@@ -25,9 +25,17 @@ use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
-    registry::BotRegistry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
-    sources::SourceRegistry, state::AppState,
+    admission::Admission,
+    config::ApiConfig,
+    enqueue::Enqueuer,
+    error::ApiError,
+    registry::{BotRegistry, Migrations},
+    replay::ReplayGuard,
+    routes,
+    routes::budget::BodyBudgets,
+    sources::SourceRegistry,
+    state::AppState,
+    vitals::ApiVitals,
 };
 
 /// The public router with its layer stack.
@@ -69,6 +77,8 @@ async fn track_http(req: Request, next: Next) -> Response {
 pub struct Api {
     pub state: AppState,
     pub db: PgPool,
+    /// Pending when Postgres was down at start-up: the registries' refresh applies them first.
+    pub migrations: Migrations,
     pub admin: admin::AdminState,
     pub cfg: ApiConfig,
 }
@@ -86,12 +96,18 @@ impl Api {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
         let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
             .context("DATABASE_URL is not a valid Postgres URL")?;
-        if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db)
+        // Postgres down at start-up does not stop the api: it starts not ready, and the
+        // registries load (after the migrations, if asked) once Postgres answers.
+        let migrations = match cfg.db_startup.auto_migrate {
+            true => Migrations::at_startup(&db)
                 .await
-                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?,
+            false => Migrations::done(),
+        };
+        if !migrations.is_pending() {
+            sluice_shared::db::startup_budget_check(&db, &cfg.db, &cfg.db_startup, "sluice-api")
+                .await?;
         }
-        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
             .context("REDIS_URL is not a valid Redis URL")?;
         // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
@@ -106,13 +122,14 @@ impl Api {
             _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
-        let registry = BotRegistry::default();
-        if let Err(e) = registry.reload(&db).await {
-            tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
-        }
-        let sources = SourceRegistry::default();
-        if let Err(e) = sources.reload(&db).await {
-            tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
+        let (registry, sources) = (BotRegistry::default(), SourceRegistry::default());
+        if !migrations.is_pending() {
+            if let Err(e) = registry.reload(&db).await {
+                tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
+            }
+            if let Err(e) = sources.reload(&db).await {
+                tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
+            }
         }
         let state = AppState {
             registry,
@@ -131,12 +148,13 @@ impl Api {
         };
         let admin = admin::AdminState {
             redis,
-            db: db.clone(),
+            db: None,
             metrics,
         };
         Ok(Api {
             state,
             db,
+            migrations,
             admin,
             cfg,
         })
@@ -150,25 +168,28 @@ impl Api {
         admin_listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let refresh = self
-            .state
-            .registry
-            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let every = self.cfg.registry_refresh;
+        let refresh =
+            (self.state.registry).spawn_refresh(self.db.clone(), every, self.migrations.clone());
         let depth = self.spawn_depth_sampler();
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
             self.db.clone(),
             self.cfg.db.pool_max_connections,
             Duration::from_secs(1),
         ));
-        let refresh_sources = self
-            .state
-            .sources
-            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let refresh_sources =
+            (self.state.sources).spawn_refresh(self.db.clone(), every, self.migrations.clone());
+        let vitals = ApiVitals {
+            bots: self.state.registry.clone(),
+            sources: self.state.sources.clone(),
+            refreshers: vec![refresh.abort_handle(), refresh_sources.abort_handle()],
+        };
         let background = self.state.admission.spawn_background();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(
+        let admin = tokio::spawn(admin::serve_with(
             admin_listener,
             self.admin,
+            Arc::new(vitals),
             self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));

@@ -10,7 +10,7 @@ use sqlx::{
 };
 
 use crate::{
-    config::{BudgetMode, DatabaseConfig},
+    config::{BudgetMode, DatabaseConfig, DbStartupConfig},
     metrics as m,
 };
 
@@ -126,6 +126,7 @@ pub enum BudgetError {
 pub async fn check_budget(
     pool: &PgPool,
     cfg: &DatabaseConfig,
+    startup: &DbStartupConfig,
     app_name: &str,
 ) -> Result<Budget, BudgetError> {
     let (max_connections, superuser_reserved, others): (i64, i64, i64) = sqlx::query_as(
@@ -137,7 +138,7 @@ pub async fn check_budget(
     .bind(app_name)
     .fetch_one(&mut *begin(pool).await?)
     .await?;
-    let worst_case = i64::from(cfg.max_replicas) * i64::from(cfg.pool_max_connections);
+    let worst_case = i64::from(startup.max_replicas) * i64::from(cfg.pool_max_connections);
     let budget = Budget {
         max_connections,
         superuser_reserved,
@@ -147,7 +148,7 @@ pub async fn check_budget(
     if budget.fits() {
         tracing::info!(?budget, "postgres connection budget fits");
         Ok(budget)
-    } else if cfg.budget == BudgetMode::Enforce {
+    } else if startup.budget == BudgetMode::Enforce {
         Err(BudgetError::Exceeded(budget))
     } else {
         tracing::warn!(
@@ -165,9 +166,10 @@ pub async fn check_budget(
 pub async fn startup_budget_check(
     pool: &PgPool,
     cfg: &DatabaseConfig,
+    startup: &DbStartupConfig,
     app_name: &str,
 ) -> Result<(), BudgetError> {
-    match check_budget(pool, cfg, app_name).await {
+    match check_budget(pool, cfg, startup, app_name).await {
         Err(BudgetError::Db(e)) => {
             tracing::warn!(error = %e, "could not check the postgres connection budget");
             Ok(())

@@ -21,16 +21,20 @@
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
+//! - [`healthcheck`]: the `healthcheck` command of both binaries (a GET of their own admin port).
+//! - [`output`]: `--output text|json` of the list commands.
 
 pub mod admin;
 pub mod coalesce;
 pub mod config;
 pub mod db;
+pub mod healthcheck;
 pub mod job;
 pub mod jsonb;
 pub mod lanes;
 pub mod mac;
 pub mod metrics;
+pub mod output;
 pub mod queue;
 pub mod redis_memory;
 pub mod secret;

@@ -69,6 +69,12 @@ pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
 /// 1 while the worker has stopped fetching because Postgres is unavailable, else 0.
 pub const WORKER_FETCH_PAUSED: &str = "sluice_worker_fetch_paused";
+/// Re-reads of an api registry (`registry`: bots, sources) that failed; the api keeps serving
+/// the table it loaded last.
+pub const REGISTRY_REFRESH_FAILURES_TOTAL: &str = "sluice_registry_refresh_failures_total";
+/// Seconds since an api registry (`registry`: bots, sources) was last read from Postgres; absent
+/// until its first load. Grows through a Postgres outage: changes to bots and sources wait.
+pub const REGISTRY_AGE_SECONDS: &str = "sluice_registry_age_seconds";
 /// What admission control decided for each verified update, by `lane` and `decision`
 /// (see [`ADMISSION_DECISIONS`]).
 pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
@@ -100,6 +106,7 @@ pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
 pub const LABEL_BOT: &str = "bot";
+pub const LABEL_REGISTRY: &str = "registry";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -155,6 +162,8 @@ pub const ALL: &[&str] = &[
     DB_ACQUIRE_TIMEOUTS_TOTAL,
     WORKER_RESTARTS_TOTAL,
     WORKER_FETCH_PAUSED,
+    REGISTRY_REFRESH_FAILURES_TOTAL,
+    REGISTRY_AGE_SECONDS,
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
     ADMISSION_SUBJECT_FALLBACKS_TOTAL,

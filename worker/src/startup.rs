@@ -53,12 +53,13 @@ impl<H: UpdateHandler> Worker<H> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
         let db = sluice_shared::db::pool(&cfg.db, "sluice-worker")
             .context("DATABASE_URL is not a valid Postgres URL")?;
-        if cfg.db.auto_migrate {
+        if cfg.db_startup.auto_migrate {
             sluice_shared::db::migrate(&db)
                 .await
                 .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
         }
-        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-worker").await?;
+        sluice_shared::db::startup_budget_check(&db, &cfg.db, &cfg.db_startup, "sluice-worker")
+            .await?;
         let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
             .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
@@ -88,9 +89,10 @@ impl<H: UpdateHandler> Worker<H> {
             gate: DbGate::new(db.clone()),
         });
         let id = worker_id(cfg.worker_id.as_deref());
+        // The worker cannot work without Postgres: its /readyz pings it.
         let admin = admin::AdminState {
             redis: redis.clone(),
-            db,
+            db: Some(db),
             metrics,
         };
         Ok(Worker {
@@ -127,7 +129,7 @@ impl<H: UpdateHandler> Worker<H> {
             stopped(stop_rx.clone()),
         ));
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
-            self.admin.db.clone(),
+            self.runtime.ctx.db.clone(),
             self.cfg.db.pool_max_connections,
             Duration::from_secs(1),
         ));

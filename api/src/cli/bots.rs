@@ -2,7 +2,11 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use sluice_shared::{config::DatabaseConfig, db};
+use sluice_shared::{
+    config::DatabaseConfig,
+    db,
+    output::{OutputArgs, print_json},
+};
 use sqlx::PgPool;
 
 use crate::{
@@ -40,8 +44,13 @@ pub enum BotsCommand {
         #[command(flatten)]
         db: DbOnly,
     },
-    /// List registered bots.
-    List(DbOnly),
+    /// List registered bots (never their secrets).
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
     /// Remove a bot; its webhook answers 404 from then on.
     Remove {
         name: String,
@@ -102,8 +111,14 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             bots::update(&pool, &name, &change).await?;
             println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
         }
-        BotsCommand::List(DbOnly { db: cfg }) => {
+        BotsCommand::List {
+            output,
+            db: DbOnly { db: cfg },
+        } => {
             let all = bots::list(&pool(&cfg)?).await?;
+            if output.is_json() {
+                return Ok(print_json(&all)?);
+            }
             let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
             for b in &all {
                 println!(

@@ -1,7 +1,9 @@
 //! The `sluice-api` command line: serve (the default), migrate, and manage bots and sources.
 //!
 //! # Layout
-//! - this file: the commands, `serve` and `migrate`, and how a result becomes an exit code.
+//! - this file: the commands, `serve`, `migrate` and `healthcheck`, and how a result becomes an
+//!   exit code. Each command flattens only the settings it uses, so its `--help` lists nothing
+//!   else (`migrate` takes the database's, not the server's start-up or listener settings).
 //! - [`bots`]: the `sluice-api bots` commands.
 //! - [`sources`]: the `sluice-api sources` commands.
 
@@ -14,12 +16,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{self, parse_or_exit},
-    db, telemetry,
+    db,
+    healthcheck::{self, HealthcheckArgs},
+    telemetry,
 };
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{ApiConfig, DbOnly},
+    config::{AdminAddr, ApiConfig, DbOnly},
     startup::Api,
 };
 
@@ -43,6 +47,15 @@ pub enum Command {
     /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
     #[command(subcommand)]
     Sources(sources::SourcesCommand),
+    /// Ask the running api's admin listener (SLUICE_ADMIN_ADDR) whether it is alive (/healthz)
+    /// or, with --ready, ready (/readyz); exit 0 on a 200, else 1. For container health checks
+    /// in an image without curl.
+    Healthcheck {
+        #[command(flatten)]
+        admin: AdminAddr,
+        #[command(flatten)]
+        check: HealthcheckArgs,
+    },
 }
 
 /// `sluice-api` with no command serves, configured from the environment alone.
@@ -91,6 +104,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bots(cmd) => bots::run(cmd).await,
         Command::Sources(cmd) => sources::run(cmd).await,
+        Command::Healthcheck { admin, check } => {
+            let body = healthcheck::check(admin.admin_addr, &check).await?;
+            println!("{}", body.replace('\n', "; "));
+            Ok(())
+        }
     }
 }
 
@@ -100,9 +118,10 @@ async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
     let listener = TcpListener::bind(cfg.addr)
         .await
         .with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;
-    let admin = TcpListener::bind(cfg.admin_addr)
+    let admin_addr = cfg.admin.admin_addr;
+    let admin = TcpListener::bind(admin_addr)
         .await
-        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
+        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {admin_addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, admin = %admin.local_addr()?, "sluice-api listening");
     let api = Api::build(cfg).await?;
     api.run(listener, admin, sluice_shared::shutdown::signal())

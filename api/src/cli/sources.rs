@@ -7,7 +7,12 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use sluice_shared::{config::duration_between, db, lanes::Lane};
+use sluice_shared::{
+    config::duration_between,
+    db,
+    lanes::Lane,
+    output::{OutputArgs, print_json},
+};
 use sqlx::PgPool;
 
 use crate::{
@@ -15,7 +20,7 @@ use crate::{
     signature::{Scheme, Secret},
     sources::{
         Locator, Source, header_name,
-        manage::{self, Rotation, SourcesError, describe},
+        manage::{self, Listed, Rotation, SourcesError, describe},
         store,
     },
 };
@@ -68,7 +73,12 @@ pub enum SourcesCommand {
         db: DbOnly,
     },
     /// List sources: names, schemes and options, never secrets.
-    List(DbOnly),
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
     /// Remove a source; its webhook answers 404 from then on.
     Remove {
         name: String,
@@ -208,8 +218,15 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             );
             warn_unsigned_key(&s);
         }
-        SourcesCommand::List(DbOnly { db: cfg }) => {
+        SourcesCommand::List {
+            output,
+            db: DbOnly { db: cfg },
+        } => {
             let all = store::all(&db::pool(&cfg, "sluice-api sources")?).await?;
+            if output.is_json() {
+                let listed: Vec<Listed> = all.iter().map(Listed::from).collect();
+                return Ok(print_json(&listed)?);
+            }
             for s in &all {
                 println!("{}", describe(s));
             }

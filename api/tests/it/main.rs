@@ -6,6 +6,7 @@ mod admission;
 mod body_budget;
 mod body_budget_bench;
 mod cli;
+mod cli_output;
 mod common;
 mod dedup;
 mod durability;

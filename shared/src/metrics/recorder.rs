@@ -155,6 +155,15 @@ fn describe() {
         "1 while the worker does not fetch because Postgres is unavailable."
     );
     describe_counter!(
+        REGISTRY_REFRESH_FAILURES_TOTAL,
+        "Failed re-reads of an api registry (bots, sources); the last loaded table stays in use."
+    );
+    describe_gauge!(
+        REGISTRY_AGE_SECONDS,
+        Unit::Seconds,
+        "Time since an api registry (bots, sources) was last read from Postgres."
+    );
+    describe_counter!(
         ADMISSION_TOTAL,
         "Admission decisions for verified updates, by lane and decision."
     );

@@ -57,8 +57,8 @@ pub async fn spawn_api(
 }
 
 impl ApiProc {
-    /// Waits until the admin listener answers `/healthz`: by then the webhook listener is bound
-    /// and the registries are loaded.
+    /// Waits until the admin listener answers `/healthz`: by then the webhook listener is bound,
+    /// and the registries are loaded if Postgres answered (`/readyz` says whether they are).
     async fn wait_up(&self, within: Duration) {
         let url = format!("{}/healthz", self.admin);
         let until = Instant::now() + within;

@@ -4,6 +4,7 @@
 
 mod api;
 mod budget;
+mod cli_output;
 mod common;
 mod crash;
 mod durability;
@@ -19,6 +20,7 @@ mod lanes;
 mod outage;
 mod panics;
 mod pgbouncer;
+mod readiness;
 mod refused;
 mod renamed;
 mod retry;

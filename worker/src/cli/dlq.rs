@@ -1,0 +1,200 @@
+//! The `sluice-worker dlq list|replay|purge` commands: the dead letters, seen and handled by
+//! hand. They need Redis only (its URL and the queue prefix), and list nothing else in `--help`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde::Serialize;
+use sluice_shared::{
+    config::{RedisConfig, parse_duration},
+    lanes::Lane,
+    output::{OutputArgs, print_json},
+    queue::{Pusher, QueueConfig},
+};
+
+use crate::dlq::{DeadLetter, DeadLetters};
+
+#[derive(Subcommand, Debug)]
+pub enum DlqCommand {
+    /// List dead letters, newest first.
+    List {
+        /// Only this lane (high, normal, low).
+        #[arg(long)]
+        lane: Option<Lane>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        redis: RedisConfig,
+    },
+    /// Put dead letters back in their lane's queue (their rows stay unique: replay is safe).
+    Replay {
+        /// Replay every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// Dead-letter ids to replay (as `dlq list` shows them).
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        redis: RedisConfig,
+    },
+    /// Delete dead letters older than a duration (e.g. 7d, 12h).
+    Purge {
+        #[arg(long = "older-than", value_parser = parse_duration)]
+        older_than: Duration,
+        #[command(flatten)]
+        redis: RedisConfig,
+    },
+}
+
+/// `dlq list --output json`: the letters shown and every lane's total.
+#[derive(Serialize)]
+struct Listing<'a> {
+    letters: Vec<Listed<'a>>,
+    /// Dead letters per lane in all, not only those shown.
+    sizes: Sizes,
+}
+
+/// One dead letter as the list shows it; the payload stays in Redis (`dlq replay` uses it).
+#[derive(Serialize)]
+struct Listed<'a> {
+    id: &'a str,
+    lane: Lane,
+    dead_at: String,
+    /// `bot/update_id` or `source/key`.
+    origin: String,
+    kind: &'a str,
+    attempt: u32,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Sizes {
+    high: u64,
+    normal: u64,
+    low: u64,
+}
+
+impl<'a> From<&'a DeadLetter> for Listed<'a> {
+    fn from(l: &'a DeadLetter) -> Self {
+        let at = chrono::DateTime::from_timestamp_millis(l.dead_at_ms).unwrap_or_default();
+        Listed {
+            id: &l.id,
+            lane: l.envelope.lane,
+            dead_at: at.to_rfc3339(),
+            origin: l.envelope.describe(),
+            kind: &l.envelope.kind,
+            attempt: l.envelope.attempt,
+            reason: &l.reason,
+        }
+    }
+}
+
+fn connect(redis: &RedisConfig) -> anyhow::Result<redis::aio::ConnectionManager> {
+    Ok(sluice_shared::queue::connect(
+        &redis.redis_url,
+        Duration::from_secs(5),
+    )?)
+}
+
+fn open(redis: &RedisConfig) -> anyhow::Result<DeadLetters> {
+    Ok(DeadLetters::new(connect(redis)?, &redis.queue_prefix))
+}
+
+pub async fn run(cmd: DlqCommand) -> anyhow::Result<()> {
+    match cmd {
+        DlqCommand::List {
+            lane,
+            limit,
+            output,
+            redis,
+        } => list(&open(&redis)?, lane, limit, output).await,
+        DlqCommand::Replay { all, ids, redis } => replay(&redis, all, &ids).await,
+        DlqCommand::Purge { older_than, redis } => {
+            let dead = open(&redis)?;
+            let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
+            let removed = dead.purge_before(before).await?;
+            println!("purged {removed} dead letter(s) older than {older_than:?}");
+            Ok(())
+        }
+    }
+}
+
+async fn list(
+    dead: &DeadLetters,
+    lane: Option<Lane>,
+    limit: usize,
+    output: OutputArgs,
+) -> anyhow::Result<()> {
+    let letters = dead
+        .list(lane, limit)
+        .await
+        .context("reading the dead letters")?;
+    let sizes = dead.sizes().await?;
+    let listed: Vec<Listed> = letters.iter().map(Listed::from).collect();
+    if output.is_json() {
+        let sizes = Sizes {
+            high: sizes[Lane::High],
+            normal: sizes[Lane::Normal],
+            low: sizes[Lane::Low],
+        };
+        return Ok(print_json(&Listing {
+            letters: listed,
+            sizes,
+        })?);
+    }
+    for l in &listed {
+        let (id, lane, at, origin) = (l.id, l.lane, &l.dead_at, &l.origin);
+        println!("{id}\t{lane}\t{at}\t{origin}\t{}\t{}", l.kind, l.reason);
+    }
+    println!(
+        "{} dead letter(s) shown; in all: high {}, normal {}, low {}",
+        letters.len(),
+        sizes[Lane::High],
+        sizes[Lane::Normal],
+        sizes[Lane::Low]
+    );
+    Ok(())
+}
+
+async fn replay(redis: &RedisConfig, all: bool, ids: &[String]) -> anyhow::Result<()> {
+    let conn = connect(redis)?;
+    let dead = DeadLetters::new(conn.clone(), &redis.queue_prefix);
+    // A re-queued job claims no dedup key (`Pusher::requeue`), so the window is never used:
+    // replay does not take SLUICE_DEDUP_TTL.
+    let unused = QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    };
+    let queue = Pusher::new(conn, &redis.queue_prefix, &unused, crate::startup::REQUEUE);
+    let (mut replayed, mut wanted) = (0usize, ids.len());
+    loop {
+        let batch = if all {
+            dead.all(500).await?
+        } else {
+            dead.get(ids).await?
+        };
+        if all {
+            wanted += batch.len();
+        }
+        for letter in &batch {
+            let env = letter.envelope.with_attempt(0);
+            queue
+                .requeue(env.lane, &env, Duration::ZERO)
+                .await
+                .context("re-queueing a dead letter")?;
+            dead.remove(letter).await?;
+            replayed += 1;
+        }
+        if !all || batch.is_empty() {
+            break;
+        }
+    }
+    println!(
+        "replayed {replayed} dead letter(s); {} not found",
+        wanted - replayed
+    );
+    Ok(())
+}
