@@ -127,7 +127,7 @@ fn parse_prefix(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// How logs are written.
+/// How logs and traces are written.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TelemetryConfig {
     /// Log line format: `text` for people, `json` for log collectors.
@@ -144,9 +144,13 @@ pub struct TelemetryConfig {
         long = "log",
         env = "RUST_LOG",
         value_name = "RUST_LOG",
-        default_value = "info"
+        default_value = "info",
+        value_parser = crate::telemetry::parse_log_filter
     )]
     pub log_filter: String,
+
+    #[command(flatten)]
+    pub traces: crate::telemetry::TraceConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
