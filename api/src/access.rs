@@ -17,7 +17,7 @@ use sluice_shared::telemetry::propagate;
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
     request_id::{MakeRequestId, RequestId},
-    trace::TraceLayer,
+    trace::{OnResponse, TraceLayer},
 };
 use tracing::{Level, Span};
 
@@ -63,24 +63,17 @@ impl MakeRequestId for MakeUlid {
     }
 }
 
+/// The layer: the request span, and the access line at `level`.
+pub type Trace =
+    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan, (), AccessLine, (), (), ()>;
+type MakeSpan = fn(&Request<Body>) -> Span;
+
 /// The request span and the access line, at `level`.
-pub fn trace_layer(
-    level: AccessLog,
-) -> TraceLayer<
-    SharedClassifier<ServerErrorsAsFailures>,
-    fn(&Request<Body>) -> Span,
-    (),
-    impl Fn(&Response<Body>, Duration, &Span) + Clone,
-    (),
-    (),
-    (),
-> {
+pub fn trace_layer(level: AccessLog) -> Trace {
     TraceLayer::new_for_http()
-        .make_span_with(request_span as fn(&Request<Body>) -> Span)
+        .make_span_with(request_span as MakeSpan)
         .on_request(())
-        .on_response(move |res: &Response<Body>, took: Duration, span: &Span| {
-            access_line(level, res, took, span)
-        })
+        .on_response(AccessLine(level))
         .on_body_chunk(())
         .on_eos(())
         .on_failure(())
@@ -117,21 +110,26 @@ fn request_span(req: &Request<Body>) -> Span {
 
 /// One line per request, in its span (which carries route, request id, bot, update_id and
 /// outcome), with the status and duration.
-fn access_line(level: AccessLog, res: &Response<Body>, took: Duration, span: &Span) {
-    let status = res.status().as_u16();
-    span.record("status", status);
-    let ms = took.as_secs_f64() * 1000.0;
-    macro_rules! line {
-        ($lvl:expr) => {
-            tracing::event!(target: "sluice::access", $lvl, status, duration_ms = ms, "answered")
-        };
-    }
-    match level {
-        AccessLog::Off => {}
-        AccessLog::Error => line!(Level::ERROR),
-        AccessLog::Warn => line!(Level::WARN),
-        AccessLog::Info => line!(Level::INFO),
-        AccessLog::Debug => line!(Level::DEBUG),
+#[derive(Clone, Copy)]
+pub struct AccessLine(AccessLog);
+
+impl<B> OnResponse<B> for AccessLine {
+    fn on_response(self, res: &Response<B>, took: Duration, span: &Span) {
+        let status = res.status().as_u16();
+        span.record("status", status);
+        let ms = took.as_secs_f64() * 1000.0;
+        macro_rules! line {
+            ($lvl:expr) => {
+                tracing::event!(target: "sluice::access", $lvl, status, duration_ms = ms, "answered")
+            };
+        }
+        match self.0 {
+            AccessLog::Off => {}
+            AccessLog::Error => line!(Level::ERROR),
+            AccessLog::Warn => line!(Level::WARN),
+            AccessLog::Info => line!(Level::INFO),
+            AccessLog::Debug => line!(Level::DEBUG),
+        }
     }
 }
 

@@ -145,12 +145,12 @@ pub struct TelemetryConfig {
         env = "RUST_LOG",
         value_name = "RUST_LOG",
         default_value = "info",
-        value_parser = crate::telemetry::parse_log_filter
+        value_parser = crate::telemetry::config::parse_log_filter
     )]
     pub log_filter: String,
 
     #[command(flatten)]
-    pub traces: crate::telemetry::TraceConfig,
+    pub traces: crate::telemetry::config::TraceConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
