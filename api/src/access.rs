@@ -117,7 +117,8 @@ impl<B> OnResponse<B> for AccessLine {
     fn on_response(self, res: &Response<B>, took: Duration, span: &Span) {
         let status = res.status().as_u16();
         span.record("status", status);
-        let ms = took.as_secs_f64() * 1000.0;
+        // Microsecond resolution, printed as milliseconds (`2.592`).
+        let ms = took.as_micros() as f64 / 1000.0;
         macro_rules! line {
             ($lvl:expr) => {
                 tracing::event!(target: "sluice::access", $lvl, status, duration_ms = ms, "answered")
