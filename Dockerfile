@@ -20,6 +20,11 @@ ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
 # manifest even though only two packages are built.
 COPY . .
 
+# The git commit, for the revision label of sluice_build_info (docs/observability.md):
+#   docker build --build-arg SLUICE_REVISION=$(git rev-parse --short HEAD) .
+# Read at compile time; unset, the label says `unknown`.
+ARG SLUICE_REVISION
+
 # Cache mounts keep the registry and target/ between builds; the binaries are copied out of
 # the cached target/ because cache mounts are not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \

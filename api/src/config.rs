@@ -110,6 +110,14 @@ pub struct ApiConfig {
     pub queue: QueueConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// The level of the one access line per request: off, error, warn, info or debug.
+    #[arg(
+        long = "access-log",
+        env = "SLUICE_ACCESS_LOG",
+        value_name = "SLUICE_ACCESS_LOG",
+        default_value = "info"
+    )]
+    pub access_log: crate::access::AccessLog,
     #[command(flatten)]
     pub admission: AdmissionConfig,
     #[command(flatten)]

@@ -7,6 +7,7 @@
 //! - [`state`]: [`state::AppState`], what the handlers share.
 //! - [`startup`]: the state built, router and layer stack, listeners, the queue's one depth
 //!   sampler (shedding and gauges), graceful shutdown.
+//! - [`access`]: request ids and the access log (tower-http's layers, configured).
 //! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the in-memory [`registry::Cache`] of a table: the bots here, the sources in
 //!   [`sources`].
@@ -22,6 +23,7 @@
 //! - [`vitals`]: what `/healthz` and `/readyz` say: ready once Redis answers and the registries
 //!   have loaded (Postgres itself is not needed to take webhooks).
 
+pub mod access;
 pub mod admission;
 pub mod bots;
 pub mod cli;

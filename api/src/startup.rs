@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use axum::{
     Router,
+    body::Body,
     extract::{MatchedPath, Request},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -24,7 +25,11 @@ use sluice_shared::{
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
 use crate::{
+    access,
     admission::Admission,
     config::ApiConfig,
     enqueue::Enqueuer,
@@ -40,14 +45,23 @@ use crate::{
 
 /// The public router with its layer stack.
 pub fn app(state: AppState) -> Router {
+    let access_log = state.access_log;
     Router::new()
         .merge(routes::telegram::router())
         .merge(routes::hooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
-        // Outermost: every answer, including 404s from the fallback, is counted and timed.
-        .layer(middleware::from_fn(track_http))
+        // Outermost first. Every answer, 404s from the fallback included, gets a request id
+        // (a hostile one replaced), is counted and timed, and logged once in its request span.
+        .layer(
+            ServiceBuilder::new()
+                .map_request(access::keep_plain_request_id::<Body>)
+                .layer(SetRequestIdLayer::x_request_id(access::MakeUlid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(access::trace_layer(access_log))
+                .layer(middleware::from_fn(track_http)),
+        )
 }
 
 /// Counts and times each request under its route template (never the raw path, which carries
@@ -145,6 +159,7 @@ impl Api {
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
             body_budgets: BodyBudgets::new(cfg.body_budget_bytes),
+            access_log: cfg.access_log,
         };
         let admin = admin::AdminState {
             redis,

@@ -108,7 +108,7 @@ fn parse_prefix(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// How logs are written.
+/// How logs and traces are written.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TelemetryConfig {
     /// Log line format: `text` for people, `json` for log collectors.
@@ -125,9 +125,13 @@ pub struct TelemetryConfig {
         long = "log",
         env = "RUST_LOG",
         value_name = "RUST_LOG",
-        default_value = "info"
+        default_value = "info",
+        value_parser = crate::telemetry::config::parse_log_filter
     )]
     pub log_filter: String,
+
+    #[command(flatten)]
+    pub traces: crate::telemetry::config::TraceConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -32,6 +32,9 @@ pub struct Job {
     pub payload: Box<RawValue>,
     /// Failed attempts so far (0 for a fresh delivery); our retry policy counts on it.
     pub attempt: u32,
+    /// The W3C `traceparent` of the api's request, when traces are on: the worker's spans
+    /// continue that trace. Left out of the JSON when absent.
+    pub traceparent: Option<String>,
 }
 
 /// Where a job came from. Each kind of sender has its own keys: a signed event has no

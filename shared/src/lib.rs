@@ -15,7 +15,8 @@
 //! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
-//! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`telemetry`]: tracing subscriber set-up (text or JSON lines, OTLP traces) and the trace
+//!   context a job carries.
 //! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
 //! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.

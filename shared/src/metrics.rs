@@ -93,6 +93,9 @@ pub const BODY_BUDGET_EXHAUSTED_TOTAL: &str = "sluice_body_budget_exhausted_tota
 pub const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "sluice_http_connections_closed_total";
 /// Connections open on the HTTP listeners (webhook and admin together).
 pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
+/// Always 1; its labels say which build is running (`version`, `revision`): a dashboard joins
+/// on it to see a rollout, an alert to see two builds side by side.
+pub const BUILD_INFO: &str = "sluice_build_info";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -107,6 +110,15 @@ pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
 pub const LABEL_BOT: &str = "bot";
 pub const LABEL_REGISTRY: &str = "registry";
+pub const LABEL_VERSION: &str = "version";
+pub const LABEL_REVISION: &str = "revision";
+
+/// The git commit this build was made from: `SLUICE_REVISION` at build time (the Dockerfile
+/// passes it), else `unknown`. Read at compile time, so a commit does not rebuild the crate.
+pub const REVISION: &str = match option_env!("SLUICE_REVISION") {
+    Some(rev) => rev,
+    None => "unknown",
+};
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[

@@ -146,7 +146,14 @@ fn exit(result: anyhow::Result<()>) -> ExitCode {
 }
 
 async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
-    telemetry::init(&cfg.telemetry);
+    let telemetry = telemetry::init(&cfg.telemetry, "sluice-worker")?;
+    let ran = run_with(cfg, handler).await;
+    // After the workers: the spans of the last jobs are in the final batch.
+    telemetry.shutdown().await;
+    ran
+}
+
+async fn run_with<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
     cfg.log_durations();
     let admin_addr = cfg.admin.admin_addr;
     let admin = TcpListener::bind(admin_addr)

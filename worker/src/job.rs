@@ -10,7 +10,13 @@ use std::{
 
 use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
 use futures::FutureExt;
-use sluice_shared::{job::Job, metrics as m, queue::Pusher};
+use sluice_shared::{
+    job::{Job, Origin},
+    metrics as m,
+    queue::Pusher,
+    telemetry::propagate,
+};
+use tracing::{Instrument as _, Span, field::Empty};
 
 use crate::{
     backoff::Backoff,
@@ -47,6 +53,45 @@ pub async fn run<H: UpdateHandler>(
     worker: WorkerContext,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
+    let span = job_span(&job, &task_id);
+    settle(job, task_id, worker, rt).instrument(span).await
+}
+
+/// `job`, from the moment the worker has it: the bot (or source), update_id, lane, job id and
+/// how long the job waited in the queue. With traces on it continues the api request's trace,
+/// so the queue wait is the gap between the api's `enqueue` and this span.
+fn job_span(job: &Job, task_id: &TaskId) -> Span {
+    let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
+    let span = tracing::info_span!(
+        "job",
+        bot = Empty,
+        source = Empty,
+        update_id = Empty,
+        lane = job.lane.as_str(),
+        job_id = %task_id,
+        attempt = job.attempt,
+        queue_wait_ms = waited_ms,
+        otel.kind = "consumer",
+    );
+    match &job.origin {
+        Origin::Telegram { bot, update_id, .. } => {
+            span.record("bot", bot.as_str());
+            span.record("update_id", update_id);
+        }
+        Origin::Signed { source, .. } => {
+            span.record("source", source.as_str());
+        }
+    }
+    propagate::continue_trace(&span, job.traceparent.as_deref());
+    span
+}
+
+async fn settle<H: UpdateHandler>(
+    job: Job,
+    task_id: TaskId,
+    worker: WorkerContext,
+    rt: Data<Arc<Runtime<H>>>,
+) -> Result<(), BoxDynError> {
     let lane = job.lane.as_str();
     if rt.gate.is_paused() {
         // Fetched just before the lanes paused: back to the queue rather than failing.
@@ -55,7 +100,11 @@ pub async fn run<H: UpdateHandler>(
             .increment(1);
         return Ok(());
     }
-    let _permit = rt.scheduler.acquire(job.lane).await;
+    let _permit = rt
+        .scheduler
+        .acquire(job.lane)
+        .instrument(tracing::debug_span!("capacity", lane))
+        .await;
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
@@ -100,10 +149,13 @@ async fn execute<H: UpdateHandler>(
     worker: &WorkerContext,
 ) -> Result<(), HandlerError> {
     let stores_only = rt.handler.stores_only();
+    let insert = tracing::debug_span!("insert", job_id);
     let seen = match JobRow::of(job, job_id) {
         JobRow::Update(row) => {
             let row = Arc::new(row);
-            ride_out(worker, job, || rt.rows.write(row.clone())).await?
+            ride_out(worker, job, || rt.rows.write(row.clone()))
+                .instrument(insert)
+                .await?
         }
         JobRow::Event(row) => {
             ride_out(worker, job, || async {
@@ -111,6 +163,7 @@ async fn execute<H: UpdateHandler>(
                     .await
                     .map_err(StoreError::from)
             })
+            .instrument(insert)
             .await?
         }
     };
@@ -122,6 +175,7 @@ async fn execute<H: UpdateHandler>(
     }
     rt.handler
         .handle(&rt.ctx, &Update::new(job, job_id.to_owned()))
+        .instrument(tracing::debug_span!("handler", job_id))
         .await?;
     if !stores_only {
         // The handler's work is done: failing the job now would only run it again. Unmarked, a

@@ -113,7 +113,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
-    telemetry::init(&cfg.telemetry);
+    let telemetry = telemetry::init(&cfg.telemetry, "sluice-api")?;
+    let served = serve_with(cfg).await;
+    // After the server: the spans of the last requests are in the final batch.
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve_with(cfg: ApiConfig) -> anyhow::Result<()> {
     cfg.log_durations();
     let listener = TcpListener::bind(cfg.addr)
         .await

@@ -18,5 +18,6 @@ mod renamed;
 mod server;
 mod sign;
 mod sources_cli;
+mod telemetry;
 mod unstorable;
 mod webhook;

@@ -37,6 +37,9 @@ pub fn recorder() -> Result<PrometheusHandle, BuildError> {
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_ok() {
             describe();
+            metrics::gauge!(BUILD_INFO,
+                LABEL_VERSION => env!("CARGO_PKG_VERSION"), LABEL_REVISION => REVISION)
+            .set(1.0);
             // Histogram samples pile up until drained; a scrape drains them, but a process
             // nobody scrapes must not grow (seen in a 5-minute endurance run: ~50 B per update).
             let upkeep = handle.clone();
@@ -58,6 +61,10 @@ pub fn recorder() -> Result<PrometheusHandle, BuildError> {
 }
 
 fn describe() {
+    describe_gauge!(
+        BUILD_INFO,
+        "1, labelled with the running build's version and revision."
+    );
     describe_counter!(
         HTTP_REQUESTS_TOTAL,
         "HTTP requests served, by route, method and status."

@@ -16,6 +16,8 @@ use std::{
 };
 
 use reqwest::{StatusCode, Url, header::RETRY_AFTER, redirect};
+use sluice_shared::telemetry::propagate;
+use tracing::{Instrument as _, field::Empty};
 
 use crate::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
 use settings::ForwardSettings;
@@ -78,11 +80,10 @@ impl UpdateHandler for Forward {
             Origin::Signed { source, .. } => (source.as_str(), 0),
         };
         let id = delivery_id(&update.origin);
-        let mut req = self.client.post(self.url.clone());
-        if update.replay {
-            req = req.header("x-sluice-replay", "1");
-        }
-        let resp = req
+        let span = tracing::debug_span!("forward", otel.kind = "client", status = Empty);
+        let mut request = self
+            .client
+            .post(self.url.clone())
             .header("content-type", "application/json")
             .header("x-sluice-bot", bot)
             .header("x-sluice-update-id", update_id.to_string())
@@ -92,10 +93,20 @@ impl UpdateHandler for Forward {
                 "x-sluice-signature",
                 self.signer.header(now, body.as_bytes()),
             )
-            .body(body.to_owned())
+            .body(body.to_owned());
+        if update.replay {
+            request = request.header("x-sluice-replay", "1");
+        }
+        // The target's own tracing continues the update's trace (W3C trace context).
+        if let Some(tp) = propagate::traceparent(&span) {
+            request = request.header(propagate::TRACEPARENT, tp);
+        }
+        let resp = request
             .send()
+            .instrument(span.clone())
             .await
             .map_err(|e| self.send_failed(e))?;
+        span.record("status", resp.status().as_u16());
         let outcome = classify(
             resp.status(),
             resp.headers()

@@ -72,7 +72,7 @@ pub async fn delete_rows(pool: &PgPool, s: &Subject) -> Result<u64, sqlx::Error>
 }
 
 pub async fn run(args: EraseArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.telemetry);
+    let _telemetry = telemetry::init(&args.telemetry, "sluice-worker")?;
     let who = match (args.chat, args.user) {
         (Some(c), _) => Who::Chat(c),
         (None, Some(u)) => Who::User(u),

@@ -36,7 +36,7 @@ struct Line<'a> {
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.telemetry);
+    let _telemetry = telemetry::init(&args.telemetry, "sluice-worker")?;
     let pool = db::pool(&args.db, "sluice-worker history").context("DATABASE_URL")?;
     let filter = Filter::of(&args.selection, Utc::now());
     let mut pages = Pages::new(pool, filter.clone(), PAGE);

@@ -60,7 +60,7 @@ pub async fn run<H: UpdateHandler>(args: ReplayArgs, handler: H) -> anyhow::Resu
         dry_run,
         cfg,
     } = args;
-    telemetry::init(&cfg.telemetry);
+    let _telemetry = telemetry::init(&cfg.telemetry, "sluice-worker")?;
     let pool = db::pool(&cfg.db, "sluice-worker history").context("DATABASE_URL")?;
     let filter = Filter::of(&selection, Utc::now());
     let found = summary(&pool, &filter)

@@ -84,6 +84,16 @@ impl ApiProc {
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// SIGTERM, then waits up to `within` for the exit.
+    pub async fn stop(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id()?.to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status().await;
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
 }
 
 /// The binary, built on first use off the runtime's threads (a build takes a while).
