@@ -105,10 +105,15 @@ pub fn signed_key(source: &str, key: &str) -> String {
     format!("src:{source}:{key}")
 }
 
-/// What the api's enqueue needs from a job: its lane, its deduplication key, and its JSON.
+/// What the api's enqueue needs from a job: its lane, its deduplication key, its ordering key
+/// and its JSON.
 pub trait Queued: Serialize {
     fn lane(&self) -> Lane;
     fn dedup_key(&self) -> String;
+    /// The key it is processed in order with (`crate::queue::order`); `None`: unordered.
+    fn order_key(&self, _mode: crate::queue::order::Ordering) -> Option<String> {
+        None
+    }
 }
 
 impl Queued for Job {
@@ -117,6 +122,9 @@ impl Queued for Job {
     }
     fn dedup_key(&self) -> String {
         self.origin.dedup_key()
+    }
+    fn order_key(&self, mode: crate::queue::order::Ordering) -> Option<String> {
+        crate::queue::order::key_of(mode, self)
     }
 }
 

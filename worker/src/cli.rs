@@ -4,7 +4,15 @@ use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
-use sluice_shared::{config::parse_or_exit, lanes::Lane, queue::Pusher, shutdown, telemetry};
+use sluice_shared::{
+    config::parse_or_exit,
+    lanes::Lane,
+    queue::{
+        Pusher,
+        order::{self, Order},
+    },
+    shutdown, telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -138,8 +146,11 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
                 }
                 for letter in &batch {
                     let env = letter.envelope.with_attempt(0);
+                    // After its key's current work (the key's next place), never before it.
+                    let key = order::key_of(redis.order.ordering, &env);
+                    let place = key.as_deref().map(Order::Assign);
                     queue
-                        .requeue(env.lane, &env, Duration::ZERO)
+                        .requeue_ordered(env.lane, &env, Duration::ZERO, place)
                         .await
                         .context("re-queueing a dead letter")?;
                     dead.remove(letter).await?;

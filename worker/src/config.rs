@@ -9,7 +9,7 @@ use sluice_shared::{
         parse_duration, show,
     },
     lanes::Lane,
-    queue::QueueConfig,
+    queue::{QueueConfig, order::OrderConfig},
     secret::Secret,
     serve::ServeConfig,
 };
@@ -73,6 +73,9 @@ pub struct RedisOnly {
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// `dlq replay` puts a letter after its key's current work, by this key.
+    #[command(flatten)]
+    pub order: OrderConfig,
 }
 
 /// Which built-in handler `sluice-worker` runs.
@@ -224,6 +227,9 @@ pub struct WorkerConfig {
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// Per-key ordering: which jobs wait for their key's earlier ones, and for how long at most.
+    #[command(flatten)]
+    pub order: OrderConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
     /// Timers and cap of the admin listener.
@@ -248,6 +254,7 @@ impl WorkerConfig {
             vacuum_interval = %show(self.vacuum_interval),
             dlq_retention = %show(self.dlq_retention),
             dedup_ttl = %show(self.queue.dedup_ttl),
+            order_max_hold = %show(self.order.max_hold),
             db_acquire_timeout = %show(self.db.acquire_timeout),
             header_read_timeout = %show(self.serve.header_read_timeout),
             idle_timeout = %show(self.serve.idle_timeout),

@@ -9,8 +9,13 @@ use std::{
 };
 
 use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
+use apalis_core::task::metadata::MetadataStore;
 use futures::FutureExt;
-use sluice_shared::{job::Job, metrics as m, queue::Pusher};
+use sluice_shared::{
+    job::Job,
+    metrics as m,
+    queue::{Pusher, order::OrderTag},
+};
 
 use crate::{
     backoff::Backoff,
@@ -18,6 +23,7 @@ use crate::{
     gate::DbGate,
     handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
+    order::{Orderer, Start},
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
@@ -37,6 +43,14 @@ pub struct Runtime<H> {
     pub queue: Pusher,
     pub dead: DeadLetters,
     pub gate: DbGate,
+    /// Per-key ordering: which job may start, and waking the next one.
+    pub order: Arc<Orderer>,
+}
+
+/// An ordered job that holds its key: its place, and since when (its first attempt, Unix ms).
+struct Hold {
+    tag: OrderTag,
+    since_ms: i64,
 }
 
 /// The apalis job function. It answers `Ok` once the job is settled (done, re-queued or dead);
@@ -45,22 +59,49 @@ pub async fn run<H: UpdateHandler>(
     job: Job,
     task_id: TaskId,
     worker: WorkerContext,
+    meta: MetadataStore,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
     let lane = job.lane.as_str();
+    let tag = rt.order.tag(|field| meta.get(field).map(str::to_owned));
+    let keep = tag.as_ref().map(OrderTag::keep);
     if rt.gate.is_paused() {
         // Fetched just before the lanes paused: back to the queue rather than failing.
-        let outcome = rt.gate.release(&rt.queue, &job, &"fetch paused").await?;
+        let outcome = rt
+            .gate
+            .release(&rt.queue, &job, keep, &"fetch paused")
+            .await?;
         metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
             .increment(1);
         return Ok(());
     }
     let _permit = rt.scheduler.acquire(job.lane).await;
+    let job_id = task_id.to_string();
+    let hold = match &tag {
+        None => None,
+        Some(tag) => match rt.order.start(tag, &job_id, job.lane).await? {
+            Start::Go { since_ms } => Some(Hold {
+                tag: tag.clone(),
+                since_ms,
+            }),
+            Start::Free => None,
+            // Parked on its key (its bytes are there), or finished before: this task is done.
+            outcome @ (Start::Parked | Start::Stale) => {
+                let outcome = if outcome == Start::Parked {
+                    "parked"
+                } else {
+                    "stale"
+                };
+                metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+                    .increment(1);
+                return Ok(());
+            }
+        },
+    };
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
-    let job_id = task_id.to_string();
     let attempt = AssertUnwindSafe(execute(&rt, &job, &job_id, &worker));
     // A panic is a failure like another: retried under the policy, dead-lettered at the end.
     let (result, panicked) = match attempt.catch_unwind().await {
@@ -78,14 +119,22 @@ pub async fn run<H: UpdateHandler>(
         .record(started.elapsed().as_secs_f64());
     let outcome = match result {
         Ok(()) => "done",
+        // Released with its key still held: a database outage is no fault of the update.
         Err(e) if !panicked && rt.gate.blames_database(&e).await => {
-            rt.gate.release(&rt.queue, &job, &e).await?
+            rt.gate.release(&rt.queue, &job, keep, &e).await?
         }
-        Err(e) => match settle_failure(&rt, &job, &job_id, e).await? {
+        Err(e) => match settle_failure(&rt, &job, &job_id, tag.as_ref(), hold.as_ref(), e).await? {
             "retried" if panicked => "panicked",
             outcome => outcome,
         },
     };
+    if let Some(hold) = &hold
+        && matches!(outcome, "done" | "dead")
+    {
+        // The key moves on only now: an error here leaves the job to apalis's retry, whose
+        // re-run is stale (or runs again, at least once) and finishes the key then.
+        rt.order.finish(&hold.tag).await?;
+    }
     metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
         .increment(1);
     Ok(())
@@ -164,20 +213,44 @@ where
     }
 }
 
+/// Retries later or dead-letters, as the policy says; an update that holds its key goes to the
+/// dead letters once it has held it for `SLUICE_ORDER_MAX_HOLD`, and its retries are due by then.
 async fn settle_failure<H>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
+    tag: Option<&OrderTag>,
+    hold: Option<&Hold>,
     error: HandlerError,
 ) -> Result<&'static str, BoxDynError> {
-    match rt.policy.decide(job.attempt, &error) {
+    let mut decision = rt.policy.decide(job.attempt, &error);
+    if let (Some(hold), Decision::Retry { delay, .. }) = (hold, &mut decision) {
+        let held = Orderer::held_for(hold.since_ms);
+        match rt.order.max_hold.checked_sub(held) {
+            Some(left) if !left.is_zero() => *delay = (*delay).min(left),
+            _ => {
+                decision = Decision::Dead {
+                    reason: format!(
+                        "held its ordering key for {:.1}s (SLUICE_ORDER_MAX_HOLD): {error}",
+                        held.as_secs_f64()
+                    ),
+                }
+            }
+        }
+    }
+    match decision {
         Decision::Retry {
             delay,
             next_attempt,
         } => {
             let new_id = rt
                 .queue
-                .requeue(job.lane, &job.with_attempt(next_attempt), delay)
+                .requeue_ordered(
+                    job.lane,
+                    &job.with_attempt(next_attempt),
+                    delay,
+                    tag.map(OrderTag::keep),
+                )
                 .await?;
             tracing::info!(%error, job = %job.describe(), attempt = next_attempt, ?delay, next = %new_id, "job failed; retrying later");
             Ok("retried")
