@@ -15,6 +15,7 @@ mod handled;
 mod handler_api;
 mod hooks;
 mod lanes;
+mod ordering;
 mod outage;
 mod panics;
 mod pgbouncer;
