@@ -3,6 +3,7 @@
 //!
 //! The JSON a job is queued as, and the older formats still read, are in `job/wire.rs`.
 
+pub mod order;
 mod wire;
 
 use std::fmt;
@@ -110,8 +111,8 @@ pub fn signed_key(source: &str, key: &str) -> String {
 pub trait Queued: Serialize {
     fn lane(&self) -> Lane;
     fn dedup_key(&self) -> String;
-    /// The key it is processed in order with (`crate::queue::order`); `None`: unordered.
-    fn order_key(&self, _mode: crate::queue::order::Ordering) -> Option<String> {
+    /// The key it is processed in order with ([`order`]); `None`: unordered.
+    fn order_key(&self, _mode: order::Ordering) -> Option<String> {
         None
     }
 }
@@ -123,8 +124,8 @@ impl Queued for Job {
     fn dedup_key(&self) -> String {
         self.origin.dedup_key()
     }
-    fn order_key(&self, mode: crate::queue::order::Ordering) -> Option<String> {
-        crate::queue::order::key_of(mode, self)
+    fn order_key(&self, mode: order::Ordering) -> Option<String> {
+        order::key_of(mode, self)
     }
 }
 
