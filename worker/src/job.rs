@@ -77,26 +77,14 @@ pub async fn run<H: UpdateHandler>(
     }
     let _permit = rt.scheduler.acquire(job.lane).await;
     let job_id = task_id.to_string();
-    let hold = match &tag {
-        None => None,
-        Some(tag) => match rt.order.start(tag, &job_id, job.lane).await? {
-            Start::Go { since_ms } => Some(Hold {
-                tag: tag.clone(),
-                since_ms,
-            }),
-            Start::Free => None,
-            // Parked on its key (its bytes are there), or finished before: this task is done.
-            outcome @ (Start::Parked | Start::Stale) => {
-                let outcome = if outcome == Start::Parked {
-                    "parked"
-                } else {
-                    "stale"
-                };
-                metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
-                    .increment(1);
-                return Ok(());
-            }
-        },
+    let hold = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
+        Ok(hold) => hold,
+        // Parked on its key (its bytes are there), or finished before: this task is done.
+        Err(outcome) => {
+            metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+                .increment(1);
+            return Ok(());
+        }
     };
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
@@ -138,6 +126,26 @@ pub async fn run<H: UpdateHandler>(
     metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
         .increment(1);
     Ok(())
+}
+
+/// Whether the job may run now: `Ok` with its hold of its key (`None`: unordered), or `Err` with
+/// the outcome of a job that must not run now (`parked`, `stale`).
+async fn take_turn(
+    order: &Orderer,
+    tag: Option<&OrderTag>,
+    job_id: &str,
+    lane: sluice_shared::lanes::Lane,
+) -> redis::RedisResult<Result<Option<Hold>, &'static str>> {
+    let Some(tag) = tag else { return Ok(Ok(None)) };
+    Ok(match order.start(tag, job_id, lane).await? {
+        Start::Go { since_ms } => Ok(Some(Hold {
+            tag: tag.clone(),
+            since_ms,
+        })),
+        Start::Free => Ok(None),
+        Start::Parked => Err("parked"),
+        Start::Stale => Err("stale"),
+    })
 }
 
 /// The row first (the update is safe whatever the handler does), then the handler unless one
