@@ -9,7 +9,7 @@ use sluice_shared::{
         duration_between, parse_addr, show,
     },
     lanes::LaneRules,
-    queue::QueueConfig,
+    queue::{QueueConfig, order::OrderConfig},
     serve::ServeConfig,
 };
 
@@ -108,6 +108,9 @@ pub struct ApiConfig {
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// Per-key ordering: the api gives each update its key's next place.
+    #[command(flatten)]
+    pub order: OrderConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
     /// The level of the one access line per request: off, error, warn, info or debug.
@@ -162,6 +165,7 @@ impl ApiConfig {
             budget: self.enqueue_timeout,
             lane_keys: self.dedup_lane_keys,
             min_replicas: self.enqueue_min_replicas,
+            ordering: self.order.ordering,
         }
     }
 }

@@ -26,7 +26,9 @@ pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
 /// `SLUICE_ENQUEUE_MIN_REPLICAS` confirmed in time, encode).
 pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
 /// Jobs finished by a worker, by lane and outcome (done, retried, dead, panicked: the attempt
-/// panicked and was re-queued, released: Postgres was down and the job went back unattempted).
+/// panicked and was re-queued, released: Postgres was down and the job went back unattempted,
+/// parked: an earlier update of its key had not finished, stale: a copy of a job of an ordered
+/// key that finished before).
 pub const JOBS_TOTAL: &str = "sluice_jobs_total";
 /// Jobs whose update a handler had already finished with (`handled_at` set: a replay after the
 /// dedup window, a redelivery in another lane), so the handler was not run again; by lane.
@@ -96,6 +98,18 @@ pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
 /// Always 1; its labels say which build is running (`version`, `revision`): a dashboard joins
 /// on it to see a rollout, an alert to see two builds side by side.
 pub const BUILD_INFO: &str = "sluice_build_info";
+/// How long one update held its ordering key: from the start of its first attempt to its
+/// finish or dead letter (`SLUICE_ORDERING`).
+pub const ORDER_HELD_SECONDS: &str = "sluice_order_held_seconds";
+/// Ordering keys whose current update started and has not finished. Sampled from Redis by
+/// every worker: aggregate with `max`.
+pub const ORDER_KEYS_HELD: &str = "sluice_order_keys_held";
+/// Age of the oldest current hold (0: none); aggregate with `max`.
+pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
+/// Jobs parked behind an earlier update of their key; aggregate with `max`.
+pub const ORDER_PARKED: &str = "sluice_order_parked";
+/// `SLUICE_ORDER_MAX_HOLD`, for the alert on holds longer than it.
+pub const ORDER_MAX_HOLD_SECONDS: &str = "sluice_order_max_hold_seconds";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -182,4 +196,9 @@ pub const ALL: &[&str] = &[
     HTTP_CONNECTIONS_CLOSED_TOTAL,
     HTTP_CONNECTIONS_OPEN,
     BODY_BUDGET_EXHAUSTED_TOTAL,
+    ORDER_HELD_SECONDS,
+    ORDER_KEYS_HELD,
+    ORDER_OLDEST_HOLD_SECONDS,
+    ORDER_PARKED,
+    ORDER_MAX_HOLD_SECONDS,
 ];

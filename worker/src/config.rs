@@ -8,7 +8,7 @@ use sluice_shared::{
         DatabaseConfig, DbStartupConfig, RedisConfig, TelemetryConfig, duration_at_least,
         parse_addr, show,
     },
-    queue::QueueConfig,
+    queue::{QueueConfig, order::OrderConfig},
     secret::Secret,
     serve::ServeConfig,
 };
@@ -173,6 +173,9 @@ pub struct WorkerConfig {
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// Per-key ordering: which jobs wait for their key's earlier ones, and for how long at most.
+    #[command(flatten)]
+    pub order: OrderConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
     /// Timers and cap of the admin listener.
@@ -197,6 +200,7 @@ impl WorkerConfig {
             vacuum_interval = %show(self.vacuum_interval),
             dlq_retention = %show(self.dlq_retention),
             dedup_ttl = %show(self.queue.dedup_ttl),
+            order_max_hold = %show(self.order.max_hold),
             db_acquire_timeout = %show(self.db.acquire_timeout),
             header_read_timeout = %show(self.serve.header_read_timeout),
             idle_timeout = %show(self.serve.idle_timeout),

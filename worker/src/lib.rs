@@ -15,6 +15,7 @@
 //! - [`handled`]: `handled_at`, so a handler never runs twice for an update it finished.
 //! - [`retry`], [`backoff`]: our retry policy (a retried job goes back through
 //!   `sluice_shared::queue::Pusher::requeue`).
+//! - [`order`]: per-key ordering: start in turn, park early jobs, wake the next, hold limits.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`history`]: `history replay | export | erase` over the stored updates.
@@ -37,6 +38,7 @@ pub mod handlers;
 pub mod history;
 pub mod identity;
 pub mod job;
+pub mod order;
 pub mod poll;
 pub mod promote;
 pub mod retention;

@@ -25,6 +25,7 @@ use crate::{
     handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
     job::{self, Runtime},
+    order::Orderer,
     poll::Tick,
     retry::RetryPolicy,
     rows::RowWriter,
@@ -87,6 +88,7 @@ impl<H: UpdateHandler> Worker<H> {
             queue: Pusher::new(redis.clone(), prefix, &cfg.queue, REQUEUE),
             dead: DeadLetters::new(redis.clone(), prefix),
             gate: DbGate::new(db.clone()),
+            order: Arc::new(Orderer::new(redis.clone(), prefix, &cfg.queue, &cfg.order)),
         });
         let id = worker_id(cfg.worker_id.as_deref());
         // The worker cannot work without Postgres: its /readyz pings it.
@@ -150,6 +152,7 @@ impl<H: UpdateHandler> Worker<H> {
             }
         }
         let promoter = tokio::spawn(crate::promote::run(conn, prefix, self.cfg.poll_interval));
+        let order_gauges = tokio::spawn(self.runtime.order.clone().export(Duration::from_secs(2)));
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {
             let lane_worker = LaneWorker {
@@ -192,6 +195,7 @@ impl<H: UpdateHandler> Worker<H> {
         vacuum.abort();
         pool_metrics.abort();
         promoter.abort();
+        order_gauges.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");
         Ok(())
@@ -251,7 +255,8 @@ impl<H: UpdateHandler> LaneWorker<H> {
 
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let storage = RedisStorage::<Job>::new(self.redis.clone()).with_config(self.config.clone());
-        let storage = PollWith::new(storage, Tick::new(self.poll_interval));
+        let wakers = self.runtime.order.wakers.clone();
+        let storage = PollWith::new(storage, Tick::waking(self.poll_interval, wakers, self.lane));
         let gate = self.runtime.gate.clone();
         let worker = WorkerBuilder::new(name)
             .backend(storage)

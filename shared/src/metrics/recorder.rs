@@ -191,4 +191,27 @@ fn describe() {
         BODY_BUDGET_EXHAUSTED_TOTAL,
         "Request bodies refused because their route's body budget was spent, by route."
     );
+    describe_histogram!(
+        ORDER_HELD_SECONDS,
+        Unit::Seconds,
+        "How long one update held its ordering key, first attempt to finish or dead letter."
+    );
+    describe_gauge!(
+        ORDER_KEYS_HELD,
+        "Ordering keys whose current update started and has not finished."
+    );
+    describe_gauge!(
+        ORDER_OLDEST_HOLD_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest current hold of an ordering key."
+    );
+    describe_gauge!(
+        ORDER_PARKED,
+        "Jobs parked behind an earlier update of their key."
+    );
+    describe_gauge!(
+        ORDER_MAX_HOLD_SECONDS,
+        Unit::Seconds,
+        "SLUICE_ORDER_MAX_HOLD: the longest a failing update may hold its key."
+    );
 }

@@ -7,6 +7,7 @@
 //!   (`known.lua`) and re-queueing.
 //! - [`release`]: [`Pusher::release_held`], the jobs a stopped worker still holds, put back.
 //! - [`script`]: our scripts, run with the `WAIT` for replicas in the same round trip.
+//! - [`order`]: per-key ordering: the settings, the key of an update, where its state lives.
 //! - [`depth`]: each lane's backlog and age, sampled in one round trip for shedding and metrics.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::{config::parse_duration, lanes::Lane};
 
 pub mod depth;
+pub mod order;
 pub mod push;
 mod release;
 mod script;

@@ -10,7 +10,10 @@ use sluice_shared::{
     config::{RedisConfig, parse_duration},
     lanes::Lane,
     output::{OutputArgs, print_json},
-    queue::{Pusher, QueueConfig},
+    queue::{
+        Pusher, QueueConfig,
+        order::{self, Order, OrderConfig},
+    },
 };
 
 use crate::dlq::{DeadLetter, DeadLetters};
@@ -40,6 +43,9 @@ pub enum DlqCommand {
         ids: Vec<String>,
         #[command(flatten)]
         redis: RedisConfig,
+        /// A letter goes after its key's current work (the key's next place), by this key.
+        #[command(flatten)]
+        order: OrderConfig,
     },
     /// Delete dead letters older than a duration (e.g. 7d, 12h).
     Purge {
@@ -112,7 +118,12 @@ pub async fn run(cmd: DlqCommand) -> anyhow::Result<()> {
             output,
             redis,
         } => list(&open(&redis)?, lane, limit, output).await,
-        DlqCommand::Replay { all, ids, redis } => replay(&redis, all, &ids).await,
+        DlqCommand::Replay {
+            all,
+            ids,
+            redis,
+            order,
+        } => replay(&redis, &order, all, &ids).await,
         DlqCommand::Purge { older_than, redis } => {
             let dead = open(&redis)?;
             let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
@@ -160,7 +171,12 @@ async fn list(
     Ok(())
 }
 
-async fn replay(redis: &RedisConfig, all: bool, ids: &[String]) -> anyhow::Result<()> {
+async fn replay(
+    redis: &RedisConfig,
+    order: &OrderConfig,
+    all: bool,
+    ids: &[String],
+) -> anyhow::Result<()> {
     let conn = connect(redis)?;
     let dead = DeadLetters::new(conn.clone(), &redis.queue_prefix);
     // A re-queued job claims no dedup key (`Pusher::requeue`), so the window is never used:
@@ -181,8 +197,11 @@ async fn replay(redis: &RedisConfig, all: bool, ids: &[String]) -> anyhow::Resul
         }
         for letter in &batch {
             let env = letter.envelope.with_attempt(0);
+            // After its key's current work (the key's next place), never before it.
+            let key = order::key_of(order.ordering, &env);
+            let place = key.as_deref().map(Order::Assign);
             queue
-                .requeue(env.lane, &env, Duration::ZERO)
+                .requeue_ordered(env.lane, &env, Duration::ZERO, place)
                 .await
                 .context("re-queueing a dead letter")?;
             dead.remove(letter).await?;

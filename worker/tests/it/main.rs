@@ -17,6 +17,7 @@ mod handler_api;
 mod history;
 mod hooks;
 mod lanes;
+mod ordering;
 mod otlp;
 mod outage;
 mod panics;
