@@ -65,7 +65,7 @@ pub struct AdmissionArgs {
 const BOT: &str = "bench";
 
 /// Limits no load here can reach, and no shedding: every update is admitted and enqueued.
-const UNREACHABLE_LIMITS: [(&str, &str); 11] = [
+pub(crate) const UNREACHABLE_LIMITS: [(&str, &str); 11] = [
     ("SLUICE_RATE_GLOBAL_PER_SEC", "1e9"),
     ("SLUICE_RATE_GLOBAL_BURST", "1000000000"),
     ("SLUICE_RATE_BOT_PER_SEC", "1e9"),

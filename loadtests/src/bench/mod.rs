@@ -17,6 +17,7 @@ pub mod child;
 pub mod drain;
 pub mod ingress;
 pub mod knobs;
+pub mod ordering;
 pub mod pg;
 pub mod procfs;
 pub mod redis_probe;
