@@ -50,28 +50,53 @@ pub struct OrderingArgs {
     #[arg(long, env, default_value = "postgres://postgres@127.0.0.1:5432")]
     pub bench_pg_url: String,
     /// (a): updates in the backlog.
-    #[arg(long, env = "BENCH_ORDER_UPDATES", default_value_t = 100_000)]
+    #[arg(
+        long,
+        env = "BENCH_ORDER_UPDATES",
+        value_name = "BENCH_ORDER_UPDATES",
+        default_value_t = 100_000
+    )]
     pub updates: u64,
     /// (a): chats they are spread over (updates / chats each).
-    #[arg(long, env = "BENCH_ORDER_CHATS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "BENCH_ORDER_CHATS",
+        value_name = "BENCH_ORDER_CHATS",
+        default_value_t = 10_000
+    )]
     pub chats: u64,
     /// (a): off/chat pairs of drains (the ratio is the median of the pairs').
-    #[arg(long, env = "BENCH_ORDER_ROUNDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "BENCH_ORDER_ROUNDS", value_name = "BENCH_ORDER_ROUNDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// (b): updates of the hot chat (0 skips (b)).
-    #[arg(long, env = "BENCH_ORDER_HOT", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "BENCH_ORDER_HOT",
+        value_name = "BENCH_ORDER_HOT",
+        default_value_t = 10_000
+    )]
     pub hot: u64,
     /// (b): time the forward target takes per call.
-    #[arg(long, env = "BENCH_ORDER_HANDLER_TIME", default_value = "1ms", value_parser = parse_duration)]
+    #[arg(long, env = "BENCH_ORDER_HANDLER_TIME", value_name = "BENCH_ORDER_HANDLER_TIME", default_value = "1ms", value_parser = parse_duration)]
     pub handler_time: Duration,
     /// Chats posting at once while the backlog is built.
-    #[arg(long, env = "BENCH_ORDER_CONNECTIONS", default_value_t = 64)]
+    #[arg(
+        long,
+        env = "BENCH_ORDER_CONNECTIONS",
+        value_name = "BENCH_ORDER_CONNECTIONS",
+        default_value_t = 64
+    )]
     pub connections: usize,
     /// The worker's SLUICE_WORKER_CONCURRENCY.
-    #[arg(long, env = "BENCH_ORDER_CONCURRENCY", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "BENCH_ORDER_CONCURRENCY",
+        value_name = "BENCH_ORDER_CONCURRENCY",
+        default_value_t = 16
+    )]
     pub concurrency: u32,
     /// A drain that makes no progress for this long fails the run.
-    #[arg(long, env = "BENCH_ORDER_STALL", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "BENCH_ORDER_STALL", value_name = "BENCH_ORDER_STALL", default_value = "60s", value_parser = parse_duration)]
     pub stall: Duration,
 }
 
