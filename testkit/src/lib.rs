@@ -5,13 +5,14 @@
 //! - [`prefix`]: a unique Redis key prefix per test, and [`queue_len`] to look inside a lane.
 //! - [`servers`]: a private `redis-server` or Postgres cluster a test can stop and start.
 //! - [`wait_until`]: poll a condition with a deadline instead of sleeping a guessed time.
-//! - [`binaries`]: the `sluice-api` binary for tests that run it as a process ([`api_binary`]).
+//! - [`binaries`]: the `sluice-api` and `sluice-worker` binaries for tests that run them as
+//!   processes ([`api_binary`], [`worker_binary`]).
 
 pub mod binaries;
 pub mod servers;
 pub mod settings;
 
-pub use binaries::api_binary;
+pub use binaries::{api_binary, worker_binary};
 
 use std::time::{Duration, Instant};
 
