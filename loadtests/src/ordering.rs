@@ -13,6 +13,8 @@ mod tests;
 
 use std::fmt;
 
+use sluice_shared::job::order::queued_by_user;
+
 pub use check::{OrderingReport, Sample, Violation, check};
 
 /// The per-chat ordering a target runs with: the values of its `SLUICE_ORDERING` setting.
@@ -35,17 +37,6 @@ pub enum Key {
     Chat(i64),
     User(i64),
 }
-
-/// Kinds Telegram queues by the sender rather than by the chat (the field notes' table, and the
-/// issue's `telegram` mode): a button press is not held behind its chat's messages.
-const BY_USER: &[&str] = &[
-    "callback_query",
-    "inline_query",
-    "chosen_inline_result",
-    "shipping_query",
-    "pre_checkout_query",
-    "poll_answer",
-];
 
 impl Ordering {
     pub fn name(self) -> &'static str {
@@ -73,7 +64,8 @@ impl Ordering {
             Ordering::Off => None,
             Ordering::Chat => chat.or(user),
             Ordering::Telegram if kind == "poll" => None,
-            Ordering::Telegram if BY_USER.contains(&kind) => user.or(chat),
+            // The workers' own table, so the check and the mechanism agree.
+            Ordering::Telegram if queued_by_user(kind) => user.or(chat),
             Ordering::Telegram => chat.or(user),
         }
     }

@@ -29,6 +29,11 @@ const BY_USER: &[&str] = &[
     "poll_answer",
 ];
 
+/// Whether Telegram queues an update of `kind` by its sender rather than by its chat.
+pub fn queued_by_user(kind: &str) -> bool {
+    BY_USER.contains(&kind)
+}
+
 /// A poll id longer than this is not used as a key (it comes from outside; Telegram's are short).
 const MAX_POLL_ID: usize = 128;
 
@@ -49,7 +54,7 @@ pub fn key_of(mode: Ordering, job: &Job) -> Option<String> {
             },
             mode,
         ) => {
-            let by_user = mode == Ordering::Telegram && BY_USER.contains(&job.kind.as_str());
+            let by_user = mode == Ordering::Telegram && queued_by_user(&job.kind);
             match (by_user, chat, user) {
                 (false, Some(chat), _) => Some(format!("tg:{bot}:c:{chat}")),
                 (_, _, Some(user)) => Some(format!("tg:{bot}:u:{user}")),
