@@ -85,6 +85,22 @@ pub const BODY_BUDGET_EXHAUSTED_TOTAL: &str = "sluice_body_budget_exhausted_tota
 pub const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "sluice_http_connections_closed_total";
 /// Connections open on the HTTP listeners (webhook and admin together).
 pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
+/// Rows per partition of `updates` / `events` (`table`, `partition`): Postgres's estimate
+/// (`pg_class.reltuples`), sampled by every worker on an interval. Aggregate with `max`.
+pub const PARTITION_ROWS: &str = "sluice_partition_rows";
+/// Bytes per partition (heap, indexes, TOAST), sampled with [`PARTITION_ROWS`].
+pub const PARTITION_BYTES: &str = "sluice_partition_bytes";
+/// Age of the oldest daily partition's start, per `table`.
+pub const PARTITION_OLDEST_AGE_SECONDS: &str = "sluice_partition_oldest_age_seconds";
+/// How far ahead of now the daily partitions reach without a gap, per `table` (0: the
+/// partition for now is missing; below a day: tomorrow's is).
+pub const PARTITION_AHEAD_SECONDS: &str = "sluice_partition_ahead_seconds";
+/// When a retention run (`SLUICE_RETENTION`) last finished, Unix seconds (0: never); read from
+/// `retention_runs`, so every worker exports the same value.
+pub const RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
+    "sluice_retention_last_success_timestamp_seconds";
+/// Partitions dropped by retention, per `table`.
+pub const PARTITIONS_DROPPED_TOTAL: &str = "sluice_partitions_dropped_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -97,6 +113,8 @@ pub const LABEL_SCHEME: &str = "scheme";
 pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
+pub const LABEL_TABLE: &str = "table";
+pub const LABEL_PARTITION: &str = "partition";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -158,4 +176,10 @@ pub const ALL: &[&str] = &[
     HTTP_CONNECTIONS_CLOSED_TOTAL,
     HTTP_CONNECTIONS_OPEN,
     BODY_BUDGET_EXHAUSTED_TOTAL,
+    PARTITION_ROWS,
+    PARTITION_BYTES,
+    PARTITION_OLDEST_AGE_SECONDS,
+    PARTITION_AHEAD_SECONDS,
+    RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS,
+    PARTITIONS_DROPPED_TOTAL,
 ];

@@ -1,4 +1,4 @@
-//! The `sluice-worker` command line: run the workers, or manage the dead letters.
+//! The `sluice-worker` command line: run the workers, manage the dead letters, run retention.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -43,6 +43,7 @@ pub async fn main_builtin() -> ExitCode {
             },
         },
         Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
     }
 }
 
@@ -62,6 +63,7 @@ pub async fn main_with<H: UpdateHandler>(handler: H) -> ExitCode {
     match command() {
         Command::Run(cfg) => exit(run_worker(*cfg, handler).await),
         Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
     }
 }
 

@@ -14,7 +14,7 @@ use sluice_shared::{
     serve::ServeConfig,
 };
 
-use crate::scheduler::LaneWeights;
+use crate::{partitions::Retention, scheduler::LaneWeights};
 
 /// sluice-worker: drains the lanes' queues into Postgres.
 #[derive(Parser, Debug)]
@@ -31,6 +31,28 @@ pub enum Command {
     /// Inspect, replay or purge the dead letters.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Drop the partitions of `updates` and `events` past SLUICE_RETENTION.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Drop the expired partitions now (one worker at a time: waits for no lock, says so).
+    Run {
+        /// Only list what would be dropped.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+        #[arg(
+            long = "retention",
+            env = "SLUICE_RETENTION",
+            value_name = "SLUICE_RETENTION",
+            default_value = "30d"
+        )]
+        retention: Retention,
+        #[command(flatten)]
+        db: DatabaseConfig,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -213,6 +235,16 @@ pub struct WorkerConfig {
           default_value = "14d", value_parser = duration_at_least(Duration::ZERO))]
     pub dlq_retention: Duration,
 
+    /// How long `updates` and `events` rows are kept: whole days' partitions older than this are
+    /// dropped, once a day, by one worker; at least 1d, or `off` to keep everything.
+    #[arg(
+        long = "retention",
+        env = "SLUICE_RETENTION",
+        value_name = "SLUICE_RETENTION",
+        default_value = "30d"
+    )]
+    pub retention: Retention,
+
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
     /// always added so two processes never share a worker name.
     #[arg(long = "worker-id", env = "POD_NAME", value_name = "POD_NAME")]
@@ -247,6 +279,7 @@ impl WorkerConfig {
             forward_timeout = %show(self.forward_timeout),
             vacuum_interval = %show(self.vacuum_interval),
             dlq_retention = %show(self.dlq_retention),
+            retention = %self.retention,
             dedup_ttl = %show(self.queue.dedup_ttl),
             db_acquire_timeout = %show(self.db.acquire_timeout),
             header_read_timeout = %show(self.serve.header_read_timeout),

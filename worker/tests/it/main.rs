@@ -17,6 +17,7 @@ mod hooks;
 mod lanes;
 mod outage;
 mod panics;
+mod partitions;
 mod pgbouncer;
 mod refused;
 mod renamed;
