@@ -97,8 +97,7 @@ pub const PARTITION_OLDEST_AGE_SECONDS: &str = "sluice_partition_oldest_age_seco
 pub const PARTITION_AHEAD_SECONDS: &str = "sluice_partition_ahead_seconds";
 /// When a retention run (`SLUICE_RETENTION`) last finished, Unix seconds (0: never); read from
 /// `retention_runs`, so every worker exports the same value.
-pub const RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
-    "sluice_retention_last_success_timestamp_seconds";
+pub const RETENTION_LAST_SUCCESS: &str = "sluice_retention_last_success_timestamp_seconds";
 /// Partitions dropped by retention, per `table`.
 pub const PARTITIONS_DROPPED_TOTAL: &str = "sluice_partitions_dropped_total";
 
@@ -180,6 +179,6 @@ pub const ALL: &[&str] = &[
     PARTITION_BYTES,
     PARTITION_OLDEST_AGE_SECONDS,
     PARTITION_AHEAD_SECONDS,
-    RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS,
+    RETENTION_LAST_SUCCESS,
     PARTITIONS_DROPPED_TOTAL,
 ];

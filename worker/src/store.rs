@@ -1,13 +1,15 @@
 //! SQL of the worker, one function per statement, and what a failed statement means.
 
-use std::sync::Arc;
-
 use serde_json::value::RawValue;
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
 };
-use sqlx::{PgPool, postgres::PgDatabaseError, types::Json};
+use sqlx::{PgPool, types::Json};
+
+mod error;
+
+pub use error::{StoreError, is_data_error};
 
 /// The `updates` row of a Telegram job, owned so that it can wait in a batch (see `rows`).
 #[derive(Debug)]
@@ -79,44 +81,6 @@ pub enum Seen {
     Unhandled,
     /// A handler already finished with this update (`handled_at` is set): never run it again.
     Handled,
-}
-
-/// Why a row could not be written.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// Postgres refused the row itself (SQLSTATE class 22 data exception, e.g. `\u0000` in
-    /// `jsonb`; class 54 program limit, e.g. nesting too deep): it fails the same way on every
-    /// attempt, so retrying only delays the dead letter. Carries Postgres's own message.
-    #[error("postgres refused the row: {0}")]
-    Refused(String),
-    /// Anything else (Postgres down, pool exhausted, a lost connection): worth retrying.
-    #[error("{0}")]
-    Unavailable(Arc<sqlx::Error>),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        if !is_data_error(&e) {
-            return StoreError::Unavailable(Arc::new(e));
-        }
-        let sqlx::Error::Database(db) = &e else {
-            unreachable!("is_data_error only accepts database errors")
-        };
-        let code = db.code().unwrap_or_default();
-        let detail = db
-            .try_downcast_ref::<PgDatabaseError>()
-            .and_then(|pg| pg.detail())
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
-        StoreError::Refused(format!("{}{detail} (SQLSTATE {code})", db.message()))
-    }
-}
-
-/// Whether Postgres refused the data rather than failed to take it: SQLSTATE classes 22 (data
-/// exception) and 54 (program limit exceeded).
-pub fn is_data_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db)
-        if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54")))
 }
 
 /// Inserts the rows in one statement; a (bot, update_id) already there is left alone, so a job

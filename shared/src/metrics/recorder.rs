@@ -156,7 +156,7 @@ fn describe() {
         "How far ahead of now the daily partitions reach without a gap, per table."
     );
     describe_gauge!(
-        RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS,
+        RETENTION_LAST_SUCCESS,
         Unit::Seconds,
         "When a retention run last finished (Unix seconds, 0: never)."
     );

@@ -117,6 +117,7 @@ pub async fn run(
         .fetch_one(&mut *tx)
         .await?;
     if !locked {
+        tx.rollback().await?;
         return Ok(Outcome::Locked);
     }
     if when == When::IfDue {
@@ -128,6 +129,9 @@ pub async fn run(
         .fetch_one(&mut *tx)
         .await?;
         if recent {
+            // Ended here, not on drop: a dropped transaction is rolled back only when its
+            // connection is next used, and until then it would hold the lock.
+            tx.rollback().await?;
             return Ok(Outcome::NotDue);
         }
     }

@@ -112,7 +112,7 @@ pub async fn export(
             .set(0.0);
     }
     *shown = seen;
-    metrics::gauge!(m::RETENTION_LAST_SUCCESS_TIMESTAMP_SECONDS).set(last_retention(db).await?);
+    metrics::gauge!(m::RETENTION_LAST_SUCCESS).set(last_retention(db).await?);
     Ok(())
 }
 

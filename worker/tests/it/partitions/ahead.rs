@@ -85,10 +85,12 @@ async fn the_worker_makes_missing_partitions_at_start_and_exports_the_gauges() {
     })
     .await;
     assert!(made, "the worker created the partitions ahead");
+    // Both tables' gauges: a scrape may fall between the two tables of one sample.
     let ahead_ok = wait_until(Duration::from_secs(30), || async {
         let text = worker.metrics().await;
         gauge(&text, "sluice_partition_ahead_seconds{table=\"updates\"}")
             .is_some_and(|s| s > f64::from(AHEAD_DAYS) * 86_400.0)
+            && gauge(&text, "sluice_partition_ahead_seconds{table=\"events\"}").is_some()
     })
     .await;
     assert!(ahead_ok, "the gauge shows {AHEAD_DAYS} days ahead");
@@ -99,13 +101,8 @@ async fn the_worker_makes_missing_partitions_at_start_and_exports_the_gauges() {
         gauge(&text, &bytes).is_some_and(|b| b > 0.0),
         "{bytes} in:\n{text}"
     );
-    assert!(
-        gauge(
-            &text,
-            "sluice_partition_oldest_age_seconds{table=\"events\"}"
-        )
-        .is_some()
-    );
+    let oldest = "sluice_partition_oldest_age_seconds{table=\"events\"}";
+    assert!(gauge(&text, oldest).is_some(), "{oldest} in:\n{text}");
     drop(worker);
     sluice_testkit::clear_prefix(&redis, &prefix).await;
     db.drop_db().await;

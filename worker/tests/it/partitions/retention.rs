@@ -134,6 +134,11 @@ async fn retention_off_keeps_everything_and_a_held_lock_stops_a_second_worker() 
         Outcome::Locked
     );
     assert_eq!(db.update_rows().await, 13);
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(RETENTION_LOCK)
+        .execute(&mut other)
+        .await
+        .unwrap();
     other.close().await.unwrap();
 
     let off = expire::run(&db.pool, now, Retention::Off, When::IfDue)
@@ -195,13 +200,13 @@ async fn the_retention_command_lists_then_drops() {
         "{dry}"
     );
     assert!(
-        dry.contains("4 partition(s) past SLUICE_RETENTION=10d; nothing dropped"),
+        dry.contains("4 partition(s) past SLUICE_RETENTION=10days; nothing dropped"),
         "{dry}"
     );
     assert_eq!(db.update_rows().await, 13);
     let run = cli(&["retention", "run"]);
     assert!(
-        run.contains("dropped 4 partition(s) past SLUICE_RETENTION=10d"),
+        run.contains("dropped 4 partition(s) past SLUICE_RETENTION=10days"),
         "{run}"
     );
     assert!(run.contains("forgot 2 dedup key(s)"), "{run}");
