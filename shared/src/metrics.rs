@@ -110,6 +110,21 @@ pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
 pub const ORDER_PARKED: &str = "sluice_order_parked";
 /// `SLUICE_ORDER_MAX_HOLD`, for the alert on holds longer than it.
 pub const ORDER_MAX_HOLD_SECONDS: &str = "sluice_order_max_hold_seconds";
+/// Rows per partition of `updates` / `events` (`table`, `partition`): Postgres's estimate
+/// (`pg_class.reltuples`), sampled by every worker on an interval. Aggregate with `max`.
+pub const PARTITION_ROWS: &str = "sluice_partition_rows";
+/// Bytes per partition (heap, indexes, TOAST), sampled with [`PARTITION_ROWS`].
+pub const PARTITION_BYTES: &str = "sluice_partition_bytes";
+/// Age of the oldest daily partition's start, per `table`.
+pub const PARTITION_OLDEST_AGE_SECONDS: &str = "sluice_partition_oldest_age_seconds";
+/// How far ahead of now the daily partitions reach without a gap, per `table` (0: the
+/// partition for now is missing; below a day: tomorrow's is).
+pub const PARTITION_AHEAD_SECONDS: &str = "sluice_partition_ahead_seconds";
+/// When a retention run (`SLUICE_RETENTION`) last finished, Unix seconds (0: never); read from
+/// `retention_runs`, so every worker exports the same value.
+pub const RETENTION_LAST_SUCCESS: &str = "sluice_retention_last_success_timestamp_seconds";
+/// Partitions dropped by retention, per `table`.
+pub const PARTITIONS_DROPPED_TOTAL: &str = "sluice_partitions_dropped_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -133,6 +148,8 @@ pub const REVISION: &str = match option_env!("SLUICE_REVISION") {
     Some(rev) => rev,
     None => "unknown",
 };
+pub const LABEL_TABLE: &str = "table";
+pub const LABEL_PARTITION: &str = "partition";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -201,4 +218,10 @@ pub const ALL: &[&str] = &[
     ORDER_OLDEST_HOLD_SECONDS,
     ORDER_PARKED,
     ORDER_MAX_HOLD_SECONDS,
+    PARTITION_ROWS,
+    PARTITION_BYTES,
+    PARTITION_OLDEST_AGE_SECONDS,
+    PARTITION_AHEAD_SECONDS,
+    RETENTION_LAST_SUCCESS,
+    PARTITIONS_DROPPED_TOTAL,
 ];

@@ -53,6 +53,18 @@ impl TestDb {
 
     /// Creates and migrates a fresh database on the server behind `admin_url`.
     pub async fn fresh_on(admin_url: &str) -> anyhow::Result<TestDb> {
+        let db = Self::unmigrated_on(admin_url).await?;
+        sluice_shared::db::migrate(&db.pool).await?;
+        Ok(db)
+    }
+
+    /// A fresh database with no migration applied: for tests of a migration itself, which apply
+    /// the earlier ones (`MIGRATOR.run_to`), fill the old schema and migrate.
+    pub async fn unmigrated() -> anyhow::Result<TestDb> {
+        Self::unmigrated_on(&admin_database_url()).await
+    }
+
+    async fn unmigrated_on(admin_url: &str) -> anyhow::Result<TestDb> {
         let name = format!(
             "sluice_test_{}",
             ulid::Ulid::generate().to_string().to_lowercase()
@@ -68,7 +80,6 @@ impl TestDb {
             .max_connections(4)
             .connect(&url)
             .await?;
-        sluice_shared::db::migrate(&pool).await?;
         Ok(TestDb {
             name,
             url,

@@ -1,11 +1,12 @@
 //! The `sluice-worker` command line: run the workers, manage the dead letters, use the stored
-//! history, or ask a running worker whether it is healthy.
+//! history, run retention, or ask a running worker whether it is healthy.
 //!
 //! # Layout
 //! - this file: the commands, `run` and `healthcheck`, and how a result becomes an exit code.
 //!   Each command flattens only the settings it uses, so its `--help` lists nothing else.
 //! - [`dlq`]: the `sluice-worker dlq` commands (Redis only).
 //! - [`crate::history`]: the `sluice-worker history` commands.
+//! - [`crate::partitions::cli`]: `sluice-worker retention run`.
 
 pub mod dlq;
 
@@ -49,6 +50,9 @@ pub enum Command {
     /// Replay, export or erase stored updates.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Drop the partitions of `updates` and `events` past SLUICE_RETENTION.
+    #[command(subcommand)]
+    Retention(crate::partitions::cli::RetentionCommand),
     /// Ask the running worker's admin listener (SLUICE_ADMIN_ADDR) whether it is alive
     /// (/healthz) or, with --ready, ready (/readyz); exit 0 on a 200, else 1. For container
     /// health checks in an image without curl.
@@ -93,6 +97,7 @@ pub async fn main_builtin() -> ExitCode {
             },
         },
         Command::History(cmd) => exit(history(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
         Command::Healthcheck { admin, check } => exit(health(admin, check).await),
     }
 }
@@ -122,6 +127,7 @@ pub async fn main_with<H: UpdateHandler>(handler: H) -> ExitCode {
         Command::Dlq(cmd) => exit(dlq::run(cmd).await),
         Command::History(HistoryCommand::Replay(args)) => exit(replay::run(*args, handler).await),
         Command::History(cmd) => exit(history(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
         Command::Healthcheck { admin, check } => exit(health(admin, check).await),
     }
 }

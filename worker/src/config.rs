@@ -13,7 +13,7 @@ use sluice_shared::{
     serve::ServeConfig,
 };
 
-use crate::scheduler::LaneWeights;
+use crate::{partitions::Retention, scheduler::LaneWeights};
 
 /// Which built-in handler `sluice-worker` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -160,6 +160,16 @@ pub struct WorkerConfig {
           default_value = "14d", value_parser = duration_at_least(Duration::ZERO))]
     pub dlq_retention: Duration,
 
+    /// How long `updates` and `events` rows are kept: whole days' partitions older than this are
+    /// dropped, once a day, by one worker; at least 1d, or `off` to keep everything.
+    #[arg(
+        long = "retention",
+        env = "SLUICE_RETENTION",
+        value_name = "SLUICE_RETENTION",
+        default_value = "30d"
+    )]
+    pub retention: Retention,
+
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
     /// always added so two processes never share a worker name.
     #[arg(long = "worker-id", env = "POD_NAME", value_name = "POD_NAME")]
@@ -199,6 +209,7 @@ impl WorkerConfig {
             forward_timeout = %show(self.forward_timeout),
             vacuum_interval = %show(self.vacuum_interval),
             dlq_retention = %show(self.dlq_retention),
+            retention = %self.retention,
             dedup_ttl = %show(self.queue.dedup_ttl),
             order_max_hold = %show(self.order.max_hold),
             db_acquire_timeout = %show(self.db.acquire_timeout),

@@ -119,12 +119,9 @@ async fn settle<H: UpdateHandler>(
             .increment(1);
         return Ok(());
     }
-    let _permit = rt
-        .scheduler
-        .acquire(job.lane)
-        .instrument(tracing::debug_span!("capacity", lane))
-        .await;
     let job_id = task_id.to_string();
+    // Its turn first: a job parked behind its key writes no row and runs nothing yet, so the
+    // rows (and `handled_at`) of a key follow its order whatever the handler.
     let hold = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
         Ok(hold) => hold,
         // Parked on its key (its bytes are there), or finished before: this task is done.
@@ -134,22 +131,22 @@ async fn settle<H: UpdateHandler>(
             return Ok(());
         }
     };
+    // The row before the permit: the permits bound the handlers, not the rows, so every fetched
+    // job's row can join the next batched insert (see `startup::row_window`). The job is still
+    // acknowledged only after its row is committed.
+    let stored = caught(&job, store_row(&rt, &job, &job_id, &worker)).await;
+    let _permit = rt
+        .scheduler
+        .acquire(job.lane)
+        .instrument(tracing::debug_span!("capacity", lane))
+        .await;
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
-    let attempt = AssertUnwindSafe(execute(&rt, &job, &job_id, &worker));
-    // A panic is a failure like another: retried under the policy, dead-lettered at the end.
-    let (result, panicked) = match attempt.catch_unwind().await {
-        Ok(result) => (result, false),
-        Err(panic) => {
-            let panic = panic_message(&*panic).to_owned();
-            tracing::error!(%panic, job = %job.describe(), "the job panicked");
-            (
-                Err(HandlerError::transient(format!("panicked: {panic}"))),
-                true,
-            )
-        }
+    let (result, panicked) = match stored {
+        (Ok(seen), _) => caught(&job, execute(&rt, &job, &job_id, &worker, seen)).await,
+        (Err(e), panicked) => (Err(e), panicked),
     };
     metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
         .record(started.elapsed().as_secs_f64());
@@ -196,17 +193,36 @@ async fn take_turn(
     })
 }
 
-/// The row first (the update is safe whatever the handler does), then the handler unless one
-/// already finished with this update, then `handled_at` (see [`crate::handled`]).
-async fn execute<H: UpdateHandler>(
+/// Runs `attempt`; a panic is a failure like another: retried under the policy, dead-lettered at
+/// the end. Returns the result and whether it panicked.
+async fn caught<T>(
+    job: &Job,
+    attempt: impl Future<Output = Result<T, HandlerError>>,
+) -> (Result<T, HandlerError>, bool) {
+    match AssertUnwindSafe(attempt).catch_unwind().await {
+        Ok(result) => (result, false),
+        Err(panic) => {
+            let panic = panic_message(&*panic).to_owned();
+            tracing::error!(%panic, job = %job.describe(), "the job panicked");
+            (
+                Err(HandlerError::transient(format!("panicked: {panic}"))),
+                true,
+            )
+        }
+    }
+}
+
+/// The row first (the update is safe whatever the handler does); says whether a handler already
+/// finished with this update.
+async fn store_row<H: UpdateHandler>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
     worker: &WorkerContext,
-) -> Result<(), HandlerError> {
+) -> Result<Seen, HandlerError> {
     let stores_only = rt.handler.stores_only();
     let insert = tracing::debug_span!("insert", job_id);
-    let seen = match JobRow::of(job, job_id) {
+    Ok(match JobRow::of(job, job_id) {
         JobRow::Update(row) => {
             let row = Arc::new(row);
             ride_out(worker, job, || rt.rows.write(row.clone()))
@@ -222,7 +238,19 @@ async fn execute<H: UpdateHandler>(
             .instrument(insert)
             .await?
         }
-    };
+    })
+}
+
+/// The handler unless one already finished with this update, then `handled_at` (see
+/// [`crate::handled`]).
+async fn execute<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    job: &Job,
+    job_id: &str,
+    worker: &WorkerContext,
+    seen: Seen,
+) -> Result<(), HandlerError> {
+    let stores_only = rt.handler.stores_only();
     if seen == Seen::Handled {
         metrics::counter!(m::JOBS_ALREADY_HANDLED_TOTAL, m::LABEL_LANE => job.lane.as_str())
             .increment(1);

@@ -21,6 +21,8 @@
 //! - [`history`]: `history replay | export | erase` over the stored updates.
 //! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
 //! - [`vacuum`]: keeping Redis memory flat.
+//! - [`partitions`]: the daily partitions of `updates` and `events`: ahead, retention
+//!   (`SLUICE_RETENTION`, `sluice-worker retention run`), their gauges.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
 //! - [`supervise`]: restarting a lane's consumer that died; liveness when it keeps dying.
 //! - [`gate`]: no fetching and no attempts used while Postgres is down; [`vitals`]: the probes.
@@ -39,6 +41,7 @@ pub mod history;
 pub mod identity;
 pub mod job;
 pub mod order;
+pub mod partitions;
 pub mod poll;
 pub mod promote;
 pub mod retention;

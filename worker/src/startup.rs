@@ -142,6 +142,10 @@ impl<H: UpdateHandler> Worker<H> {
             self.cfg.vacuum_interval,
             self.cfg.dlq_retention,
         ));
+        let partitions = tokio::spawn(crate::partitions::task::run(
+            self.runtime.ctx.db.clone(),
+            self.cfg.retention,
+        ));
         // Before any apalis fetch: a backlog piled up while no worker ran must be promoted in
         // chunks, or apalis's own promotion would fail on it (see `promote`).
         let prefix = self.cfg.redis.queue_prefix.clone();
@@ -162,8 +166,9 @@ impl<H: UpdateHandler> Worker<H> {
                 config: self.lane_config(lane),
                 runtime: self.runtime.clone(),
                 // Each lane may hold the whole capacity when the others are idle; the scheduler
-                // decides who runs when they compete.
-                concurrency: self.cfg.concurrency as usize,
+                // decides who runs when they compete. Beyond it, the row window: jobs whose rows
+                // are being written, which hold no permit.
+                concurrency: self.cfg.concurrency as usize + self.row_window(),
                 poll_interval: self.cfg.poll_interval,
             };
             let (health, stop) = (self.health.clone(), stop_rx.clone());
@@ -193,12 +198,27 @@ impl<H: UpdateHandler> Worker<H> {
             ),
         }
         vacuum.abort();
+        partitions.abort();
         pool_metrics.abort();
         promoter.abort();
         order_gauges.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");
         Ok(())
+    }
+
+    /// Jobs per lane that may be writing their rows beyond the handler capacity, so that a batched
+    /// insert fills up to `SLUICE_INSERT_BATCH` rows whatever `SLUICE_WORKER_CONCURRENCY` is.
+    /// A handler that does more than store gets one batch's worth only up to the concurrency: its
+    /// own work is the limit there, and every job fetched ahead must finish within the shutdown
+    /// grace.
+    fn row_window(&self) -> usize {
+        let batch = self.cfg.insert_batch as usize;
+        if self.runtime.handler.stores_only() {
+            batch
+        } else {
+            batch.min(self.cfg.concurrency as usize)
+        }
     }
 
     fn lane_config(&self, lane: Lane) -> apalis_redis::Config {

@@ -143,6 +143,34 @@ fn describe() {
         "Age of the oldest pending job per lane."
     );
     describe_gauge!(DB_POOL_CONNECTIONS, "Pooled Postgres connections by state.");
+    describe_gauge!(
+        PARTITION_ROWS,
+        "Estimated rows per partition of updates/events; aggregate with max."
+    );
+    describe_gauge!(
+        PARTITION_BYTES,
+        Unit::Bytes,
+        "Bytes per partition of updates/events; aggregate with max."
+    );
+    describe_gauge!(
+        PARTITION_OLDEST_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest daily partition, per table."
+    );
+    describe_gauge!(
+        PARTITION_AHEAD_SECONDS,
+        Unit::Seconds,
+        "How far ahead of now the daily partitions reach without a gap, per table."
+    );
+    describe_gauge!(
+        RETENTION_LAST_SUCCESS,
+        Unit::Seconds,
+        "When a retention run last finished (Unix seconds, 0: never)."
+    );
+    describe_counter!(
+        PARTITIONS_DROPPED_TOTAL,
+        "Partitions dropped by retention, per table."
+    );
     describe_gauge!(DB_POOL_MAX_CONNECTIONS, "Upper bound of the Postgres pool.");
     describe_histogram!(
         DB_ACQUIRE_SECONDS,

@@ -21,6 +21,7 @@ mod ordering;
 mod otlp;
 mod outage;
 mod panics;
+mod partitions;
 mod pgbouncer;
 mod readiness;
 mod refused;
