@@ -16,6 +16,8 @@ use std::{ffi::OsString, fmt, net::SocketAddr, time::Duration};
 
 use clap::Parser;
 
+use crate::tls::TlsConfig;
+
 pub use duration::{DurationParser, duration_at_least, duration_between, parse_duration, show};
 
 /// Where Postgres lives and how many connections this process may hold.
@@ -69,6 +71,11 @@ pub struct DatabaseConfig {
     #[arg(long = "auto-migrate", env = "SLUICE_AUTO_MIGRATE", value_name = "SLUICE_AUTO_MIGRATE",
           default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_migrate: bool,
+
+    /// The private CA (`SLUICE_CA_FILE`): here because every command that reaches Postgres
+    /// takes these settings; the serving processes use it for Redis and https too.
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 // The URL may carry a password: never print it.
@@ -82,6 +89,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("max_replicas", &self.max_replicas)
             .field("budget", &self.budget)
             .field("auto_migrate", &self.auto_migrate)
+            .field("tls", &self.tls)
             .finish()
     }
 }

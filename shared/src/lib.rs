@@ -14,6 +14,8 @@
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
+//! - [`tls`]: the rustls provider (ring) and the trusted roots (system + `SLUICE_CA_FILE`).
+//! - [`reach`]: the start-up connection checks, and a failure's host, port and cause.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
 //! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
@@ -32,9 +34,11 @@ pub mod lanes;
 pub mod mac;
 pub mod metrics;
 pub mod queue;
+pub mod reach;
 pub mod redis_memory;
 pub mod secret;
 pub mod serve;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;
+pub mod tls;

@@ -27,6 +27,8 @@ struct RunFromEnv {
 }
 
 fn command() -> Command {
+    // Before anything builds a client: a bot's own handler may build its reqwest client first.
+    sluice_shared::tls::install_provider();
     let cli: Cli = parse_or_exit();
     cli.command
         .unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
@@ -53,7 +55,7 @@ fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
         cfg.forward_secret.as_ref(),
         cfg.forward_secret_previous.as_ref(),
     )?;
-    Forward::new(settings, cfg.forward_timeout)
+    Forward::new(settings, cfg.forward_timeout, &cfg.db.tls)
         .context("building the forward handler's HTTP client")
 }
 
@@ -87,8 +89,12 @@ async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::
 }
 
 async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
-    let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Pusher)> {
-        let conn = sluice_shared::queue::connect(&r.redis.redis_url, Duration::from_secs(5))?;
+    let open = async |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Pusher)> {
+        let url = &r.redis.redis_url;
+        let client = sluice_shared::queue::client(url, &r.tls)
+            .context("REDIS_URL is not a valid Redis URL")?;
+        sluice_shared::reach::redis(&client, Duration::from_secs(5)).await?;
+        let conn = sluice_shared::queue::connect_with(url, &r.tls, Duration::from_secs(5))?;
         let prefix = &r.redis.queue_prefix;
         Ok((
             DeadLetters::new(conn.clone(), prefix),
@@ -97,7 +103,7 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
     };
     match cmd {
         DlqCommand::List { lane, limit, redis } => {
-            let (dead, _) = open(&redis)?;
+            let (dead, _) = open(&redis).await?;
             let letters = dead
                 .list(lane, limit)
                 .await
@@ -125,7 +131,7 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
             );
         }
         DlqCommand::Replay { all, ids, redis } => {
-            let (dead, queue) = open(&redis)?;
+            let (dead, queue) = open(&redis).await?;
             let (mut replayed, mut wanted) = (0usize, ids.len());
             loop {
                 let batch = if all {
@@ -155,7 +161,7 @@ async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
             );
         }
         DlqCommand::Purge { older_than, redis } => {
-            let (dead, _) = open(&redis)?;
+            let (dead, _) = open(&redis).await?;
             let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
             let removed = dead.purge_before(before).await?;
             println!("purged {removed} dead letter(s) older than {older_than:?}");

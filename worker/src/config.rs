@@ -12,6 +12,7 @@ use sluice_shared::{
     queue::QueueConfig,
     secret::Secret,
     serve::ServeConfig,
+    tls::TlsConfig,
 };
 
 use crate::scheduler::LaneWeights;
@@ -73,6 +74,8 @@ pub struct RedisOnly {
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 /// Which built-in handler `sluice-worker` runs.

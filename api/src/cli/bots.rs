@@ -103,7 +103,7 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
         }
         BotsCommand::List(DbOnly { db: cfg }) => {
-            let all = bots::list(&pool(&cfg)?).await?;
+            let all = bots::list(&pool(&cfg).await?).await?;
             let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
             for b in &all {
                 println!(
@@ -120,20 +120,21 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            bots::remove(&pool(&cfg)?, &name).await?;
+            bots::remove(&pool(&cfg).await?, &name).await?;
             println!("removed bot '{name}'");
         }
     }
     Ok(())
 }
 
-fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    Ok(db::pool(cfg, "sluice-api bots")?)
+/// A failed connection is reported with its host, port and cause ([`db::connect`]).
+async fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    db::connect(cfg, "sluice-api bots").await
 }
 
 /// The commands that write a bot first bring the schema up to date.
 async fn migrated(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    let pool = pool(cfg)?;
+    let pool = pool(cfg).await?;
     db::migrate(&pool).await.context("applying migrations")?;
     Ok(pool)
 }

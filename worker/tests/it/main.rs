@@ -23,4 +23,5 @@ mod renamed;
 mod retry;
 mod sizing;
 mod target;
+mod tls;
 mod vacuum;
