@@ -108,34 +108,37 @@ impl Api {
         }
         cfg.validate().map_err(anyhow::Error::msg)?;
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
-            .context("DATABASE_URL is not a valid Postgres URL")?;
-        // Postgres down at start-up does not stop the api: it starts not ready, and the
-        // registries load (after the migrations, if asked) once Postgres answers.
+        // Postgres down at start-up does not stop the api (a misconfiguration does): it starts
+        // not ready, and the registries load (after the migrations, if asked) once Postgres
+        // answers.
+        let (db, db_up) = sluice_shared::db::reach_at_startup(&cfg.db, "sluice-api").await?;
         let migrations = match cfg.db_startup.auto_migrate {
             true => Migrations::at_startup(&db)
                 .await
                 .context("applying migrations (SLUICE_AUTO_MIGRATE)")?,
             false => Migrations::done(),
         };
-        if !migrations.is_pending() {
+        if db_up && !migrations.is_pending() {
             sluice_shared::db::startup_budget_check(&db, &cfg.db, &cfg.db_startup, "sluice-api")
                 .await?;
         }
-        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
-            .context("REDIS_URL is not a valid Redis URL")?;
+        let tls = &cfg.db.tls;
+        sluice_shared::reach::redis_at_startup(&cfg.redis.redis_url, tls, "REDIS_URL").await?;
+        let redis =
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, cfg.enqueue_timeout)
+                .context("REDIS_URL is not a valid Redis URL")?;
         // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
         // connection of its own then, so neither admission and replay commands nor the other
         // lanes' pushes queue behind it.
         let connect = || {
-            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, cfg.enqueue_timeout)
                 .context("REDIS_URL is not a valid Redis URL")
         };
         let enqueue_conns = match cfg.enqueue_min_replicas {
             0 => PerLane::splat(redis.clone()),
             _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
-        let admission = Admission::build(&cfg.admission, &cfg.redis)?;
+        let admission = Admission::build(&cfg.admission, &cfg.redis, tls).await?;
         let (registry, sources) = (BotRegistry::default(), SourceRegistry::default());
         if !migrations.is_pending() {
             if let Err(e) = registry.reload(&db).await {

@@ -19,7 +19,9 @@ use std::{ffi::OsString, fmt, net::SocketAddr, time::Duration};
 
 use clap::Parser;
 
+use crate::tls::TlsConfig;
 pub use db_startup::DbStartupConfig;
+
 pub use duration::{DurationParser, duration_at_least, duration_between, parse_duration, show};
 
 /// Where Postgres lives and how many connections this process may hold: every command that
@@ -53,6 +55,11 @@ pub struct DatabaseConfig {
     #[arg(long = "db-pool-acquire-timeout", env = "DB_POOL_ACQUIRE_TIMEOUT", value_name = "DB_POOL_ACQUIRE_TIMEOUT",
           default_value = "2s", value_parser = duration_at_least(Duration::from_millis(1)))]
     pub acquire_timeout: Duration,
+
+    /// The private CA (`SLUICE_CA_FILE`): here because every command that reaches Postgres
+    /// takes these settings; the serving processes use it for Redis and https too.
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 // The URL may carry a password: never print it.
@@ -63,6 +70,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("pool_max_connections", &self.pool_max_connections)
             .field("pool_min_connections", &self.pool_min_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }

@@ -14,6 +14,8 @@
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
+//! - [`tls`]: the rustls provider (ring) and the trusted roots (system + `SLUICE_CA_FILE`).
+//! - [`reach`]: the start-up connection checks, and a failure's host, port and cause.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines, OTLP traces) and the trace
 //!   context a job carries.
@@ -37,9 +39,11 @@ pub mod mac;
 pub mod metrics;
 pub mod output;
 pub mod queue;
+pub mod reach;
 pub mod redis_memory;
 pub mod secret;
 pub mod serve;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;
+pub mod tls;

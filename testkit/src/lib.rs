@@ -53,6 +53,9 @@ impl TestDb {
 
     /// Creates and migrates a fresh database on the server behind `admin_url`.
     pub async fn fresh_on(admin_url: &str) -> anyhow::Result<TestDb> {
+        // The worker's reqwest speaks TLS on the provider the binaries install at start-up; a
+        // test building its own client (after its database, as every test does) needs it too.
+        sluice_shared::tls::install_provider();
         let db = Self::unmigrated_on(admin_url).await?;
         sluice_shared::db::migrate(&db.pool).await?;
         Ok(db)

@@ -73,6 +73,8 @@ struct RunFromEnv {
 }
 
 fn command() -> Command {
+    // Before anything builds a client: a bot's own handler may build its reqwest client first.
+    sluice_shared::tls::install_provider();
     let cli: Cli = parse_or_exit();
     cli.command
         .unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
@@ -116,7 +118,7 @@ fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
         cfg.forward_secret.as_ref(),
         cfg.forward_secret_previous.as_ref(),
     )?;
-    Forward::new(settings, cfg.forward_timeout)
+    Forward::new(settings, cfg.forward_timeout, &cfg.db.tls)
         .context("building the forward handler's HTTP client")
 }
 

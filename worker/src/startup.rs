@@ -52,17 +52,12 @@ pub struct Worker<H> {
 impl<H: UpdateHandler> Worker<H> {
     pub async fn build(cfg: WorkerConfig, handler: H) -> anyhow::Result<Worker<H>> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker")
-            .context("DATABASE_URL is not a valid Postgres URL")?;
-        if cfg.db_startup.auto_migrate {
-            sluice_shared::db::migrate(&db)
-                .await
-                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
-        }
-        sluice_shared::db::startup_budget_check(&db, &cfg.db, &cfg.db_startup, "sluice-worker")
-            .await?;
-        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
-            .context("REDIS_URL is not a valid Redis URL")?;
+        let db = sluice_shared::db::startup(&cfg.db, &cfg.db_startup, "sluice-worker").await?;
+        let tls = &cfg.db.tls;
+        sluice_shared::reach::redis_at_startup(&cfg.redis.redis_url, tls, "REDIS_URL").await?;
+        let redis =
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, Duration::from_secs(5))
+                .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
         let stores_only = handler.stores_only();
         let runtime = Arc::new(Runtime {

@@ -115,7 +115,7 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             output,
             db: DbOnly { db: cfg },
         } => {
-            let all = bots::list(&pool(&cfg)?).await?;
+            let all = bots::list(&pool(&cfg).await?).await?;
             if output.is_json() {
                 return Ok(print_json(&all)?);
             }
@@ -135,20 +135,21 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            bots::remove(&pool(&cfg)?, &name).await?;
+            bots::remove(&pool(&cfg).await?, &name).await?;
             println!("removed bot '{name}'");
         }
     }
     Ok(())
 }
 
-fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    Ok(db::pool(cfg, "sluice-api bots")?)
+/// A failed connection is reported with its host, port and cause ([`db::connect`]).
+async fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    db::connect(cfg, "sluice-api bots").await
 }
 
 /// The commands that write a bot first bring the schema up to date.
 async fn migrated(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    let pool = pool(cfg)?;
+    let pool = pool(cfg).await?;
     db::migrate(&pool).await.context("applying migrations")?;
     Ok(pool)
 }

@@ -97,7 +97,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(cfg) => serve(*cfg).await,
         Command::Migrate(DbOnly { db: cfg }) => {
-            let pool = db::pool(&cfg, "sluice-api migrate")?;
+            let pool = db::connect(&cfg, "sluice-api migrate").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             println!("migrations applied");
             Ok(())

@@ -222,7 +222,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             output,
             db: DbOnly { db: cfg },
         } => {
-            let all = store::all(&db::pool(&cfg, "sluice-api sources")?).await?;
+            let all = store::all(&db::connect(&cfg, "sluice-api sources").await?).await?;
             if output.is_json() {
                 let listed: Vec<Listed> = all.iter().map(Listed::from).collect();
                 return Ok(print_json(&listed)?);
@@ -236,7 +236,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            if !store::remove(&db::pool(&cfg, "sluice-api sources")?, &name).await? {
+            if !store::remove(&db::connect(&cfg, "sluice-api sources").await?, &name).await? {
                 return Err(SourcesError::NotFound(name).into());
             }
             println!("removed source '{name}'");
@@ -258,7 +258,7 @@ fn from_stdin(secret: Secret) -> anyhow::Result<Secret> {
 }
 
 async fn pool(cfg: &sluice_shared::config::DatabaseConfig) -> anyhow::Result<PgPool> {
-    let pool = db::pool(cfg, "sluice-api sources")?;
+    let pool = db::connect(cfg, "sluice-api sources").await?;
     db::migrate(&pool).await.map_err(SourcesError::from)?;
     Ok(pool)
 }

@@ -14,9 +14,19 @@ use sluice_shared::{
         Pusher, QueueConfig,
         order::{self, Order, OrderConfig},
     },
+    tls::TlsConfig,
 };
 
 use crate::dlq::{DeadLetter, DeadLetters};
+
+/// What the dlq commands need: Redis, and the private CA of a `rediss://` URL.
+#[derive(clap::Args, Debug)]
+pub struct RedisConn {
+    #[command(flatten)]
+    redis: RedisConfig,
+    #[command(flatten)]
+    tls: TlsConfig,
+}
 
 #[derive(Subcommand, Debug)]
 pub enum DlqCommand {
@@ -31,7 +41,7 @@ pub enum DlqCommand {
         #[command(flatten)]
         output: OutputArgs,
         #[command(flatten)]
-        redis: RedisConfig,
+        redis: RedisConn,
     },
     /// Put dead letters back in their lane's queue (their rows stay unique: replay is safe).
     Replay {
@@ -42,7 +52,7 @@ pub enum DlqCommand {
         #[arg(required_unless_present = "all")]
         ids: Vec<String>,
         #[command(flatten)]
-        redis: RedisConfig,
+        redis: RedisConn,
         /// A letter goes after its key's current work (the key's next place), by this key.
         #[command(flatten)]
         order: OrderConfig,
@@ -52,7 +62,7 @@ pub enum DlqCommand {
         #[arg(long = "older-than", value_parser = parse_duration)]
         older_than: Duration,
         #[command(flatten)]
-        redis: RedisConfig,
+        redis: RedisConn,
     },
 }
 
@@ -99,15 +109,24 @@ impl<'a> From<&'a DeadLetter> for Listed<'a> {
     }
 }
 
-fn connect(redis: &RedisConfig) -> anyhow::Result<redis::aio::ConnectionManager> {
-    Ok(sluice_shared::queue::connect(
-        &redis.redis_url,
+/// A connection once one command has worked, or why it did not (host, port, cause).
+async fn connect(conn: &RedisConn) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let url = &conn.redis.redis_url;
+    let client = sluice_shared::queue::client(url, &conn.tls)
+        .context("REDIS_URL is not a valid Redis URL")?;
+    sluice_shared::reach::redis(&client, Duration::from_secs(5)).await?;
+    Ok(sluice_shared::queue::connect_with(
+        url,
+        &conn.tls,
         Duration::from_secs(5),
     )?)
 }
 
-fn open(redis: &RedisConfig) -> anyhow::Result<DeadLetters> {
-    Ok(DeadLetters::new(connect(redis)?, &redis.queue_prefix))
+async fn open(conn: &RedisConn) -> anyhow::Result<DeadLetters> {
+    Ok(DeadLetters::new(
+        connect(conn).await?,
+        &conn.redis.queue_prefix,
+    ))
 }
 
 pub async fn run(cmd: DlqCommand) -> anyhow::Result<()> {
@@ -117,7 +136,7 @@ pub async fn run(cmd: DlqCommand) -> anyhow::Result<()> {
             limit,
             output,
             redis,
-        } => list(&open(&redis)?, lane, limit, output).await,
+        } => list(&open(&redis).await?, lane, limit, output).await,
         DlqCommand::Replay {
             all,
             ids,
@@ -125,7 +144,7 @@ pub async fn run(cmd: DlqCommand) -> anyhow::Result<()> {
             order,
         } => replay(&redis, &order, all, &ids).await,
         DlqCommand::Purge { older_than, redis } => {
-            let dead = open(&redis)?;
+            let dead = open(&redis).await?;
             let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
             let removed = dead.purge_before(before).await?;
             println!("purged {removed} dead letter(s) older than {older_than:?}");
@@ -172,19 +191,20 @@ async fn list(
 }
 
 async fn replay(
-    redis: &RedisConfig,
+    redis: &RedisConn,
     order: &OrderConfig,
     all: bool,
     ids: &[String],
 ) -> anyhow::Result<()> {
-    let conn = connect(redis)?;
-    let dead = DeadLetters::new(conn.clone(), &redis.queue_prefix);
+    let conn = connect(redis).await?;
+    let prefix = &redis.redis.queue_prefix;
+    let dead = DeadLetters::new(conn.clone(), prefix);
     // A re-queued job claims no dedup key (`Pusher::requeue`), so the window is never used:
     // replay does not take SLUICE_DEDUP_TTL.
     let unused = QueueConfig {
         dedup_ttl: Duration::from_secs(25 * 3600),
     };
-    let queue = Pusher::new(conn, &redis.queue_prefix, &unused, crate::startup::REQUEUE);
+    let queue = Pusher::new(conn, prefix, &unused, crate::startup::REQUEUE);
     let (mut replayed, mut wanted) = (0usize, ids.len());
     loop {
         let batch = if all {

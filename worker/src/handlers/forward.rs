@@ -17,6 +17,7 @@ use std::{
 
 use reqwest::{StatusCode, Url, header::RETRY_AFTER, redirect};
 use sluice_shared::telemetry::propagate;
+use sluice_shared::tls::TlsConfig;
 use tracing::{Instrument as _, field::Empty};
 
 use crate::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
@@ -35,12 +36,23 @@ pub struct Forward {
 }
 
 impl Forward {
-    pub fn new(settings: ForwardSettings, timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// An `https://` target is verified against the system's roots and `SLUICE_CA_FILE`.
+    pub fn new(
+        settings: ForwardSettings,
+        timeout: Duration,
+        tls: &TlsConfig,
+    ) -> Result<Self, reqwest::Error> {
+        sluice_shared::tls::install_provider();
+        let private_ca = match tls.ca_pem() {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)?,
+            None => Vec::new(),
+        };
         // A redirect followed by reqwest turns the POST into a GET without the body (302, 303)
         // and the target's 200 would count the update as delivered: never follow one.
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(redirect::Policy::none())
+            .tls_certs_merge(private_ca)
             .build()?;
         Ok(Forward {
             client,

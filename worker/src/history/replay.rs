@@ -61,7 +61,7 @@ pub async fn run<H: UpdateHandler>(args: ReplayArgs, handler: H) -> anyhow::Resu
         cfg,
     } = args;
     let _telemetry = telemetry::init(&cfg.telemetry, "sluice-worker")?;
-    let pool = db::pool(&cfg.db, "sluice-worker history").context("DATABASE_URL")?;
+    let pool = db::connect(&cfg.db, "sluice-worker history").await?;
     let filter = Filter::of(&selection, Utc::now());
     let found = summary(&pool, &filter)
         .await

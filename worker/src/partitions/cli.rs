@@ -34,8 +34,7 @@ pub async fn retention(cmd: RetentionCommand) -> anyhow::Result<()> {
         retention,
         db,
     } = cmd;
-    let pool = sluice_shared::db::pool(&db, "sluice-worker retention")
-        .context("DATABASE_URL is not a valid Postgres URL")?;
+    let pool = sluice_shared::db::connect(&db, "sluice-worker retention").await?;
     let now = chrono::Utc::now();
     if dry_run {
         let expired = expire::expired(&pool, now, retention)

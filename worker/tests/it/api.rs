@@ -97,7 +97,7 @@ impl ApiProc {
 }
 
 /// The binary, built on first use off the runtime's threads (a build takes a while).
-async fn binary() -> &'static std::path::Path {
+pub async fn binary() -> &'static std::path::Path {
     tokio::task::spawn_blocking(api_binary)
         .await
         .expect("building sluice-api")

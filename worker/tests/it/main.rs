@@ -29,5 +29,6 @@ mod renamed;
 mod retry;
 mod sizing;
 mod target;
+mod tls;
 mod trace;
 mod vacuum;
