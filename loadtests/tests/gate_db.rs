@@ -55,7 +55,7 @@ async fn delivery_counts_every_class() {
     let db = TestDb::fresh().await.unwrap();
     let (a, b) = ("load-t-0", "load-t-1");
     // The check must not rely on the constraint it checks: drop it to make a duplicate row.
-    sqlx::query("ALTER TABLE updates DROP CONSTRAINT updates_bot_update_id_key")
+    sqlx::query("ALTER TABLE updates DROP CONSTRAINT updates_key")
         .execute(&db.pool)
         .await
         .unwrap();
