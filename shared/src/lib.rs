@@ -17,6 +17,8 @@
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
 //! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
+//! - [`sealed`]: secrets at rest: the keys (`SLUICE_SECRETS_KEY`, its previous) that seal and
+//!   open bot tokens and source secrets stored in Postgres.
 //! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
@@ -33,6 +35,7 @@ pub mod mac;
 pub mod metrics;
 pub mod queue;
 pub mod redis_memory;
+pub mod sealed;
 pub mod secret;
 pub mod serve;
 pub mod shutdown;
