@@ -11,6 +11,7 @@ use std::{
     time::Duration,
 };
 
+use sluice_shared::sealed::Keyring;
 use sqlx::PgPool;
 
 #[derive(Debug, Clone)]
@@ -37,15 +38,17 @@ pub type BotRegistry = Cache<BotEntry>;
 pub trait Table: Send + Sync + Sized + 'static {
     /// The cache's name in logs ("bot registry").
     const WHAT: &'static str;
-    /// Every usable row, by name.
-    fn load(db: &PgPool)
-    -> impl Future<Output = Result<HashMap<String, Self>, sqlx::Error>> + Send;
+    /// Every usable row, by name; sealed secrets opened with `keys`.
+    fn load(
+        db: &PgPool,
+        keys: &Keyring,
+    ) -> impl Future<Output = Result<HashMap<String, Self>, sqlx::Error>> + Send;
 }
 
 impl Table for BotEntry {
     const WHAT: &'static str = "bot registry";
 
-    async fn load(db: &PgPool) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
+    async fn load(db: &PgPool, _keys: &Keyring) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
         type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
         let sql = "SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots";
         let rows: Vec<Row> = sluice_shared::db::fetch_all(db, sql).await?;
@@ -71,8 +74,11 @@ impl Table for BotEntry {
 
 /// A table cached in memory by name, swapped whole on each reload; `None` until the first
 /// successful load. Entries are shared, never copied, by the requests that look them up.
+/// Opened secrets live only here, in memory, as wiped-on-drop [`sluice_shared::secret::Secret`]s.
 pub struct Cache<T> {
     entries: Arc<RwLock<Option<Snapshot<T>>>>,
+    /// Opens the table's sealed secrets on each load.
+    keys: Arc<Keyring>,
 }
 
 /// One load of the table, shared by every reader until the next one replaces it.
@@ -82,15 +88,14 @@ impl<T> Clone for Cache<T> {
     fn clone(&self) -> Self {
         Cache {
             entries: self.entries.clone(),
+            keys: self.keys.clone(),
         }
     }
 }
 
 impl<T> Default for Cache<T> {
     fn default() -> Self {
-        Cache {
-            entries: Arc::default(),
-        }
+        Cache::with_keys(Arc::default())
     }
 }
 
@@ -103,6 +108,14 @@ pub enum Lookup<T> {
 }
 
 impl<T> Cache<T> {
+    /// An empty cache whose loads open sealed secrets with `keys`.
+    pub fn with_keys(keys: Arc<Keyring>) -> Self {
+        Cache {
+            entries: Arc::default(),
+            keys,
+        }
+    }
+
     pub fn lookup(&self, name: &str) -> Lookup<Arc<T>> {
         let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
@@ -126,7 +139,7 @@ impl<T> Cache<T> {
 impl<T: Table> Cache<T> {
     /// Re-reads the table and swaps the cache in one step; answers how many entries it holds.
     pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
-        Ok(self.replace(T::load(db).await?))
+        Ok(self.replace(T::load(db, &self.keys).await?))
     }
 
     /// Keeps the cache fresh until the returned task is aborted; a failed reload is logged and

@@ -106,11 +106,13 @@ impl Api {
             _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis)?;
-        let registry = BotRegistry::default();
+        let keys = Arc::new(cfg.secrets.keyring().map_err(anyhow::Error::msg)?);
+        crate::at_rest::at_start_up(&db, &keys).await;
+        let registry = BotRegistry::with_keys(keys.clone());
         if let Err(e) = registry.reload(&db).await {
             tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
         }
-        let sources = SourceRegistry::default();
+        let sources = SourceRegistry::with_keys(keys);
         if let Err(e) = sources.reload(&db).await {
             tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
         }

@@ -20,7 +20,7 @@ use chacha20poly1305::{
     aead::{Aead, Generate, KeyInit, Payload},
 };
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+pub use zeroize::Zeroizing;
 
 pub use config::SecretsConfig;
 
@@ -87,7 +87,11 @@ pub struct Aad<'a> {
 
 impl Aad<'_> {
     fn bytes(&self) -> Vec<u8> {
-        format!("sluice/v{VERSION}/{}/{}/{}", self.table, self.column, self.row).into_bytes()
+        format!(
+            "sluice/v{VERSION}/{}/{}/{}",
+            self.table, self.column, self.row
+        )
+        .into_bytes()
     }
 }
 
@@ -132,9 +136,9 @@ impl Keyring {
                  only opens; set the new key as SLUICE_SECRETS_KEY"
                     .into(),
             ),
-            (Some(c), Some(p)) if c.id == p.id => Err(
-                "SLUICE_SECRETS_KEY_PREVIOUS is the same key as SLUICE_SECRETS_KEY".into(),
-            ),
+            (Some(c), Some(p)) if c.id == p.id => {
+                Err("SLUICE_SECRETS_KEY_PREVIOUS is the same key as SLUICE_SECRETS_KEY".into())
+            }
             _ => Ok(Keyring { current, previous }),
         }
     }
@@ -156,7 +160,13 @@ impl Keyring {
         let aad = aad.bytes();
         let sealed = key
             .cipher()
-            .encrypt(&nonce, Payload { msg: plain, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: &aad,
+                },
+            )
             .expect("XChaCha20-Poly1305 seals any message under 256 GiB");
         let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
         out.push(VERSION);

@@ -4,8 +4,10 @@
 //! - this file: the commands, `serve` and `migrate`, and how a result becomes an exit code.
 //! - [`bots`]: the `sluice-api bots` commands.
 //! - [`sources`]: the `sluice-api sources` commands.
+//! - [`secrets`]: `sluice-api secrets rotate`.
 
 pub mod bots;
+pub mod secrets;
 pub mod sources;
 
 use std::process::ExitCode;
@@ -43,6 +45,9 @@ pub enum Command {
     /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
     #[command(subcommand)]
     Sources(sources::SourcesCommand),
+    /// Secrets at rest: re-encrypt them under the current key.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 /// `sluice-api` with no command serves, configured from the environment alone.
@@ -91,6 +96,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bots(cmd) => bots::run(cmd).await,
         Command::Sources(cmd) => sources::run(cmd).await,
+        Command::Secrets(cmd) => secrets::run(cmd).await,
     }
 }
 

@@ -69,3 +69,17 @@ impl SecretsConfig {
         )
     }
 }
+
+impl SecretsConfig {
+    /// The two settings from the environment alone, for a command that takes no key flags.
+    pub fn from_env() -> Result<SecretsConfig, String> {
+        #[derive(clap::Parser)]
+        struct Env {
+            #[command(flatten)]
+            keys: SecretsConfig,
+        }
+        crate::config::try_parse_from::<Env>(["sluice"])
+            .map(|e| e.keys)
+            .map_err(|e| crate::config::one_line(&e))
+    }
+}
