@@ -14,6 +14,8 @@ mod hooks_keys;
 mod labels;
 mod outage;
 mod renamed;
+mod secrets_at_rest;
+mod secrets_leaks;
 mod server;
 mod sign;
 mod sources_cli;
