@@ -16,6 +16,7 @@ mod outage;
 mod renamed;
 mod secrets_at_rest;
 mod secrets_leaks;
+mod secrets_rotation;
 mod server;
 mod sign;
 mod sources_cli;
