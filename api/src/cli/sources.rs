@@ -221,11 +221,20 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             // key in the environment, as the api's do.
             let env = SecretsConfig::from_env().map_err(anyhow::Error::msg)?;
             let keys = env.keyring().map_err(anyhow::Error::msg)?;
-            let all = store::all(&db::pool(&cfg, "sluice-api sources")?, &keys).await?;
+            let pool = db::pool(&cfg, "sluice-api sources")?;
+            let all = store::all(&pool, &keys).await?;
             for s in &all {
                 println!("{}", describe(s));
             }
             println!("{} source(s)", all.len());
+            let rows = store::count(&pool).await?;
+            if rows > all.len() as i64 {
+                eprintln!(
+                    "note: {} more source(s) not shown: unusable as stored, or sealed under a key \
+                     not given (SLUICE_SECRETS_KEY); `sluice-api secrets rotate` names them",
+                    rows - all.len() as i64
+                );
+            }
         }
         SourcesCommand::Remove {
             name,

@@ -258,6 +258,14 @@ async fn write<'e>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Rows in `sources`, usable or not.
+pub async fn count(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM sources")
+        .persistent(false)
+        .fetch_one(db)
+        .await
+}
+
 /// Deletes the source; false when there was none.
 pub async fn remove(db: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
     let mut tx = sluice_shared::db::begin(db).await?;

@@ -109,11 +109,25 @@ async fn clear_text_secrets_are_sealed_once_a_key_is_set_and_rotate_to_a_new_key
     let app = app.restart_with(&["--secrets-key", &kb]).await;
     assert!(verifies(&app, 3).await);
 
+    // Listing opens the sources with the key in the environment.
+    let b = [
+        ("DATABASE_URL", url.as_str()),
+        ("SLUICE_SECRETS_KEY", kb.as_str()),
+    ];
+    let out = api(&["sources", "list"], &b, "").await;
+    assert!(
+        out.0 && out.1.contains("gh\tscheme=github") && out.1.contains("1 source(s)"),
+        "{out:?}"
+    );
+
     // A wrong key: the rows it cannot open are named, their secrets are not shown.
     let c = [
         ("DATABASE_URL", url.as_str()),
         ("SLUICE_SECRETS_KEY", kc.as_str()),
     ];
+    let out = api(&["sources", "list"], &c, "").await;
+    assert!(out.0 && out.1.contains("0 source(s)"), "{out:?}");
+    assert!(out.2.contains("1 more source(s) not shown"), "{out:?}");
     let out = api(&["secrets", "rotate"], &c, "").await;
     assert!(!out.0, "{out:?}");
     for row in [
@@ -130,6 +144,11 @@ async fn clear_text_secrets_are_sealed_once_a_key_is_set_and_rotate_to_a_new_key
     );
     assert_no_secret("wrong-key stderr", &out.2, &secrets);
     assert_no_secret("wrong-key stdout", &out.1, &secrets);
+    // An api given the wrong key skips the source it cannot open (404), and keeps running.
+    let app = app.restart_with(&["--secrets-key", &kc]).await;
+    let body = r#"{"n":4}"#;
+    let sig = github("gh-TOPSECRET-2", body.as_bytes());
+    assert_eq!(post_hook(&app, "gh", &[sig], body).await.status(), 404);
     app.stop().await;
 }
 
