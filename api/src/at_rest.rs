@@ -155,19 +155,20 @@ async fn column(
 /// (idempotent; a failure is logged and left to the next start or `secrets rotate`, the
 /// clear-text secrets keep working meanwhile); without one, say that some are in clear text.
 pub async fn at_start_up(db: &PgPool, keys: &Keyring) {
+    // Counted first, without locks: replicas starting with nothing to seal lock no row.
+    let clear = "SELECT count(*) FROM sources WHERE secret IS NOT NULL OR next_secret IS NOT NULL";
+    let Ok(n @ 1..) = sqlx::query_scalar::<_, i64>(clear)
+        .persistent(false)
+        .fetch_one(db)
+        .await
+    else {
+        return;
+    };
     if !keys.can_seal() {
-        let clear =
-            "SELECT count(*) FROM sources WHERE secret IS NOT NULL OR next_secret IS NOT NULL";
-        if let Ok(n @ 1..) = sqlx::query_scalar::<_, i64>(clear)
-            .persistent(false)
-            .fetch_one(db)
-            .await
-        {
-            tracing::warn!(
-                sources = n,
-                "source signing secrets are stored in clear text: set SLUICE_SECRETS_KEY to encrypt them"
-            );
-        }
+        tracing::warn!(
+            sources = n,
+            "source signing secrets are stored in clear text: set SLUICE_SECRETS_KEY to encrypt them"
+        );
         return;
     }
     match run(db, keys, Mode::SealClear).await {
