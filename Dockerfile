@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# One image, both binaries: sluice-api (serve, migrate, bots) and sluice-worker (run, dlq).
+# One image, both binaries: sluice-api (serve, migrate, bots, sources, healthcheck) and
+# sluice-worker (run, dlq, healthcheck).
 #   docker build -t sluice .
 #   docker run --rm sluice                                   # sluice-api serve (needs env)
 #   docker run --rm sluice /usr/local/bin/sluice-worker run
@@ -18,6 +19,11 @@ ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
 # The whole workspace (the context is filtered by .dockerignore): cargo needs every member's
 # manifest even though only two packages are built.
 COPY . .
+
+# The git commit, for the revision label of sluice_build_info (docs/observability.md):
+#   docker build --build-arg SLUICE_REVISION=$(git rev-parse --short HEAD) .
+# Read at compile time; unset, the label says `unknown`.
+ARG SLUICE_REVISION
 
 # Cache mounts keep the registry and target/ between builds; the binaries are copied out of
 # the cached target/ because cache mounts are not part of the image.
@@ -37,6 +43,14 @@ COPY --from=builder /out/sluice-api /out/sluice-worker /usr/local/bin/
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it (the manifests set the same 65532).
 USER 65532:65532
+
+# Container health (Docker, compose): no shell and no curl here, so each binary asks its own
+# admin listener (SLUICE_ADMIN_ADDR) and exits 0 or 1: `sluice-api healthcheck` (/healthz;
+# `--ready` for /readyz). This one fits the default command; a worker container overrides it
+# with ["CMD", "/usr/local/bin/sluice-worker", "healthcheck"]. Kubernetes ignores HEALTHCHECK
+# and probes the admin port itself (deploy/k8s).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/sluice-api", "healthcheck"]
 
 # 8080 webhooks (api), 9090 api admin, 9091 worker admin. The admin listeners default to
 # loopback: set SLUICE_ADMIN_ADDR=0.0.0.0:9090 (or :9091) for probes and scrapes from outside.

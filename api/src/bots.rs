@@ -221,8 +221,8 @@ fn burst_column(burst: Option<u32>) -> Result<Option<i32>, BotsError> {
         .transpose()
 }
 
-/// One row of `bots list`.
-#[derive(Debug, sqlx::FromRow)]
+/// One row of `bots list`; in its JSON form, a limit left to the default is `null`.
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
 pub struct Listed {
     pub name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,

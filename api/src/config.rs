@@ -5,11 +5,11 @@ use std::{net::SocketAddr, time::Duration};
 
 use sluice_shared::{
     config::{
-        DatabaseConfig, RedisConfig, TelemetryConfig, duration_at_least, duration_between,
-        parse_addr, show,
+        DatabaseConfig, DbStartupConfig, RedisConfig, TelemetryConfig, duration_at_least,
+        duration_between, parse_addr, show,
     },
     lanes::LaneRules,
-    queue::QueueConfig,
+    queue::{QueueConfig, order::OrderConfig},
     sealed::SecretsConfig,
     serve::ServeConfig,
 };
@@ -19,11 +19,21 @@ use crate::{admission::config::AdmissionConfig, enqueue::EnqueueSettings};
 /// The least of the timers and periods for which zero makes no sense.
 const MS: Duration = Duration::from_millis(1);
 
-/// Commands that only need the database.
+/// Commands that only need the database (the connection and pool settings; not the servers'
+/// start-up ones, [`DbStartupConfig`]).
 #[derive(clap::Args, Debug)]
 pub struct DbOnly {
     #[command(flatten)]
     pub db: DatabaseConfig,
+}
+
+/// Where the admin listener is: `serve` binds it, `healthcheck` asks it.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct AdminAddr {
+    /// Address of the admin listener (/healthz, /readyz, /metrics).
+    #[arg(long = "admin-addr", env = "SLUICE_ADMIN_ADDR", value_name = "SLUICE_ADMIN_ADDR",
+          default_value = "127.0.0.1:9090", value_parser = parse_addr)]
+    pub admin_addr: SocketAddr,
 }
 
 #[derive(clap::Args, Debug)]
@@ -33,10 +43,8 @@ pub struct ApiConfig {
           default_value = "0.0.0.0:8080", value_parser = parse_addr)]
     pub addr: SocketAddr,
 
-    /// Address of the admin listener (/healthz, /readyz, /metrics).
-    #[arg(long = "admin-addr", env = "SLUICE_ADMIN_ADDR", value_name = "SLUICE_ADMIN_ADDR",
-          default_value = "127.0.0.1:9090", value_parser = parse_addr)]
-    pub admin_addr: SocketAddr,
+    #[command(flatten)]
+    pub admin: AdminAddr,
 
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(long = "max-body-bytes", env = "SLUICE_MAX_BODY_BYTES", value_name = "SLUICE_MAX_BODY_BYTES",
@@ -96,11 +104,24 @@ pub struct ApiConfig {
     #[command(flatten)]
     pub db: DatabaseConfig,
     #[command(flatten)]
+    pub db_startup: DbStartupConfig,
+    #[command(flatten)]
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// Per-key ordering: the api gives each update its key's next place.
+    #[command(flatten)]
+    pub order: OrderConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// The level of the one access line per request: off, error, warn, info or debug.
+    #[arg(
+        long = "access-log",
+        env = "SLUICE_ACCESS_LOG",
+        value_name = "SLUICE_ACCESS_LOG",
+        default_value = "info"
+    )]
+    pub access_log: crate::access::AccessLog,
     #[command(flatten)]
     pub admission: AdmissionConfig,
     #[command(flatten)]
@@ -148,6 +169,7 @@ impl ApiConfig {
             budget: self.enqueue_timeout,
             lane_keys: self.dedup_lane_keys,
             min_replicas: self.enqueue_min_replicas,
+            ordering: self.order.ordering,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`state`]: [`state::AppState`], what the handlers share.
 //! - [`startup`]: the state built, router and layer stack, listeners, the queue's one depth
 //!   sampler (shedding and gauges), graceful shutdown.
+//! - [`access`]: request ids and the access log (tower-http's layers, configured).
 //! - [`routes`]: one module per route family (`telegram`, `hooks`).
 //! - [`registry`]: the in-memory [`registry::Cache`] of a table: the bots here, the sources in
 //!   [`sources`].
@@ -20,7 +21,10 @@
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
 //! - [`bots`]: the `bots` table's writes (add, update, list, remove), tokens sealed.
 //! - [`at_rest`]: every sealed column at once: clear text sealed, older keys re-sealed.
+//! - [`vitals`]: what `/healthz` and `/readyz` say: ready once Redis answers and the registries
+//!   have loaded (Postgres itself is not needed to take webhooks).
 
+pub mod access;
 pub mod admission;
 pub mod at_rest;
 pub mod bots;
@@ -36,3 +40,4 @@ pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod verify;
+pub mod vitals;

@@ -3,16 +3,19 @@
 //!
 //! Requests never query Postgres for a bot or a source: a flood of deliveries for random names
 //! costs a hash lookup, and a Postgres outage does not stop deliveries for names already known.
+//! A name unknown to the cache is unknown (404), not looked up; the api is ready once every
+//! registry has loaded once, whether or not Postgres answers now (`crate::vitals`).
 
 use std::{
     collections::HashMap,
     future::Future,
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use sluice_shared::sealed::Keyring;
-use sqlx::PgPool;
+use sluice_shared::{metrics as m, sealed::Keyring};
+use sqlx::{PgPool, migrate::MigrateError};
+use tokio::sync::OnceCell;
 
 #[derive(Debug, Clone)]
 pub struct BotEntry {
@@ -36,8 +39,10 @@ pub type BotRegistry = Cache<BotEntry>;
 
 /// A table whose rows a [`Cache`] holds by name.
 pub trait Table: Send + Sync + Sized + 'static {
-    /// The cache's name in logs ("bot registry").
+    /// The cache's name in logs and `/readyz` ("bot registry").
     const WHAT: &'static str;
+    /// Its `registry` label in metrics ("bots").
+    const LABEL: &'static str;
     /// Every usable row, by name; sealed secrets opened with `keys`.
     fn load(
         db: &PgPool,
@@ -47,6 +52,7 @@ pub trait Table: Send + Sync + Sized + 'static {
 
 impl Table for BotEntry {
     const WHAT: &'static str = "bot registry";
+    const LABEL: &'static str = "bots";
 
     async fn load(db: &PgPool, _keys: &Keyring) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
         type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
@@ -76,13 +82,16 @@ impl Table for BotEntry {
 /// successful load. Entries are shared, never copied, by the requests that look them up.
 /// Opened secrets live only here, in memory, as wiped-on-drop [`sluice_shared::secret::Secret`]s.
 pub struct Cache<T> {
-    entries: Arc<RwLock<Option<Snapshot<T>>>>,
+    entries: Arc<RwLock<Option<Loaded<T>>>>,
     /// Opens the table's sealed secrets on each load.
     keys: Arc<Keyring>,
 }
 
 /// One load of the table, shared by every reader until the next one replaces it.
-type Snapshot<T> = Arc<HashMap<String, Arc<T>>>;
+struct Loaded<T> {
+    map: Arc<HashMap<String, Arc<T>>>,
+    at: Instant,
+}
 
 impl<T> Clone for Cache<T> {
     fn clone(&self) -> Self {
@@ -120,7 +129,8 @@ impl<T> Cache<T> {
         let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             None => Lookup::NotLoaded,
-            Some(map) => map
+            Some(loaded) => loaded
+                .map
                 .get(name)
                 .cloned()
                 .map_or(Lookup::Unknown, Lookup::Found),
@@ -131,8 +141,18 @@ impl<T> Cache<T> {
     pub fn replace(&self, map: HashMap<String, T>) -> usize {
         let n = map.len();
         let map = map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
-        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
+        let loaded = Loaded {
+            map: Arc::new(map),
+            at: Instant::now(),
+        };
+        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Some(loaded);
         n
+    }
+
+    /// How long ago the table was last loaded; `None` before the first load.
+    pub fn age(&self) -> Option<Duration> {
+        let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|loaded| loaded.at.elapsed())
     }
 }
 
@@ -142,19 +162,92 @@ impl<T: Table> Cache<T> {
         Ok(self.replace(T::load(db, &self.keys).await?))
     }
 
-    /// Keeps the cache fresh until the returned task is aborted; a failed reload is logged and
-    /// the cache keeps what it had.
-    pub fn spawn_refresh(&self, db: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Keeps the cache fresh until the returned task is aborted, applying `migrations` first
+    /// if they are still pending. A failed reload is logged and counted, and the cache keeps
+    /// what it had: requests for known names go on through a Postgres outage.
+    pub fn spawn_refresh(
+        &self,
+        db: PgPool,
+        every: Duration,
+        migrations: Migrations,
+    ) -> tokio::task::JoinHandle<()> {
         let cache = self.clone();
+        let labels = [(m::LABEL_REGISTRY, T::LABEL)];
+        metrics::counter!(m::REGISTRY_REFRESH_FAILURES_TOTAL, &labels).increment(0);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = cache.reload(&db).await {
-                    tracing::warn!(error = %e, "{} reload failed; keeping the last known one", T::WHAT);
+                let refreshed = match migrations.ensure(&db).await {
+                    Ok(()) => cache.reload(&db).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("applying migrations (SLUICE_AUTO_MIGRATE): {e}")),
+                };
+                if let Err(error) = refreshed {
+                    metrics::counter!(m::REGISTRY_REFRESH_FAILURES_TOTAL, &labels).increment(1);
+                    match cache.age() {
+                        Some(age) => tracing::warn!(%error, age_s = age.as_secs(),
+                            "{} reload failed; keeping the last loaded one", T::WHAT),
+                        None => tracing::warn!(%error,
+                            "{} not loaded yet; its deliveries get 503 until it is", T::WHAT),
+                    }
+                }
+                if let Some(age) = cache.age() {
+                    metrics::gauge!(m::REGISTRY_AGE_SECONDS, &labels).set(age.as_secs_f64());
                 }
             }
         })
+    }
+}
+
+/// The migrations the registries wait for: applied at start-up normally; when Postgres was down
+/// then, applied by the first refresh that reaches it, before any registry reads its table (a
+/// newer api must not load an older schema).
+#[derive(Clone)]
+pub struct Migrations {
+    applied: Arc<OnceCell<()>>,
+}
+
+impl Migrations {
+    /// Nothing to wait for: applied at start-up, or not this process's job.
+    pub fn done() -> Migrations {
+        Migrations {
+            applied: Arc::new(OnceCell::new_with(Some(()))),
+        }
+    }
+
+    /// Postgres could not be reached at start-up to apply them.
+    pub fn pending() -> Migrations {
+        Migrations {
+            applied: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        !self.applied.initialized()
+    }
+
+    /// Applies them unless done; concurrent callers wait for one attempt, a failed attempt
+    /// leaves them pending for the next call.
+    pub async fn ensure(&self, db: &PgPool) -> Result<(), MigrateError> {
+        self.applied
+            .get_or_try_init(|| sluice_shared::db::migrate(db))
+            .await
+            .map(|_| ())
+    }
+
+    /// Applies them at start-up: an error that only says Postgres cannot be reached leaves them
+    /// pending (the api starts, not ready); any other error stops the start.
+    pub async fn at_startup(db: &PgPool) -> Result<Migrations, MigrateError> {
+        match sluice_shared::db::migrate(db).await {
+            Ok(()) => Ok(Migrations::done()),
+            Err(MigrateError::Execute(
+                e @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_)),
+            )) => {
+                tracing::warn!(error = %e, "postgres unreachable: migrations wait for it, and so do the registries");
+                Ok(Migrations::pending())
+            }
+            Err(e) => Err(e),
+        }
     }
 }

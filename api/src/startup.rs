@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use axum::{
     Router,
+    body::Body,
     extract::{MatchedPath, Request},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -24,22 +25,43 @@ use sluice_shared::{
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
 use crate::{
-    admission::Admission, config::ApiConfig, enqueue::Enqueuer, error::ApiError,
-    registry::BotRegistry, replay::ReplayGuard, routes, routes::budget::BodyBudgets,
-    sources::SourceRegistry, state::AppState,
+    access,
+    admission::Admission,
+    config::ApiConfig,
+    enqueue::Enqueuer,
+    error::ApiError,
+    registry::{BotRegistry, Migrations},
+    replay::ReplayGuard,
+    routes,
+    routes::budget::BodyBudgets,
+    sources::SourceRegistry,
+    state::AppState,
+    vitals::ApiVitals,
 };
 
 /// The public router with its layer stack.
 pub fn app(state: AppState) -> Router {
+    let access_log = state.access_log;
     Router::new()
         .merge(routes::telegram::router())
         .merge(routes::hooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
-        // Outermost: every answer, including 404s from the fallback, is counted and timed.
-        .layer(middleware::from_fn(track_http))
+        // Outermost first. Every answer, 404s from the fallback included, gets a request id
+        // (a hostile one replaced), is counted and timed, and logged once in its request span.
+        .layer(
+            ServiceBuilder::new()
+                .map_request(access::keep_plain_request_id::<Body>)
+                .layer(SetRequestIdLayer::x_request_id(access::MakeUlid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(access::trace_layer(access_log))
+                .layer(middleware::from_fn(track_http)),
+        )
 }
 
 /// Counts and times each request under its route template (never the raw path, which carries
@@ -69,6 +91,8 @@ async fn track_http(req: Request, next: Next) -> Response {
 pub struct Api {
     pub state: AppState,
     pub db: PgPool,
+    /// Pending when Postgres was down at start-up: the registries' refresh applies them first.
+    pub migrations: Migrations,
     pub admin: admin::AdminState,
     pub cfg: ApiConfig,
 }
@@ -84,37 +108,48 @@ impl Api {
         }
         cfg.validate().map_err(anyhow::Error::msg)?;
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-api")
-            .context("DATABASE_URL is not a valid Postgres URL")?;
-        if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db)
+        // Postgres down at start-up does not stop the api (a misconfiguration does): it starts
+        // not ready, and the registries load (after the migrations, if asked) once Postgres
+        // answers.
+        let (db, db_up) = sluice_shared::db::reach_at_startup(&cfg.db, "sluice-api").await?;
+        let migrations = match cfg.db_startup.auto_migrate {
+            true => Migrations::at_startup(&db)
                 .await
-                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
+                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?,
+            false => Migrations::done(),
+        };
+        if db_up && !migrations.is_pending() {
+            sluice_shared::db::startup_budget_check(&db, &cfg.db, &cfg.db_startup, "sluice-api")
+                .await?;
         }
-        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-api").await?;
-        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
-            .context("REDIS_URL is not a valid Redis URL")?;
+        let tls = &cfg.db.tls;
+        sluice_shared::reach::redis_at_startup(&cfg.redis.redis_url, tls, "REDIS_URL").await?;
+        let redis =
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, cfg.enqueue_timeout)
+                .context("REDIS_URL is not a valid Redis URL")?;
         // WAIT holds its connection until the replicas answer: each lane's enqueue gets a
         // connection of its own then, so neither admission and replay commands nor the other
         // lanes' pushes queue behind it.
         let connect = || {
-            sluice_shared::queue::connect(&cfg.redis.redis_url, cfg.enqueue_timeout)
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, cfg.enqueue_timeout)
                 .context("REDIS_URL is not a valid Redis URL")
         };
         let enqueue_conns = match cfg.enqueue_min_replicas {
             0 => PerLane::splat(redis.clone()),
             _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
-        let admission = Admission::build(&cfg.admission, &cfg.redis)?;
+        let admission = Admission::build(&cfg.admission, &cfg.redis, tls).await?;
         let keys = Arc::new(cfg.secrets.keyring().map_err(anyhow::Error::msg)?);
-        crate::at_rest::at_start_up(&db, &keys).await;
         let registry = BotRegistry::with_keys(keys.clone());
-        if let Err(e) = registry.reload(&db).await {
-            tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
-        }
-        let sources = SourceRegistry::with_keys(keys);
-        if let Err(e) = sources.reload(&db).await {
-            tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
+        let sources = SourceRegistry::with_keys(keys.clone());
+        if !migrations.is_pending() {
+            crate::at_rest::at_start_up(&db, &keys).await;
+            if let Err(e) = registry.reload(&db).await {
+                tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
+            }
+            if let Err(e) = sources.reload(&db).await {
+                tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
+            }
         }
         let state = AppState {
             registry,
@@ -130,15 +165,17 @@ impl Api {
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
             body_budgets: BodyBudgets::new(cfg.body_budget_bytes),
+            access_log: cfg.access_log,
         };
         let admin = admin::AdminState {
             redis,
-            db: db.clone(),
+            db: None,
             metrics,
         };
         Ok(Api {
             state,
             db,
+            migrations,
             admin,
             cfg,
         })
@@ -152,25 +189,28 @@ impl Api {
         admin_listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let refresh = self
-            .state
-            .registry
-            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let every = self.cfg.registry_refresh;
+        let refresh =
+            (self.state.registry).spawn_refresh(self.db.clone(), every, self.migrations.clone());
         let depth = self.spawn_depth_sampler();
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
             self.db.clone(),
             self.cfg.db.pool_max_connections,
             Duration::from_secs(1),
         ));
-        let refresh_sources = self
-            .state
-            .sources
-            .spawn_refresh(self.db.clone(), self.cfg.registry_refresh);
+        let refresh_sources =
+            (self.state.sources).spawn_refresh(self.db.clone(), every, self.migrations.clone());
+        let vitals = ApiVitals {
+            bots: self.state.registry.clone(),
+            sources: self.state.sources.clone(),
+            refreshers: vec![refresh.abort_handle(), refresh_sources.abort_handle()],
+        };
         let background = self.state.admission.spawn_background();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let admin = tokio::spawn(admin::serve(
+        let admin = tokio::spawn(admin::serve_with(
             admin_listener,
             self.admin,
+            Arc::new(vitals),
             self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));

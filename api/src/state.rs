@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sluice_shared::lanes::LaneRules;
 
 use crate::{
-    admission::Admission, enqueue::Enqueuer, registry::BotRegistry, replay::ReplayGuard,
-    routes::budget::BodyBudgets, sources::SourceRegistry,
+    access::AccessLog, admission::Admission, enqueue::Enqueuer, registry::BotRegistry,
+    replay::ReplayGuard, routes::budget::BodyBudgets, sources::SourceRegistry,
 };
 
 /// What handlers share: cheap clonable handles only.
@@ -23,4 +23,6 @@ pub struct AppState {
     pub max_body_bytes: u64,
     /// Request-body bytes each webhook route may hold at once (`SLUICE_BODY_BUDGET_BYTES`).
     pub body_budgets: BodyBudgets,
+    /// The access line's level (`SLUICE_ACCESS_LOG`).
+    pub access_log: AccessLog,
 }

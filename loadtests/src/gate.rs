@@ -6,10 +6,12 @@
 //! - [`slo`]: `slo.toml` per profile, and the k6 subset (`sluice-load slo k6`).
 //! - [`input`]: our summary or k6's (both layouts) as metric -> statistic -> number.
 //! - [`evaluate`]: database snapshots folded in, thresholds checked, delivery verified.
+//! - [`ordered`]: the ordering check folded in as `ordering_violations` (crate::ordering).
 //! - [`verdict`]: the lines printed and the JSON verdict written.
 
 pub mod evaluate;
 pub mod input;
+pub mod ordered;
 pub mod slo;
 pub mod threshold;
 pub mod verdict;
@@ -56,6 +58,10 @@ pub struct GateArgs {
     /// Where to write the JSON verdict (default: verdict.json beside the summary).
     #[arg(long)]
     pub verdict: Option<PathBuf>,
+    /// The per-chat ordering the target ran with, when the summary does not say (summaries of
+    /// `sluice-load run` do); default SLUICE_ORDERING, else chat. `off` skips the ordering check.
+    #[arg(long, value_enum)]
+    pub ordering: Option<crate::ordering::Ordering>,
 }
 
 impl GateArgs {
@@ -71,6 +77,7 @@ impl GateArgs {
             no_verify: false,
             drain_timeout: Duration::from_secs(120),
             verdict: None,
+            ordering: None,
         }
     }
 
@@ -88,6 +95,8 @@ pub enum GateError {
     Slo(#[from] SloError),
     #[error(transparent)]
     Summary(#[from] input::SummaryError),
+    #[error("the summary's ordering '{0}' is none of chat, telegram, off")]
+    Ordering(String),
     #[error(transparent)]
     Snapshot(#[from] crate::dbsnap::SnapshotError),
     #[error("database snapshots: {0}")]

@@ -6,6 +6,7 @@ pub mod bots;
 pub mod dbsnap;
 pub mod delivery;
 pub mod gate;
+pub mod ordering;
 pub mod profile;
 pub mod report;
 pub mod run;

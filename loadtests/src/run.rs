@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// times (0: never). The gate then expects the accepted ones in Postgres.
     #[arg(long, default_value_t = 0)]
     pub retry_refused: u32,
+    /// The per-chat ordering the target runs with (its SLUICE_ORDERING): recorded in the
+    /// summary, and the gate then checks that each chat's updates were handled in order.
+    #[arg(long, value_enum, env = "SLUICE_ORDERING", default_value = "chat")]
+    pub ordering: crate::ordering::Ordering,
 }
 
 fn parse_watch(s: &str) -> Result<(String, u32), String> {
@@ -167,7 +171,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
     }
 
     let samples = std::mem::take(&mut *samples.lock().expect("not poisoned"));
-    let summary = build_summary(
+    let mut summary = build_summary(
         &state,
         &target,
         started_at,
@@ -177,6 +181,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunOutcome> {
         bots.iter().map(|b| b.name.clone()).collect(),
         goose_report.exists().then(|| "goose.html".to_owned()),
     );
+    summary.ordering = Some(args.ordering.name().to_owned());
     write_outputs(&state, &out, summary)
 }
 

@@ -47,6 +47,10 @@ pub struct Summary {
     pub ledger: Option<String>,
     /// Bots the run posted to (their names are the `bot` column of `updates`).
     pub bots: Vec<String>,
+    /// `chat`, `telegram` or `off`: the per-chat ordering the target was run with, which the
+    /// gate's ordering check verifies (absent in summaries written before the check).
+    #[serde(default)]
+    pub ordering: Option<String>,
     /// goose's own HTML report, relative to the summary, when written.
     pub goose_report: Option<String>,
     /// Environment facts worth keeping with the figures (host, cores, load average at start).
@@ -139,11 +143,19 @@ pub struct LedgerEntry {
     pub status: u16,
     /// True when this request re-sent an update already sent.
     pub resend: bool,
+    /// When the request was sent and its answer arrived, in microseconds from the run's start:
+    /// the order updates of a chat were acknowledged in (the ordering check). None in ledgers
+    /// written before these columns.
+    pub sent_us: Option<u64>,
+    pub answered_us: Option<u64>,
 }
 
-/// The ledger is CSV with a header: `bot,update_id,status,resend` (resend is 0 or 1). Bot names
-/// are `[A-Za-z0-9_-]`, so no quoting is ever needed.
-pub const LEDGER_HEADER: &str = "bot,update_id,status,resend";
+/// The ledger is CSV with a header: `bot,update_id,status,resend,sent_us,answered_us` (resend is
+/// 0 or 1; a time is empty when unknown). Bot names are `[A-Za-z0-9_-]`, so no quoting is ever
+/// needed.
+pub const LEDGER_HEADER: &str = "bot,update_id,status,resend,sent_us,answered_us";
+/// The header of ledgers written before the times were kept (still read).
+pub const LEDGER_HEADER_V1: &str = "bot,update_id,status,resend";
 
 pub fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -151,11 +163,13 @@ pub fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> anyhow::Result<()> 
     for e in entries {
         writeln!(
             out,
-            "{},{},{},{}",
+            "{},{},{},{},{},{}",
             e.bot,
             e.update_id,
             e.status,
-            u8::from(e.resend)
+            u8::from(e.resend),
+            opt(e.sent_us),
+            opt(e.answered_us),
         )?;
     }
     out.flush()?;
@@ -165,28 +179,42 @@ pub fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> anyhow::Result<()> 
 pub fn read_ledger(path: &Path) -> anyhow::Result<Vec<LedgerEntry>> {
     let file = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut entries = Vec::new();
+    let mut fields = 0;
     for (n, line) in file.lines().enumerate() {
         let line = line?;
         if n == 0 {
-            anyhow::ensure!(
-                line == LEDGER_HEADER,
-                "{}: not a sluice-load ledger",
-                path.display()
-            );
+            fields = match line.as_str() {
+                LEDGER_HEADER => 6,
+                LEDGER_HEADER_V1 => 4,
+                _ => anyhow::bail!("{}: not a sluice-load ledger", path.display()),
+            };
             continue;
         }
-        let mut f = line.split(',');
-        let (Some(bot), Some(id), Some(status), Some(resend), None) =
-            (f.next(), f.next(), f.next(), f.next(), f.next())
-        else {
-            anyhow::bail!("{}:{}: expected 4 fields", path.display(), n + 1);
+        let f: Vec<&str> = line.split(',').collect();
+        anyhow::ensure!(
+            f.len() == fields,
+            "{}:{}: expected {fields} fields",
+            path.display(),
+            n + 1
+        );
+        let time = |i: usize| -> anyhow::Result<Option<u64>> {
+            match f.get(i) {
+                None | Some(&"") => Ok(None),
+                Some(t) => Ok(Some(t.parse()?)),
+            }
         };
         entries.push(LedgerEntry {
-            bot: bot.to_owned(),
-            update_id: id.parse()?,
-            status: status.parse()?,
-            resend: resend == "1",
+            bot: f[0].to_owned(),
+            update_id: f[1].parse()?,
+            status: f[2].parse()?,
+            resend: f[3] == "1",
+            sent_us: time(4)?,
+            answered_us: time(5)?,
         });
     }
     Ok(entries)
+}
+
+fn opt(t: Option<u64>) -> String {
+    t.map(|t| t.to_string()).unwrap_or_default()
 }

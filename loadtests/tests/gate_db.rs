@@ -45,6 +45,8 @@ fn entry(bot: &str, update_id: i64, status: u16, resend: bool) -> LedgerEntry {
         update_id,
         status,
         resend,
+        sent_us: None,
+        answered_us: None,
     }
 }
 

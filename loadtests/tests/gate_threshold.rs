@@ -115,7 +115,8 @@ fn the_committed_slo_file_has_every_profile() {
             "db_deadlocks count==0",
             "db_lock_waits count<=2",
             "http_req_duration p(95)<300",
-            "http_req_failed rate<0.01"
+            "http_req_failed rate<0.01",
+            "ordering_violations count==0"
         ]
     );
     assert!(matches!(

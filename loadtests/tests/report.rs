@@ -55,6 +55,7 @@ fn full_summary() -> Summary {
         timeseries,
         ledger: Some("ledger.csv".into()),
         bots: vec!["load-1-0".into(), "load-1-1".into()],
+        ordering: Some("chat".into()),
         goose_report: Some("goose.html".into()),
         environment: BTreeMap::from([("cores".into(), "2".into())]),
     }

@@ -8,7 +8,10 @@
 //! - this file: the settings both binaries share, and parsing them.
 //! - [`duration`]: the one parser of duration settings, with per-setting bounds.
 //! - [`renamed`]: the deprecated names and spellings of durations, read for one release.
+//! - `db_startup`: [`DbStartupConfig`], what a server does with Postgres as it starts (only the
+//!   servers take it: `migrate` and the `bots`/`sources` commands do not list its flags).
 
+mod db_startup;
 mod duration;
 pub mod renamed;
 
@@ -16,9 +19,13 @@ use std::{ffi::OsString, fmt, net::SocketAddr, time::Duration};
 
 use clap::Parser;
 
+use crate::tls::TlsConfig;
+pub use db_startup::DbStartupConfig;
+
 pub use duration::{DurationParser, duration_at_least, duration_between, parse_duration, show};
 
-/// Where Postgres lives and how many connections this process may hold.
+/// Where Postgres lives and how many connections this process may hold: every command that
+/// connects takes it.
 #[derive(clap::Args, Clone)]
 pub struct DatabaseConfig {
     /// Postgres connection URL (e.g. postgres://user:pass@host:5432/sluice).
@@ -49,26 +56,10 @@ pub struct DatabaseConfig {
           default_value = "2s", value_parser = duration_at_least(Duration::from_millis(1)))]
     pub acquire_timeout: Duration,
 
-    /// The most replicas this Deployment can have (its HPA maximum): with the pool size, the
-    /// worst case of connections it can open, checked against the server at start-up.
-    #[arg(long = "max-replicas", env = "SLUICE_MAX_REPLICAS", value_name = "SLUICE_MAX_REPLICAS",
-          default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub max_replicas: u32,
-
-    /// What an over-budget configuration does at start-up: `warn` (log and run) or `enforce`
-    /// (refuse to start).
-    #[arg(
-        long = "db-budget",
-        env = "SLUICE_DB_BUDGET",
-        value_name = "SLUICE_DB_BUDGET",
-        default_value = "warn"
-    )]
-    pub budget: BudgetMode,
-
-    /// Apply pending migrations at start-up.
-    #[arg(long = "auto-migrate", env = "SLUICE_AUTO_MIGRATE", value_name = "SLUICE_AUTO_MIGRATE",
-          default_value_t = true, action = clap::ArgAction::Set)]
-    pub auto_migrate: bool,
+    /// The private CA (`SLUICE_CA_FILE`): here because every command that reaches Postgres
+    /// takes these settings; the serving processes use it for Redis and https too.
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 // The URL may carry a password: never print it.
@@ -79,9 +70,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("pool_max_connections", &self.pool_max_connections)
             .field("pool_min_connections", &self.pool_min_connections)
             .field("acquire_timeout", &self.acquire_timeout)
-            .field("max_replicas", &self.max_replicas)
-            .field("budget", &self.budget)
-            .field("auto_migrate", &self.auto_migrate)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -127,7 +116,7 @@ fn parse_prefix(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// How logs are written.
+/// How logs and traces are written.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TelemetryConfig {
     /// Log line format: `text` for people, `json` for log collectors.
@@ -144,9 +133,13 @@ pub struct TelemetryConfig {
         long = "log",
         env = "RUST_LOG",
         value_name = "RUST_LOG",
-        default_value = "info"
+        default_value = "info",
+        value_parser = crate::telemetry::config::parse_log_filter
     )]
     pub log_filter: String,
+
+    #[command(flatten)]
+    pub traces: crate::telemetry::config::TraceConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -10,8 +10,9 @@ use sqlx::{
 };
 
 use crate::{
-    config::{BudgetMode, DatabaseConfig},
+    config::{BudgetMode, DatabaseConfig, DbStartupConfig},
     metrics as m,
+    reach::{self, ReachError},
 };
 
 /// The forward-only migrations under `migrations/`, compiled into both binaries.
@@ -25,16 +26,101 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// transaction a different server connection, where a named statement prepared earlier does
 /// not exist (and sqlx 0.9 names statements even with its statement cache disabled).
 pub fn pool(cfg: &DatabaseConfig, app_name: &str) -> Result<PgPool, sqlx::Error> {
-    let options: PgConnectOptions = cfg
+    Ok(pool_with(cfg, options(cfg, app_name)?))
+}
+
+/// The connection options of `DATABASE_URL` (its `sslmode` included), with `SLUICE_CA_FILE` as
+/// the root certificate unless the URL (or `PGSSLROOTCERT`) names its own `sslrootcert`.
+pub fn options(cfg: &DatabaseConfig, app_name: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let options = cfg
         .database_url
         .parse::<PgConnectOptions>()?
         .application_name(app_name);
-    Ok(PgPoolOptions::new()
+    let own_root =
+        names_root_cert(&cfg.database_url) || std::env::var_os("PGSSLROOTCERT").is_some();
+    Ok(match cfg.tls.ca_pem() {
+        Some(pem) if !own_root => options.ssl_root_cert_from_pem(pem.to_vec()),
+        _ => options,
+    })
+}
+
+fn names_root_cert(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("sslrootcert"))
+    })
+}
+
+/// The pool of [`pool`], built from `options` ([`options`]) checked by [`startup_check`].
+pub fn pool_with(cfg: &DatabaseConfig, options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
         .max_connections(cfg.pool_max_connections)
         .min_connections(cfg.pool_min_connections.min(cfg.pool_max_connections))
         .acquire_timeout(cfg.acquire_timeout)
         .idle_timeout(Some(Duration::from_secs(300)))
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
+}
+
+/// One connection with the pool's options before anything else: its failure is reported once
+/// with host, port and cause; plain text under `sslmode=prefer` is logged as a warning.
+pub async fn startup_check(
+    options: &PgConnectOptions,
+    within: Duration,
+) -> Result<reach::Transport, ReachError> {
+    let transport = reach::postgres(options, within).await?;
+    reach::warn_if_plain(options, transport);
+    Ok(transport)
+}
+
+/// A serving process's pool, after one checked connection: a misconfiguration (auth, TLS)
+/// stops the process; an outage is logged once, and the pool comes back with `false` (the
+/// process starts unready and decides what it can do without Postgres).
+pub async fn reach_at_startup(
+    cfg: &DatabaseConfig,
+    app_name: &str,
+) -> anyhow::Result<(PgPool, bool)> {
+    let options = options(cfg, app_name).map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let up = match startup_check(&options, cfg.acquire_timeout.max(Duration::from_secs(5))).await {
+        Ok(_) => true,
+        Err(e) if e.is_misconfiguration() => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "postgres unreachable at start-up; starting unready");
+            false
+        }
+    };
+    Ok((pool_with(cfg, options), up))
+}
+
+/// The worker's start-up: [`reach_at_startup`], the migrations (`SLUICE_AUTO_MIGRATE`: these
+/// need Postgres now, so an outage stops the process) and the budget check.
+pub async fn startup(
+    cfg: &DatabaseConfig,
+    startup: &DbStartupConfig,
+    app_name: &str,
+) -> anyhow::Result<PgPool> {
+    let (pool, up) = reach_at_startup(cfg, app_name).await?;
+    if startup.auto_migrate {
+        if !up {
+            // The reason was logged by reach_at_startup; the migration's own error says it again.
+            startup_check(&options(cfg, app_name)?, cfg.acquire_timeout).await?;
+        }
+        migrate(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("applying migrations (SLUICE_AUTO_MIGRATE): {e}"))?;
+    }
+    if up {
+        startup_budget_check(&pool, cfg, startup, app_name).await?;
+    }
+    Ok(pool)
+}
+
+/// For commands that need Postgres now (migrate, bots, sources): the pool, once one connection
+/// has worked, or why it did not.
+pub async fn connect(cfg: &DatabaseConfig, app_name: &str) -> anyhow::Result<PgPool> {
+    let options = options(cfg, app_name).map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    startup_check(&options, cfg.acquire_timeout.max(Duration::from_secs(5))).await?;
+    Ok(pool_with(cfg, options))
 }
 
 /// Opens a transaction on a pooled connection, timing the wait (`sluice_db_acquire_seconds`) and
@@ -126,6 +212,7 @@ pub enum BudgetError {
 pub async fn check_budget(
     pool: &PgPool,
     cfg: &DatabaseConfig,
+    startup: &DbStartupConfig,
     app_name: &str,
 ) -> Result<Budget, BudgetError> {
     let (max_connections, superuser_reserved, others): (i64, i64, i64) = sqlx::query_as(
@@ -137,7 +224,7 @@ pub async fn check_budget(
     .bind(app_name)
     .fetch_one(&mut *begin(pool).await?)
     .await?;
-    let worst_case = i64::from(cfg.max_replicas) * i64::from(cfg.pool_max_connections);
+    let worst_case = i64::from(startup.max_replicas) * i64::from(cfg.pool_max_connections);
     let budget = Budget {
         max_connections,
         superuser_reserved,
@@ -147,7 +234,7 @@ pub async fn check_budget(
     if budget.fits() {
         tracing::info!(?budget, "postgres connection budget fits");
         Ok(budget)
-    } else if cfg.budget == BudgetMode::Enforce {
+    } else if startup.budget == BudgetMode::Enforce {
         Err(BudgetError::Exceeded(budget))
     } else {
         tracing::warn!(
@@ -165,9 +252,10 @@ pub async fn check_budget(
 pub async fn startup_budget_check(
     pool: &PgPool,
     cfg: &DatabaseConfig,
+    startup: &DbStartupConfig,
     app_name: &str,
 ) -> Result<(), BudgetError> {
-    match check_budget(pool, cfg, app_name).await {
+    match check_budget(pool, cfg, startup, app_name).await {
         Err(BudgetError::Db(e)) => {
             tracing::warn!(error = %e, "could not check the postgres connection budget");
             Ok(())
@@ -196,6 +284,16 @@ pub async fn ping(pool: &PgPool, within: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_names_its_own_root_cert_only_in_its_query() {
+        assert!(names_root_cert(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem"
+        ));
+        assert!(names_root_cert("postgres://u@h/db?sslrootcert=/ca.pem"));
+        assert!(!names_root_cert("postgres://u@h/db?sslmode=verify-full"));
+        assert!(!names_root_cert("postgres://sslrootcert@h/db"));
+    }
 
     #[test]
     fn budget_arithmetic() {

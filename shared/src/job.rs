@@ -3,6 +3,7 @@
 //!
 //! The JSON a job is queued as, and the older formats still read, are in `job/wire.rs`.
 
+pub mod order;
 mod wire;
 
 use std::fmt;
@@ -32,6 +33,9 @@ pub struct Job {
     pub payload: Box<RawValue>,
     /// Failed attempts so far (0 for a fresh delivery); our retry policy counts on it.
     pub attempt: u32,
+    /// The W3C `traceparent` of the api's request, when traces are on: the worker's spans
+    /// continue that trace. Left out of the JSON when absent.
+    pub traceparent: Option<String>,
 }
 
 /// Where a job came from. Each kind of sender has its own keys: a signed event has no
@@ -105,10 +109,15 @@ pub fn signed_key(source: &str, key: &str) -> String {
     format!("src:{source}:{key}")
 }
 
-/// What the api's enqueue needs from a job: its lane, its deduplication key, and its JSON.
+/// What the api's enqueue needs from a job: its lane, its deduplication key, its ordering key
+/// and its JSON.
 pub trait Queued: Serialize {
     fn lane(&self) -> Lane;
     fn dedup_key(&self) -> String;
+    /// The key it is processed in order with ([`order`]); `None`: unordered.
+    fn order_key(&self, _mode: order::Ordering) -> Option<String> {
+        None
+    }
 }
 
 impl Queued for Job {
@@ -117,6 +126,9 @@ impl Queued for Job {
     }
     fn dedup_key(&self) -> String {
         self.origin.dedup_key()
+    }
+    fn order_key(&self, mode: order::Ordering) -> Option<String> {
+        order::key_of(mode, self)
     }
 }
 

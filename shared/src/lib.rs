@@ -14,8 +14,11 @@
 //! - [`coalesce`]: batching the requests of concurrent callers into one round trip.
 //! - [`redis_memory`]: Redis's `used_memory` and `maxmemory`, sampled with the depth.
 //! - [`db`]: Postgres pool construction and the embedded migrations.
+//! - [`tls`]: the rustls provider (ring) and the trusted roots (system + `SLUICE_CA_FILE`).
+//! - [`reach`]: the start-up connection checks, and a failure's host, port and cause.
 //! - [`metrics`]: every metric name and label key, and the Prometheus recorder.
-//! - [`telemetry`]: tracing subscriber set-up (text or JSON lines).
+//! - [`telemetry`]: tracing subscriber set-up (text or JSON lines, OTLP traces) and the trace
+//!   context a job carries.
 //! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
 //! - [`sealed`]: secrets at rest: the keys (`SLUICE_SECRETS_KEY`, its previous) that seal and
 //!   open bot tokens and source secrets stored in Postgres.
@@ -23,17 +26,22 @@
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
 //! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`) both binaries serve.
+//! - [`healthcheck`]: the `healthcheck` command of both binaries (a GET of their own admin port).
+//! - [`output`]: `--output text|json` of the list commands.
 
 pub mod admin;
 pub mod coalesce;
 pub mod config;
 pub mod db;
+pub mod healthcheck;
 pub mod job;
 pub mod jsonb;
 pub mod lanes;
 pub mod mac;
 pub mod metrics;
+pub mod output;
 pub mod queue;
+pub mod reach;
 pub mod redis_memory;
 pub mod sealed;
 pub mod secret;
@@ -41,3 +49,4 @@ pub mod serve;
 pub mod shutdown;
 pub mod telegram;
 pub mod telemetry;
+pub mod tls;

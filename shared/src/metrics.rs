@@ -26,7 +26,9 @@ pub const ENQUEUE_DURATION_SECONDS: &str = "sluice_enqueue_duration_seconds";
 /// `SLUICE_ENQUEUE_MIN_REPLICAS` confirmed in time, encode).
 pub const ENQUEUE_FAILURES_TOTAL: &str = "sluice_enqueue_failures_total";
 /// Jobs finished by a worker, by lane and outcome (done, retried, dead, panicked: the attempt
-/// panicked and was re-queued, released: Postgres was down and the job went back unattempted).
+/// panicked and was re-queued, released: Postgres was down and the job went back unattempted,
+/// parked: an earlier update of its key had not finished, stale: a copy of a job of an ordered
+/// key that finished before).
 pub const JOBS_TOTAL: &str = "sluice_jobs_total";
 /// Jobs whose update a handler had already finished with (`handled_at` set: a replay after the
 /// dedup window, a redelivery in another lane), so the handler was not run again; by lane.
@@ -69,6 +71,12 @@ pub const DB_ACQUIRE_TIMEOUTS_TOTAL: &str = "sluice_db_acquire_timeouts_total";
 pub const WORKER_RESTARTS_TOTAL: &str = "sluice_worker_restarts_total";
 /// 1 while the worker has stopped fetching because Postgres is unavailable, else 0.
 pub const WORKER_FETCH_PAUSED: &str = "sluice_worker_fetch_paused";
+/// Re-reads of an api registry (`registry`: bots, sources) that failed; the api keeps serving
+/// the table it loaded last.
+pub const REGISTRY_REFRESH_FAILURES_TOTAL: &str = "sluice_registry_refresh_failures_total";
+/// Seconds since an api registry (`registry`: bots, sources) was last read from Postgres; absent
+/// until its first load. Grows through a Postgres outage: changes to bots and sources wait.
+pub const REGISTRY_AGE_SECONDS: &str = "sluice_registry_age_seconds";
 /// What admission control decided for each verified update, by `lane` and `decision`
 /// (see [`ADMISSION_DECISIONS`]).
 pub const ADMISSION_TOTAL: &str = "sluice_admission_total";
@@ -87,6 +95,36 @@ pub const BODY_BUDGET_EXHAUSTED_TOTAL: &str = "sluice_body_budget_exhausted_tota
 pub const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "sluice_http_connections_closed_total";
 /// Connections open on the HTTP listeners (webhook and admin together).
 pub const HTTP_CONNECTIONS_OPEN: &str = "sluice_http_connections_open";
+/// Always 1; its labels say which build is running (`version`, `revision`): a dashboard joins
+/// on it to see a rollout, an alert to see two builds side by side.
+pub const BUILD_INFO: &str = "sluice_build_info";
+/// How long one update held its ordering key: from the start of its first attempt to its
+/// finish or dead letter (`SLUICE_ORDERING`).
+pub const ORDER_HELD_SECONDS: &str = "sluice_order_held_seconds";
+/// Ordering keys whose current update started and has not finished. Sampled from Redis by
+/// every worker: aggregate with `max`.
+pub const ORDER_KEYS_HELD: &str = "sluice_order_keys_held";
+/// Age of the oldest current hold (0: none); aggregate with `max`.
+pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
+/// Jobs parked behind an earlier update of their key; aggregate with `max`.
+pub const ORDER_PARKED: &str = "sluice_order_parked";
+/// `SLUICE_ORDER_MAX_HOLD`, for the alert on holds longer than it.
+pub const ORDER_MAX_HOLD_SECONDS: &str = "sluice_order_max_hold_seconds";
+/// Rows per partition of `updates` / `events` (`table`, `partition`): Postgres's estimate
+/// (`pg_class.reltuples`), sampled by every worker on an interval. Aggregate with `max`.
+pub const PARTITION_ROWS: &str = "sluice_partition_rows";
+/// Bytes per partition (heap, indexes, TOAST), sampled with [`PARTITION_ROWS`].
+pub const PARTITION_BYTES: &str = "sluice_partition_bytes";
+/// Age of the oldest daily partition's start, per `table`.
+pub const PARTITION_OLDEST_AGE_SECONDS: &str = "sluice_partition_oldest_age_seconds";
+/// How far ahead of now the daily partitions reach without a gap, per `table` (0: the
+/// partition for now is missing; below a day: tomorrow's is).
+pub const PARTITION_AHEAD_SECONDS: &str = "sluice_partition_ahead_seconds";
+/// When a retention run (`SLUICE_RETENTION`) last finished, Unix seconds (0: never); read from
+/// `retention_runs`, so every worker exports the same value.
+pub const RETENTION_LAST_SUCCESS: &str = "sluice_retention_last_success_timestamp_seconds";
+/// Partitions dropped by retention, per `table`.
+pub const PARTITIONS_DROPPED_TOTAL: &str = "sluice_partitions_dropped_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -100,6 +138,18 @@ pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
 pub const LABEL_BOT: &str = "bot";
+pub const LABEL_REGISTRY: &str = "registry";
+pub const LABEL_VERSION: &str = "version";
+pub const LABEL_REVISION: &str = "revision";
+
+/// The git commit this build was made from: `SLUICE_REVISION` at build time (the Dockerfile
+/// passes it), else `unknown`. Read at compile time, so a commit does not rebuild the crate.
+pub const REVISION: &str = match option_env!("SLUICE_REVISION") {
+    Some(rev) => rev,
+    None => "unknown",
+};
+pub const LABEL_TABLE: &str = "table";
+pub const LABEL_PARTITION: &str = "partition";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -155,10 +205,23 @@ pub const ALL: &[&str] = &[
     DB_ACQUIRE_TIMEOUTS_TOTAL,
     WORKER_RESTARTS_TOTAL,
     WORKER_FETCH_PAUSED,
+    REGISTRY_REFRESH_FAILURES_TOTAL,
+    REGISTRY_AGE_SECONDS,
     ADMISSION_TOTAL,
     RATELIMIT_FALLBACK_TOTAL,
     ADMISSION_SUBJECT_FALLBACKS_TOTAL,
     HTTP_CONNECTIONS_CLOSED_TOTAL,
     HTTP_CONNECTIONS_OPEN,
     BODY_BUDGET_EXHAUSTED_TOTAL,
+    ORDER_HELD_SECONDS,
+    ORDER_KEYS_HELD,
+    ORDER_OLDEST_HOLD_SECONDS,
+    ORDER_PARKED,
+    ORDER_MAX_HOLD_SECONDS,
+    PARTITION_ROWS,
+    PARTITION_BYTES,
+    PARTITION_OLDEST_AGE_SECONDS,
+    PARTITION_AHEAD_SECONDS,
+    RETENTION_LAST_SUCCESS,
+    PARTITIONS_DROPPED_TOTAL,
 ];

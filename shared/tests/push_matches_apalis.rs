@@ -138,6 +138,7 @@ async fn a_key_is_claimed_in_both_namespaces_and_a_claim_from_either_is_a_duplic
         bytes,
         key: Some(key),
         run_at: due_at(None),
+        order: None,
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     let first = job("tg:b:1");

@@ -6,7 +6,8 @@
 //! sluice-api --bin sluice-api`, whose JSON messages name the executable wherever the target
 //! directory is (`CARGO_TARGET_DIR`, the profile). A small helper rather than a crate such as
 //! `escargot`: it is one command and one message to read, and no new dependency to vet.
-//! `SLUICE_API_BIN` names a binary to use instead (no build), as for the load tests.
+//! `SLUICE_API_BIN` names a binary to use instead (no build), as for the load tests; the worker's
+//! likewise (`worker_binary`, `SLUICE_WORKER_BIN`) for the load tests' end-to-end checks.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,6 +25,16 @@ pub fn api_binary() -> &'static Path {
     BIN.get_or_init(|| match std::env::var_os("SLUICE_API_BIN") {
         Some(bin) => PathBuf::from(bin),
         None => build("sluice-api", "sluice-api"),
+    })
+}
+
+/// The path of a `sluice-worker` built from this workspace (`SLUICE_WORKER_BIN` to use another),
+/// for the load tests that run the real api and worker as processes.
+pub fn worker_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("SLUICE_WORKER_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => build("sluice-worker", "sluice-worker"),
     })
 }
 

@@ -5,13 +5,14 @@
 //! - [`prefix`]: a unique Redis key prefix per test, and [`queue_len`] to look inside a lane.
 //! - [`servers`]: a private `redis-server` or Postgres cluster a test can stop and start.
 //! - [`wait_until`]: poll a condition with a deadline instead of sleeping a guessed time.
-//! - [`binaries`]: the `sluice-api` binary for tests that run it as a process ([`api_binary`]).
+//! - [`binaries`]: the `sluice-api` and `sluice-worker` binaries for tests that run them as
+//!   processes ([`api_binary`], [`worker_binary`]).
 
 pub mod binaries;
 pub mod servers;
 pub mod settings;
 
-pub use binaries::api_binary;
+pub use binaries::{api_binary, worker_binary};
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,21 @@ impl TestDb {
 
     /// Creates and migrates a fresh database on the server behind `admin_url`.
     pub async fn fresh_on(admin_url: &str) -> anyhow::Result<TestDb> {
+        // The worker's reqwest speaks TLS on the provider the binaries install at start-up; a
+        // test building its own client (after its database, as every test does) needs it too.
+        sluice_shared::tls::install_provider();
+        let db = Self::unmigrated_on(admin_url).await?;
+        sluice_shared::db::migrate(&db.pool).await?;
+        Ok(db)
+    }
+
+    /// A fresh database with no migration applied: for tests of a migration itself, which apply
+    /// the earlier ones (`MIGRATOR.run_to`), fill the old schema and migrate.
+    pub async fn unmigrated() -> anyhow::Result<TestDb> {
+        Self::unmigrated_on(&admin_database_url()).await
+    }
+
+    async fn unmigrated_on(admin_url: &str) -> anyhow::Result<TestDb> {
         let name = format!(
             "sluice_test_{}",
             ulid::Ulid::generate().to_string().to_lowercase()
@@ -67,7 +83,6 @@ impl TestDb {
             .max_connections(4)
             .connect(&url)
             .await?;
-        sluice_shared::db::migrate(&pool).await?;
         Ok(TestDb {
             name,
             url,

@@ -10,10 +10,12 @@ use tokio::process::Command;
 mod pgbouncer;
 mod postgres;
 mod redis;
+mod tls;
 
 pub use pgbouncer::PgBouncer;
 pub use postgres::PgCluster;
 pub use redis::RedisServer;
+pub use tls::{TestPki, TlsRedis};
 
 pub(super) fn path(p: &Path) -> &str {
     p.to_str().expect("temp paths are UTF-8")

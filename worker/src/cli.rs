@@ -1,16 +1,28 @@
-//! The `sluice-worker` command line: run the workers, manage the dead letters, or use the
-//! stored history.
+//! The `sluice-worker` command line: run the workers, manage the dead letters, use the stored
+//! history, run retention, or ask a running worker whether it is healthy.
+//!
+//! # Layout
+//! - this file: the commands, `run` and `healthcheck`, and how a result becomes an exit code.
+//!   Each command flattens only the settings it uses, so its `--help` lists nothing else.
+//! - [`dlq`]: the `sluice-worker dlq` commands (Redis only).
+//! - [`crate::history`]: the `sluice-worker history` commands.
+//! - [`crate::partitions::cli`]: `sluice-worker retention run`.
 
-use std::{process::ExitCode, time::Duration};
+pub mod dlq;
+
+use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use sluice_shared::{config::parse_or_exit, lanes::Lane, queue::Pusher, shutdown, telemetry};
+use clap::{Parser, Subcommand};
+use sluice_shared::{
+    config::parse_or_exit,
+    healthcheck::{self, HealthcheckArgs},
+    shutdown, telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{Cli, Command, DlqCommand, HandlerKind, RedisOnly, WorkerConfig},
-    dlq::DeadLetters,
+    config::{AdminAddr, HandlerKind, WorkerConfig},
     handler::UpdateHandler,
     handlers::{
         Store,
@@ -19,6 +31,38 @@ use crate::{
     history::{args::HistoryCommand, erase, export, replay},
     startup::Worker,
 };
+
+/// sluice-worker: drains the lanes' queues into Postgres.
+#[derive(Parser, Debug)]
+#[command(name = "sluice-worker", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Drain the queues (the default when no command is given).
+    Run(Box<WorkerConfig>),
+    /// Inspect, replay or purge the dead letters.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
+    /// Replay, export or erase stored updates.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Drop the partitions of `updates` and `events` past SLUICE_RETENTION.
+    #[command(subcommand)]
+    Retention(crate::partitions::cli::RetentionCommand),
+    /// Ask the running worker's admin listener (SLUICE_ADMIN_ADDR) whether it is alive
+    /// (/healthz) or, with --ready, ready (/readyz); exit 0 on a 200, else 1. For container
+    /// health checks in an image without curl.
+    Healthcheck {
+        #[command(flatten)]
+        admin: AdminAddr,
+        #[command(flatten)]
+        check: HealthcheckArgs,
+    },
+}
 
 /// `sluice-worker` with no command runs, configured from the environment alone.
 #[derive(Parser)]
@@ -29,6 +73,8 @@ struct RunFromEnv {
 }
 
 fn command() -> Command {
+    // Before anything builds a client: a bot's own handler may build its reqwest client first.
+    sluice_shared::tls::install_provider();
     let cli: Cli = parse_or_exit();
     cli.command
         .unwrap_or_else(|| Command::Run(Box::new(parse_or_exit::<RunFromEnv>().cfg)))
@@ -44,7 +90,7 @@ pub async fn main_builtin() -> ExitCode {
                 Err(e) => exit(Err(e)),
             },
         },
-        Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::Dlq(cmd) => exit(dlq::run(cmd).await),
         Command::History(HistoryCommand::Replay(args)) => match args.cfg.handler {
             HandlerKind::Store => exit(replay::run(*args, Store).await),
             HandlerKind::Forward => match forward(&args.cfg) {
@@ -53,7 +99,16 @@ pub async fn main_builtin() -> ExitCode {
             },
         },
         Command::History(cmd) => exit(history(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
+        Command::Healthcheck { admin, check } => exit(health(admin, check).await),
     }
+}
+
+/// Prints the admin listener's answer on one line; any answer but a 200 is an error.
+async fn health(admin: AdminAddr, check: HealthcheckArgs) -> anyhow::Result<()> {
+    let body = healthcheck::check(admin.admin_addr, &check).await?;
+    println!("{}", body.replace('\n', "; "));
+    Ok(())
 }
 
 /// The forward handler, its settings checked before anything connects.
@@ -63,7 +118,7 @@ fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
         cfg.forward_secret.as_ref(),
         cfg.forward_secret_previous.as_ref(),
     )?;
-    Forward::new(settings, cfg.forward_timeout)
+    Forward::new(settings, cfg.forward_timeout, &cfg.db.tls)
         .context("building the forward handler's HTTP client")
 }
 
@@ -71,9 +126,11 @@ fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
 pub async fn main_with<H: UpdateHandler>(handler: H) -> ExitCode {
     match command() {
         Command::Run(cfg) => exit(run_worker(*cfg, handler).await),
-        Command::Dlq(cmd) => exit(dlq(cmd).await),
+        Command::Dlq(cmd) => exit(dlq::run(cmd).await),
         Command::History(HistoryCommand::Replay(args)) => exit(replay::run(*args, handler).await),
         Command::History(cmd) => exit(history(cmd).await),
+        Command::Retention(cmd) => exit(crate::partitions::cli::retention(cmd).await),
+        Command::Healthcheck { admin, check } => exit(health(admin, check).await),
     }
 }
 
@@ -97,90 +154,30 @@ fn exit(result: anyhow::Result<()>) -> ExitCode {
 }
 
 async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
-    telemetry::init(&cfg.telemetry);
+    let telemetry = telemetry::init(&cfg.telemetry, "sluice-worker")?;
+    let ran = run_with(cfg, handler).await;
+    // After the workers: the spans of the last jobs are in the final batch.
+    telemetry.shutdown().await;
+    ran
+}
+
+async fn run_with<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
     cfg.log_durations();
-    let admin = TcpListener::bind(cfg.admin_addr)
+    let admin_addr = cfg.admin.admin_addr;
+    let admin = TcpListener::bind(admin_addr)
         .await
-        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
+        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {admin_addr}"))?;
     let worker = Worker::build(cfg, handler).await?;
     tracing::info!(worker = %worker.id(), "sluice-worker starting");
     worker.run(admin, shutdown::signal()).await
 }
 
-async fn dlq(cmd: DlqCommand) -> anyhow::Result<()> {
-    let open = |r: &RedisOnly| -> anyhow::Result<(DeadLetters, Pusher)> {
-        let conn = sluice_shared::queue::connect(&r.redis.redis_url, Duration::from_secs(5))?;
-        let prefix = &r.redis.queue_prefix;
-        Ok((
-            DeadLetters::new(conn.clone(), prefix),
-            Pusher::new(conn, prefix, &r.queue, crate::startup::REQUEUE),
-        ))
-    };
-    match cmd {
-        DlqCommand::List { lane, limit, redis } => {
-            let (dead, _) = open(&redis)?;
-            let letters = dead
-                .list(lane, limit)
-                .await
-                .context("reading the dead letters")?;
-            for l in &letters {
-                let at = chrono::DateTime::from_timestamp_millis(l.dead_at_ms).unwrap_or_default();
-                let e = &l.envelope;
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    l.id,
-                    e.lane,
-                    at.to_rfc3339(),
-                    e.describe(),
-                    e.kind,
-                    l.reason
-                );
-            }
-            let sizes = dead.sizes().await?;
-            println!(
-                "{} dead letter(s) shown; in all: high {}, normal {}, low {}",
-                letters.len(),
-                sizes[Lane::High],
-                sizes[Lane::Normal],
-                sizes[Lane::Low]
-            );
-        }
-        DlqCommand::Replay { all, ids, redis } => {
-            let (dead, queue) = open(&redis)?;
-            let (mut replayed, mut wanted) = (0usize, ids.len());
-            loop {
-                let batch = if all {
-                    dead.all(500).await?
-                } else {
-                    dead.get(&ids).await?
-                };
-                if all {
-                    wanted += batch.len();
-                }
-                for letter in &batch {
-                    let env = letter.envelope.with_attempt(0);
-                    queue
-                        .requeue(env.lane, &env, Duration::ZERO)
-                        .await
-                        .context("re-queueing a dead letter")?;
-                    dead.remove(letter).await?;
-                    replayed += 1;
-                }
-                if !all || batch.is_empty() {
-                    break;
-                }
-            }
-            println!(
-                "replayed {replayed} dead letter(s); {} not found",
-                wanted - replayed
-            );
-        }
-        DlqCommand::Purge { older_than, redis } => {
-            let (dead, _) = open(&redis)?;
-            let before = chrono::Utc::now().timestamp_millis() - older_than.as_millis() as i64;
-            let removed = dead.purge_before(before).await?;
-            println!("purged {removed} dead letter(s) older than {older_than:?}");
-        }
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
-    Ok(())
 }

@@ -1,82 +1,19 @@
-//! The worker's settings: one typed struct, parsed once, each field a flag and an env var.
+//! The worker's settings: one typed struct, parsed once, each field a flag and an env var (the
+//! commands that take them are in [`crate::cli`]).
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{
-        DatabaseConfig, RedisConfig, TelemetryConfig, duration_at_least, parse_addr,
-        parse_duration, show,
+        DatabaseConfig, DbStartupConfig, RedisConfig, TelemetryConfig, duration_at_least,
+        parse_addr, show,
     },
-    lanes::Lane,
-    queue::QueueConfig,
+    queue::{QueueConfig, order::OrderConfig},
     secret::Secret,
     serve::ServeConfig,
 };
 
-use crate::scheduler::LaneWeights;
-
-/// sluice-worker: drains the lanes' queues into Postgres.
-#[derive(Parser, Debug)]
-#[command(name = "sluice-worker", version)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Drain the queues (the default when no command is given).
-    Run(Box<WorkerConfig>),
-    /// Inspect, replay or purge the dead letters.
-    #[command(subcommand)]
-    Dlq(DlqCommand),
-    /// Replay, export or erase stored updates.
-    #[command(subcommand)]
-    History(crate::history::args::HistoryCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum DlqCommand {
-    /// List dead letters, newest first.
-    List {
-        /// Only this lane (high, normal, low).
-        #[arg(long)]
-        lane: Option<Lane>,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-        #[command(flatten)]
-        redis: RedisOnly,
-    },
-    /// Put dead letters back in their lane's queue (their rows stay unique: replay is safe).
-    Replay {
-        /// Replay every dead letter.
-        #[arg(long, conflicts_with = "ids")]
-        all: bool,
-        /// Dead-letter ids to replay (as `dlq list` shows them).
-        #[arg(required_unless_present = "all")]
-        ids: Vec<String>,
-        #[command(flatten)]
-        redis: RedisOnly,
-    },
-    /// Delete dead letters older than a duration (e.g. 7d, 12h).
-    Purge {
-        #[arg(long = "older-than", value_parser = parse_duration)]
-        older_than: Duration,
-        #[command(flatten)]
-        redis: RedisOnly,
-    },
-}
-
-/// Commands that only need Redis.
-#[derive(clap::Args, Debug)]
-pub struct RedisOnly {
-    #[command(flatten)]
-    pub redis: RedisConfig,
-    #[command(flatten)]
-    pub queue: QueueConfig,
-}
+use crate::{partitions::Retention, scheduler::LaneWeights};
 
 /// Which built-in handler `sluice-worker` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,12 +24,19 @@ pub enum HandlerKind {
     Forward,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct WorkerConfig {
+/// Where the admin listener is: `run` binds it, `healthcheck` asks it.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct AdminAddr {
     /// Address of the admin listener (/healthz, /readyz, /metrics).
     #[arg(long = "admin-addr", env = "SLUICE_ADMIN_ADDR", value_name = "SLUICE_ADMIN_ADDR",
           default_value = "127.0.0.1:9091", value_parser = parse_addr)]
     pub admin_addr: SocketAddr,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WorkerConfig {
+    #[command(flatten)]
+    pub admin: AdminAddr,
 
     /// Jobs this process works on at once, shared by all lanes (see SLUICE_LANE_WEIGHTS).
     #[arg(long = "concurrency", env = "SLUICE_WORKER_CONCURRENCY", value_name = "SLUICE_WORKER_CONCURRENCY",
@@ -216,6 +160,16 @@ pub struct WorkerConfig {
           default_value = "14d", value_parser = duration_at_least(Duration::ZERO))]
     pub dlq_retention: Duration,
 
+    /// How long `updates` and `events` rows are kept: whole days' partitions older than this are
+    /// dropped, once a day, by one worker; at least 1d, or `off` to keep everything.
+    #[arg(
+        long = "retention",
+        env = "SLUICE_RETENTION",
+        value_name = "SLUICE_RETENTION",
+        default_value = "30d"
+    )]
+    pub retention: Retention,
+
     /// This process's identity; defaults to POD_NAME, else the hostname. A random suffix is
     /// always added so two processes never share a worker name.
     #[arg(long = "worker-id", env = "POD_NAME", value_name = "POD_NAME")]
@@ -224,9 +178,14 @@ pub struct WorkerConfig {
     #[command(flatten)]
     pub db: DatabaseConfig,
     #[command(flatten)]
+    pub db_startup: DbStartupConfig,
+    #[command(flatten)]
     pub redis: RedisConfig,
     #[command(flatten)]
     pub queue: QueueConfig,
+    /// Per-key ordering: which jobs wait for their key's earlier ones, and for how long at most.
+    #[command(flatten)]
+    pub order: OrderConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
     /// Timers and cap of the admin listener.
@@ -250,7 +209,9 @@ impl WorkerConfig {
             forward_timeout = %show(self.forward_timeout),
             vacuum_interval = %show(self.vacuum_interval),
             dlq_retention = %show(self.dlq_retention),
+            retention = %self.retention,
             dedup_ttl = %show(self.queue.dedup_ttl),
+            order_max_hold = %show(self.order.max_hold),
             db_acquire_timeout = %show(self.db.acquire_timeout),
             header_read_timeout = %show(self.serve.header_read_timeout),
             idle_timeout = %show(self.serve.idle_timeout),
@@ -263,14 +224,4 @@ impl WorkerConfig {
 /// variable without echoing the value (a clap parse error would print it).
 fn unchecked_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::unchecked(s))
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_well_formed() {
-        super::Cli::command().debug_assert();
-    }
 }

@@ -19,7 +19,7 @@ use apalis::prelude::WorkerContext;
 use sluice_shared::{job::Job, metrics as m};
 use sqlx::PgPool;
 
-use sluice_shared::queue::{PushError, Pusher};
+use sluice_shared::queue::{PushError, Pusher, order::Order};
 
 use crate::{backoff::Backoff, handler::HandlerError};
 
@@ -93,14 +93,18 @@ impl DbGate {
         true
     }
 
-    /// Puts `job` back in its lane as the same attempt; the answer is the job's outcome label.
+    /// Puts `job` back in its lane as the same attempt, in the same place of its key's order;
+    /// the answer is the job's outcome label.
     pub async fn release(
         &self,
         queue: &Pusher,
         job: &Job,
+        order: Option<Order<'_>>,
         why: &(dyn std::fmt::Display + Sync),
     ) -> Result<&'static str, PushError> {
-        let id = queue.requeue(job.lane, job, RELEASE_DELAY).await?;
+        let id = queue
+            .requeue_ordered(job.lane, job, RELEASE_DELAY, order)
+            .await?;
         tracing::info!(job = %job.describe(), attempt = job.attempt, next = %id, error = %why, "Postgres unavailable: job released, no attempt used");
         Ok("released")
     }

@@ -9,8 +9,15 @@ use std::{
 };
 
 use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
+use apalis_core::task::metadata::MetadataStore;
 use futures::FutureExt;
-use sluice_shared::{job::Job, metrics as m, queue::Pusher};
+use sluice_shared::{
+    job::{Job, Origin},
+    metrics as m,
+    queue::{Pusher, order::OrderTag},
+    telemetry::propagate,
+};
+use tracing::{Instrument as _, Span, field::Empty};
 
 use crate::{
     backoff::Backoff,
@@ -18,6 +25,7 @@ use crate::{
     gate::DbGate,
     handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
+    order::{Orderer, Start},
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
@@ -37,6 +45,14 @@ pub struct Runtime<H> {
     pub queue: Pusher,
     pub dead: DeadLetters,
     pub gate: DbGate,
+    /// Per-key ordering: which job may start, and waking the next one.
+    pub order: Arc<Orderer>,
+}
+
+/// An ordered job that holds its key: its place, and since when (its first attempt, Unix ms).
+struct Hold {
+    tag: OrderTag,
+    since_ms: i64,
 }
 
 /// The apalis job function. It answers `Ok` once the job is settled (done, re-queued or dead);
@@ -45,25 +61,145 @@ pub async fn run<H: UpdateHandler>(
     job: Job,
     task_id: TaskId,
     worker: WorkerContext,
+    meta: MetadataStore,
+    rt: Data<Arc<Runtime<H>>>,
+) -> Result<(), BoxDynError> {
+    let span = job_span(&job, &task_id);
+    settle(job, task_id, worker, meta, rt)
+        .instrument(span)
+        .await
+}
+
+/// `job`, from the moment the worker has it: the bot (or source), update_id, lane, job id and
+/// how long the job waited in the queue. With traces on it continues the api request's trace,
+/// so the queue wait is the gap between the api's `enqueue` and this span.
+fn job_span(job: &Job, task_id: &TaskId) -> Span {
+    let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
+    let span = tracing::info_span!(
+        "job",
+        bot = Empty,
+        source = Empty,
+        update_id = Empty,
+        lane = job.lane.as_str(),
+        job_id = %task_id,
+        attempt = job.attempt,
+        queue_wait_ms = waited_ms,
+        otel.kind = "consumer",
+    );
+    match &job.origin {
+        Origin::Telegram { bot, update_id, .. } => {
+            span.record("bot", bot.as_str());
+            span.record("update_id", update_id);
+        }
+        Origin::Signed { source, .. } => {
+            span.record("source", source.as_str());
+        }
+    }
+    propagate::continue_trace(&span, job.traceparent.as_deref());
+    span
+}
+
+async fn settle<H: UpdateHandler>(
+    job: Job,
+    task_id: TaskId,
+    worker: WorkerContext,
+    meta: MetadataStore,
     rt: Data<Arc<Runtime<H>>>,
 ) -> Result<(), BoxDynError> {
     let lane = job.lane.as_str();
+    let tag = rt.order.tag(|field| meta.get(field).map(str::to_owned));
+    let keep = tag.as_ref().map(OrderTag::keep);
     if rt.gate.is_paused() {
         // Fetched just before the lanes paused: back to the queue rather than failing.
-        let outcome = rt.gate.release(&rt.queue, &job, &"fetch paused").await?;
+        let outcome = rt
+            .gate
+            .release(&rt.queue, &job, keep, &"fetch paused")
+            .await?;
         metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
             .increment(1);
         return Ok(());
     }
-    let _permit = rt.scheduler.acquire(job.lane).await;
+    let job_id = task_id.to_string();
+    // Its turn first: a job parked behind its key writes no row and runs nothing yet, so the
+    // rows (and `handled_at`) of a key follow its order whatever the handler.
+    let hold = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
+        Ok(hold) => hold,
+        // Parked on its key (its bytes are there), or finished before: this task is done.
+        Err(outcome) => {
+            metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+                .increment(1);
+            return Ok(());
+        }
+    };
+    // The row before the permit: the permits bound the handlers, not the rows, so every fetched
+    // job's row can join the next batched insert (see `startup::row_window`). The job is still
+    // acknowledged only after its row is committed.
+    let stored = caught(&job, store_row(&rt, &job, &job_id, &worker)).await;
+    let _permit = rt
+        .scheduler
+        .acquire(job.lane)
+        .instrument(tracing::debug_span!("capacity", lane))
+        .await;
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     metrics::histogram!(m::JOB_WAIT_SECONDS, m::LABEL_LANE => lane)
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
-    let job_id = task_id.to_string();
-    let attempt = AssertUnwindSafe(execute(&rt, &job, &job_id, &worker));
-    // A panic is a failure like another: retried under the policy, dead-lettered at the end.
-    let (result, panicked) = match attempt.catch_unwind().await {
+    let (result, panicked) = match stored {
+        (Ok(seen), _) => caught(&job, execute(&rt, &job, &job_id, &worker, seen)).await,
+        (Err(e), panicked) => (Err(e), panicked),
+    };
+    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
+        .record(started.elapsed().as_secs_f64());
+    let outcome = match result {
+        Ok(()) => "done",
+        // Released with its key still held: a database outage is no fault of the update.
+        Err(e) if !panicked && rt.gate.blames_database(&e).await => {
+            rt.gate.release(&rt.queue, &job, keep, &e).await?
+        }
+        Err(e) => match settle_failure(&rt, &job, &job_id, tag.as_ref(), hold.as_ref(), e).await? {
+            "retried" if panicked => "panicked",
+            outcome => outcome,
+        },
+    };
+    if let Some(hold) = &hold
+        && matches!(outcome, "done" | "dead")
+    {
+        // The key moves on only now: an error here leaves the job to apalis's retry, whose
+        // re-run is stale (or runs again, at least once) and finishes the key then.
+        rt.order.finish(&hold.tag).await?;
+    }
+    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+        .increment(1);
+    Ok(())
+}
+
+/// Whether the job may run now: `Ok` with its hold of its key (`None`: unordered), or `Err` with
+/// the outcome of a job that must not run now (`parked`, `stale`).
+async fn take_turn(
+    order: &Orderer,
+    tag: Option<&OrderTag>,
+    job_id: &str,
+    lane: sluice_shared::lanes::Lane,
+) -> redis::RedisResult<Result<Option<Hold>, &'static str>> {
+    let Some(tag) = tag else { return Ok(Ok(None)) };
+    Ok(match order.start(tag, job_id, lane).await? {
+        Start::Go { since_ms } => Ok(Some(Hold {
+            tag: tag.clone(),
+            since_ms,
+        })),
+        Start::Free => Ok(None),
+        Start::Parked => Err("parked"),
+        Start::Stale => Err("stale"),
+    })
+}
+
+/// Runs `attempt`; a panic is a failure like another: retried under the policy, dead-lettered at
+/// the end. Returns the result and whether it panicked.
+async fn caught<T>(
+    job: &Job,
+    attempt: impl Future<Output = Result<T, HandlerError>>,
+) -> (Result<T, HandlerError>, bool) {
+    match AssertUnwindSafe(attempt).catch_unwind().await {
         Ok(result) => (result, false),
         Err(panic) => {
             let panic = panic_message(&*panic).to_owned();
@@ -73,37 +209,25 @@ pub async fn run<H: UpdateHandler>(
                 true,
             )
         }
-    };
-    metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
-        .record(started.elapsed().as_secs_f64());
-    let outcome = match result {
-        Ok(()) => "done",
-        Err(e) if !panicked && rt.gate.blames_database(&e).await => {
-            rt.gate.release(&rt.queue, &job, &e).await?
-        }
-        Err(e) => match settle_failure(&rt, &job, &job_id, e).await? {
-            "retried" if panicked => "panicked",
-            outcome => outcome,
-        },
-    };
-    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
-        .increment(1);
-    Ok(())
+    }
 }
 
-/// The row first (the update is safe whatever the handler does), then the handler unless one
-/// already finished with this update, then `handled_at` (see [`crate::handled`]).
-async fn execute<H: UpdateHandler>(
+/// The row first (the update is safe whatever the handler does); says whether a handler already
+/// finished with this update.
+async fn store_row<H: UpdateHandler>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
     worker: &WorkerContext,
-) -> Result<(), HandlerError> {
+) -> Result<Seen, HandlerError> {
     let stores_only = rt.handler.stores_only();
-    let seen = match JobRow::of(job, job_id) {
+    let insert = tracing::debug_span!("insert", job_id);
+    Ok(match JobRow::of(job, job_id) {
         JobRow::Update(row) => {
             let row = Arc::new(row);
-            ride_out(worker, job, || rt.rows.write(row.clone())).await?
+            ride_out(worker, job, || rt.rows.write(row.clone()))
+                .instrument(insert)
+                .await?
         }
         JobRow::Event(row) => {
             ride_out(worker, job, || async {
@@ -111,9 +235,22 @@ async fn execute<H: UpdateHandler>(
                     .await
                     .map_err(StoreError::from)
             })
+            .instrument(insert)
             .await?
         }
-    };
+    })
+}
+
+/// The handler unless one already finished with this update, then `handled_at` (see
+/// [`crate::handled`]).
+async fn execute<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    job: &Job,
+    job_id: &str,
+    worker: &WorkerContext,
+    seen: Seen,
+) -> Result<(), HandlerError> {
+    let stores_only = rt.handler.stores_only();
     if seen == Seen::Handled {
         metrics::counter!(m::JOBS_ALREADY_HANDLED_TOTAL, m::LABEL_LANE => job.lane.as_str())
             .increment(1);
@@ -122,6 +259,7 @@ async fn execute<H: UpdateHandler>(
     }
     rt.handler
         .handle(&rt.ctx, &Update::new(job, job_id.to_owned()))
+        .instrument(tracing::debug_span!("handler", job_id))
         .await?;
     if !stores_only {
         // The handler's work is done: failing the job now would only run it again. Unmarked, a
@@ -164,20 +302,44 @@ where
     }
 }
 
+/// Retries later or dead-letters, as the policy says; an update that holds its key goes to the
+/// dead letters once it has held it for `SLUICE_ORDER_MAX_HOLD`, and its retries are due by then.
 async fn settle_failure<H>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
+    tag: Option<&OrderTag>,
+    hold: Option<&Hold>,
     error: HandlerError,
 ) -> Result<&'static str, BoxDynError> {
-    match rt.policy.decide(job.attempt, &error) {
+    let mut decision = rt.policy.decide(job.attempt, &error);
+    if let (Some(hold), Decision::Retry { delay, .. }) = (hold, &mut decision) {
+        let held = Orderer::held_for(hold.since_ms);
+        match rt.order.max_hold.checked_sub(held) {
+            Some(left) if !left.is_zero() => *delay = (*delay).min(left),
+            _ => {
+                decision = Decision::Dead {
+                    reason: format!(
+                        "held its ordering key for {:.1}s (SLUICE_ORDER_MAX_HOLD): {error}",
+                        held.as_secs_f64()
+                    ),
+                }
+            }
+        }
+    }
+    match decision {
         Decision::Retry {
             delay,
             next_attempt,
         } => {
             let new_id = rt
                 .queue
-                .requeue(job.lane, &job.with_attempt(next_attempt), delay)
+                .requeue_ordered(
+                    job.lane,
+                    &job.with_attempt(next_attempt),
+                    delay,
+                    tag.map(OrderTag::keep),
+                )
                 .await?;
             tracing::info!(%error, job = %job.describe(), attempt = next_attempt, ?delay, next = %new_id, "job failed; retrying later");
             Ok("retried")

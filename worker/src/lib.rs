@@ -15,11 +15,14 @@
 //! - [`handled`]: `handled_at`, so a handler never runs twice for an update it finished.
 //! - [`retry`], [`backoff`]: our retry policy (a retried job goes back through
 //!   `sluice_shared::queue::Pusher::requeue`).
+//! - [`order`]: per-key ordering: start in turn, park early jobs, wake the next, hold limits.
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`history`]: `history replay | export | erase` over the stored updates.
 //! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
 //! - [`vacuum`]: keeping Redis memory flat.
+//! - [`partitions`]: the daily partitions of `updates` and `events`: ahead, retention
+//!   (`SLUICE_RETENTION`, `sluice-worker retention run`), their gauges.
 //! - [`startup`]: one supervised apalis worker per lane, admin listener, graceful shutdown.
 //! - [`supervise`]: restarting a lane's consumer that died; liveness when it keeps dying.
 //! - [`gate`]: no fetching and no attempts used while Postgres is down; [`vitals`]: the probes.
@@ -37,6 +40,8 @@ pub mod handlers;
 pub mod history;
 pub mod identity;
 pub mod job;
+pub mod order;
+pub mod partitions;
 pub mod poll;
 pub mod promote;
 pub mod retention;

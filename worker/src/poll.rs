@@ -2,7 +2,9 @@
 //!
 //! apalis-core 1.0's `IntervalStrategy` re-arms its timer without polling it, so after the first
 //! tick nothing wakes an idle worker but its heartbeat (15 s here): an update arriving at an idle
-//! lane waited up to that long. This strategy registers every new timer before returning.
+//! lane waited up to that long. This strategy registers every new timer before returning. It
+//! also registers the lane's [`AtomicWaker`], so a job woken into the lane by this process (the
+//! next job of an ordered key, `crate::order`) is fetched at once rather than on the next tick.
 
 use std::{
     pin::Pin,
@@ -11,28 +13,60 @@ use std::{
 };
 
 use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy};
+use futures::task::AtomicWaker;
 use tokio::time::Sleep;
 
-#[derive(Debug)]
+use crate::order::Wakers;
+
 pub struct Tick {
     every: Duration,
     timer: Option<Pin<Box<Sleep>>>,
+    /// Woken when a job is put at the front of this lane by this process.
+    wake: Option<(Wakers, sluice_shared::lanes::Lane)>,
+}
+
+impl std::fmt::Debug for Tick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tick").field("every", &self.every).finish()
+    }
 }
 
 impl Tick {
     pub fn new(every: Duration) -> Self {
-        Tick { every, timer: None }
+        Tick {
+            every,
+            timer: None,
+            wake: None,
+        }
+    }
+
+    /// A tick that also fires when `lane`'s waker in `wakers` is woken.
+    pub fn waking(every: Duration, wakers: Wakers, lane: sluice_shared::lanes::Lane) -> Self {
+        Tick {
+            wake: Some((wakers, lane)),
+            ..Tick::new(every)
+        }
+    }
+
+    fn waker(&self) -> Option<&AtomicWaker> {
+        self.wake.as_ref().map(|(w, lane)| w.of(*lane))
     }
 }
 
 impl Clone for Tick {
     fn clone(&self) -> Self {
-        Tick::new(self.every)
+        Tick {
+            wake: self.wake.clone(),
+            ..Tick::new(self.every)
+        }
     }
 }
 
 impl PollStrategy for Tick {
     fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        if let Some(waker) = self.waker() {
+            waker.register(cx.waker());
+        }
         let mut fired = false;
         loop {
             let every = self.every;

@@ -25,6 +25,7 @@ use crate::{
     handler::{HandlerContext, UpdateHandler},
     identity::worker_id,
     job::{self, Runtime},
+    order::Orderer,
     poll::Tick,
     retry::RetryPolicy,
     rows::RowWriter,
@@ -51,16 +52,12 @@ pub struct Worker<H> {
 impl<H: UpdateHandler> Worker<H> {
     pub async fn build(cfg: WorkerConfig, handler: H) -> anyhow::Result<Worker<H>> {
         let metrics = m::recorder().context("installing the Prometheus recorder")?;
-        let db = sluice_shared::db::pool(&cfg.db, "sluice-worker")
-            .context("DATABASE_URL is not a valid Postgres URL")?;
-        if cfg.db.auto_migrate {
-            sluice_shared::db::migrate(&db)
-                .await
-                .context("applying migrations (SLUICE_AUTO_MIGRATE)")?;
-        }
-        sluice_shared::db::startup_budget_check(&db, &cfg.db, "sluice-worker").await?;
-        let redis = sluice_shared::queue::connect(&cfg.redis.redis_url, Duration::from_secs(5))
-            .context("REDIS_URL is not a valid Redis URL")?;
+        let db = sluice_shared::db::startup(&cfg.db, &cfg.db_startup, "sluice-worker").await?;
+        let tls = &cfg.db.tls;
+        sluice_shared::reach::redis_at_startup(&cfg.redis.redis_url, tls, "REDIS_URL").await?;
+        let redis =
+            sluice_shared::queue::connect_with(&cfg.redis.redis_url, tls, Duration::from_secs(5))
+                .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
         let stores_only = handler.stores_only();
         let runtime = Arc::new(Runtime {
@@ -86,11 +83,13 @@ impl<H: UpdateHandler> Worker<H> {
             queue: Pusher::new(redis.clone(), prefix, &cfg.queue, REQUEUE),
             dead: DeadLetters::new(redis.clone(), prefix),
             gate: DbGate::new(db.clone()),
+            order: Arc::new(Orderer::new(redis.clone(), prefix, &cfg.queue, &cfg.order)),
         });
         let id = worker_id(cfg.worker_id.as_deref());
+        // The worker cannot work without Postgres: its /readyz pings it.
         let admin = admin::AdminState {
             redis: redis.clone(),
-            db,
+            db: Some(db),
             metrics,
         };
         Ok(Worker {
@@ -127,7 +126,7 @@ impl<H: UpdateHandler> Worker<H> {
             stopped(stop_rx.clone()),
         ));
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
-            self.admin.db.clone(),
+            self.runtime.ctx.db.clone(),
             self.cfg.db.pool_max_connections,
             Duration::from_secs(1),
         ));
@@ -137,6 +136,10 @@ impl<H: UpdateHandler> Worker<H> {
             self.runtime.dead.clone(),
             self.cfg.vacuum_interval,
             self.cfg.dlq_retention,
+        ));
+        let partitions = tokio::spawn(crate::partitions::task::run(
+            self.runtime.ctx.db.clone(),
+            self.cfg.retention,
         ));
         // Before any apalis fetch: a backlog piled up while no worker ran must be promoted in
         // chunks, or apalis's own promotion would fail on it (see `promote`).
@@ -148,6 +151,7 @@ impl<H: UpdateHandler> Worker<H> {
             }
         }
         let promoter = tokio::spawn(crate::promote::run(conn, prefix, self.cfg.poll_interval));
+        let order_gauges = tokio::spawn(self.runtime.order.clone().export(Duration::from_secs(2)));
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {
             let lane_worker = LaneWorker {
@@ -157,8 +161,9 @@ impl<H: UpdateHandler> Worker<H> {
                 config: self.lane_config(lane),
                 runtime: self.runtime.clone(),
                 // Each lane may hold the whole capacity when the others are idle; the scheduler
-                // decides who runs when they compete.
-                concurrency: self.cfg.concurrency as usize,
+                // decides who runs when they compete. Beyond it, the row window: jobs whose rows
+                // are being written, which hold no permit.
+                concurrency: self.cfg.concurrency as usize + self.row_window(),
                 poll_interval: self.cfg.poll_interval,
             };
             let (health, stop) = (self.health.clone(), stop_rx.clone());
@@ -188,11 +193,27 @@ impl<H: UpdateHandler> Worker<H> {
             ),
         }
         vacuum.abort();
+        partitions.abort();
         pool_metrics.abort();
         promoter.abort();
+        order_gauges.abort();
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");
         Ok(())
+    }
+
+    /// Jobs per lane that may be writing their rows beyond the handler capacity, so that a batched
+    /// insert fills up to `SLUICE_INSERT_BATCH` rows whatever `SLUICE_WORKER_CONCURRENCY` is.
+    /// A handler that does more than store gets one batch's worth only up to the concurrency: its
+    /// own work is the limit there, and every job fetched ahead must finish within the shutdown
+    /// grace.
+    fn row_window(&self) -> usize {
+        let batch = self.cfg.insert_batch as usize;
+        if self.runtime.handler.stores_only() {
+            batch
+        } else {
+            batch.min(self.cfg.concurrency as usize)
+        }
     }
 
     fn lane_config(&self, lane: Lane) -> apalis_redis::Config {
@@ -249,7 +270,8 @@ impl<H: UpdateHandler> LaneWorker<H> {
 
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let storage = RedisStorage::<Job>::new(self.redis.clone()).with_config(self.config.clone());
-        let storage = PollWith::new(storage, Tick::new(self.poll_interval));
+        let wakers = self.runtime.order.wakers.clone();
+        let storage = PollWith::new(storage, Tick::waking(self.poll_interval, wakers, self.lane));
         let gate = self.runtime.gate.clone();
         let worker = WorkerBuilder::new(name)
             .backend(storage)

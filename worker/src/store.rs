@@ -1,13 +1,15 @@
 //! SQL of the worker, one function per statement, and what a failed statement means.
 
-use std::sync::Arc;
-
 use serde_json::value::RawValue;
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
 };
-use sqlx::{PgPool, postgres::PgDatabaseError, types::Json};
+use sqlx::{PgPool, types::Json};
+
+mod error;
+
+pub use error::{StoreError, is_data_error};
 
 /// The `updates` row of a Telegram job, owned so that it can wait in a batch (see `rows`).
 #[derive(Debug)]
@@ -81,47 +83,14 @@ pub enum Seen {
     Handled,
 }
 
-/// Why a row could not be written.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// Postgres refused the row itself (SQLSTATE class 22 data exception, e.g. `\u0000` in
-    /// `jsonb`; class 54 program limit, e.g. nesting too deep): it fails the same way on every
-    /// attempt, so retrying only delays the dead letter. Carries Postgres's own message.
-    #[error("postgres refused the row: {0}")]
-    Refused(String),
-    /// Anything else (Postgres down, pool exhausted, a lost connection): worth retrying.
-    #[error("{0}")]
-    Unavailable(Arc<sqlx::Error>),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        if !is_data_error(&e) {
-            return StoreError::Unavailable(Arc::new(e));
-        }
-        let sqlx::Error::Database(db) = &e else {
-            unreachable!("is_data_error only accepts database errors")
-        };
-        let code = db.code().unwrap_or_default();
-        let detail = db
-            .try_downcast_ref::<PgDatabaseError>()
-            .and_then(|pg| pg.detail())
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
-        StoreError::Refused(format!("{}{detail} (SQLSTATE {code})", db.message()))
-    }
-}
-
-/// Whether Postgres refused the data rather than failed to take it: SQLSTATE classes 22 (data
-/// exception) and 54 (program limit exceeded).
-pub fn is_data_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db)
-        if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54")))
-}
-
 /// Inserts the rows in one statement; a (bot, update_id) already there is left alone, so a job
 /// that runs twice (orphan recovery, retry, replay) still makes one row. Returns the job ids
 /// whose row was already there with `handled_at` set (usually none, so the answer is empty).
+///
+/// `updates` is partitioned by `received_at`, so no unique index can hold (bot, update_id)
+/// alone: each key is claimed in `update_keys` (its primary key is the dedup key) and only the
+/// rows whose key was new go into `updates`. Two jobs of one update racing from two workers
+/// meet on that primary key: the second waits for the first's commit and inserts nothing.
 ///
 /// `stores_only`: the handler has nothing to do beyond the row, so the row is written handled
 /// and nobody asks whether it was handled before.
@@ -164,36 +133,48 @@ pub async fn insert_updates(
             .push(chrono::DateTime::from_timestamp_millis(r.received_at_ms).unwrap_or_default());
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    let handled = sqlx::query_scalar(
-        "WITH t AS (
-           SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[],
-                                $6::text[], $7::text[], $8::text[], $9::timestamptz[])
-                         AS t(b, u, k, c, us, l, p, j, r)
-         ), ins AS (
-           INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id,
-                                received_at, handled_at)
-           SELECT b, u, k, c, us, l, p::jsonb, j, r, CASE WHEN $10::bool THEN now() END FROM t
-           ON CONFLICT (bot, update_id) DO NOTHING
-         )
-         SELECT t.j FROM t JOIN updates x ON x.bot = t.b AND x.update_id = t.u
-         WHERE NOT $10::bool AND x.handled_at IS NOT NULL",
-    )
-    .persistent(false)
-    .bind(bot)
-    .bind(update_id)
-    .bind(kind)
-    .bind(chat)
-    .bind(user)
-    .bind(lane)
-    .bind(payload)
-    .bind(job)
-    .bind(received)
-    .bind(stores_only)
-    .fetch_all(&mut *tx)
-    .await?;
+    let handled = sqlx::query_scalar(INSERT_UPDATES)
+        .persistent(false)
+        .bind(bot)
+        .bind(update_id)
+        .bind(kind)
+        .bind(chat)
+        .bind(user)
+        .bind(lane)
+        .bind(payload)
+        .bind(job)
+        .bind(received)
+        .bind(stores_only)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(handled)
 }
+
+/// Claims each row's key, inserts the rows whose key was new (once per key even if a batch holds
+/// one twice), and reads `handled_at` of the rows that were there already, found through their
+/// key's `received_at` (one partition each). $10: `stores_only`.
+const INSERT_UPDATES: &str = "WITH t AS (
+   SELECT DISTINCT ON (b, u) *
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
+                 $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
+    ORDER BY b, u
+ ), claimed AS (
+   INSERT INTO update_keys (bot, update_id, received_at)
+   SELECT b, u, r FROM t
+   ON CONFLICT (bot, update_id) DO NOTHING
+   RETURNING bot, update_id
+ ), ins AS (
+   INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id,
+                        received_at, handled_at)
+   SELECT b, u, k, c, us, l, p::jsonb, j, r, CASE WHEN $10::bool THEN now() END
+     FROM t JOIN claimed ON claimed.bot = t.b AND claimed.update_id = t.u
+   ON CONFLICT DO NOTHING
+ )
+ SELECT t.j FROM t
+   JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
+   JOIN updates x ON x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
+  WHERE NOT $10::bool AND x.handled_at IS NOT NULL";
 
 /// Inserts a signed event's row; an event already there for (source, idempotency key) is left
 /// alone. `stores_only` as in [`insert_updates`].
@@ -207,14 +188,21 @@ pub async fn insert_event(
         chrono::DateTime::from_timestamp_millis(job.received_at_ms).unwrap_or_default();
     let mut tx = sluice_shared::db::begin(db).await?;
     let handled: bool = sqlx::query_scalar(
-        "WITH ins AS (
+        "WITH claimed AS (
+           INSERT INTO event_keys (source, idempotency_key, received_at) VALUES ($1, $2, $8)
+           ON CONFLICT (source, idempotency_key) DO NOTHING
+           RETURNING 1
+         ), ins AS (
            INSERT INTO events (source, idempotency_key, kind, rate_key, lane, payload, job_id,
                                received_at, handled_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::bool THEN now() END)
-           ON CONFLICT (source, idempotency_key) DO NOTHING
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::bool THEN now() END
+            WHERE EXISTS (SELECT 1 FROM claimed)
+           ON CONFLICT DO NOTHING
          )
-         SELECT NOT $9::bool AND EXISTS (SELECT 1 FROM events WHERE source = $1
-                AND idempotency_key = $2 AND handled_at IS NOT NULL)",
+         SELECT NOT $9::bool AND EXISTS (
+           SELECT 1 FROM event_keys k JOIN events e ON e.source = k.source
+              AND e.idempotency_key = k.idempotency_key AND e.received_at = k.received_at
+            WHERE k.source = $1 AND k.idempotency_key = $2 AND e.handled_at IS NOT NULL)",
     )
     .persistent(false)
     .bind(row.source)
@@ -248,7 +236,9 @@ pub async fn mark_updates_handled(
     sqlx::query(
         "UPDATE updates x SET handled_at = now()
          FROM UNNEST($1::text[], $2::int8[]) AS t(b, u)
-         WHERE x.bot = t.b AND x.update_id = t.u AND x.handled_at IS NULL",
+         JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
+         WHERE x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
+           AND x.handled_at IS NULL",
     )
     .persistent(false)
     .bind(bots)
@@ -262,8 +252,10 @@ pub async fn mark_updates_handled(
 pub async fn mark_event_handled(db: &PgPool, source: &str, key: &str) -> Result<(), sqlx::Error> {
     let mut tx = sluice_shared::db::begin(db).await?;
     sqlx::query(
-        "UPDATE events SET handled_at = now()
-         WHERE source = $1 AND idempotency_key = $2 AND handled_at IS NULL",
+        "UPDATE events e SET handled_at = now() FROM event_keys k
+         WHERE k.source = $1 AND k.idempotency_key = $2 AND e.source = k.source
+           AND e.idempotency_key = k.idempotency_key AND e.received_at = k.received_at
+           AND e.handled_at IS NULL",
     )
     .persistent(false)
     .bind(source)

@@ -27,6 +27,8 @@ use sluice_shared::{
     config::RedisConfig,
     lanes::{Lane, PerLane},
     queue::depth::LaneDepth,
+    reach,
+    tls::TlsConfig,
 };
 
 use self::{
@@ -136,8 +138,13 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Builds the controller; connects (lazily) to the limiter's Redis in `redis` scope.
-    pub fn build(cfg: &AdmissionConfig, redis: &RedisConfig) -> anyhow::Result<Admission> {
+    /// Builds the controller; connects (lazily) to the limiter's Redis in `redis` scope, after
+    /// one checked connection when it is another Redis than the queue's.
+    pub async fn build(
+        cfg: &AdmissionConfig,
+        redis: &RedisConfig,
+        tls: &TlsConfig,
+    ) -> anyhow::Result<Admission> {
         cfg.validate().map_err(anyhow::Error::msg)?;
         let local = Arc::new(LocalLimiter::default());
         let limiter = match cfg.scope {
@@ -148,7 +155,10 @@ impl Admission {
                     .rate_redis_url
                     .as_ref()
                     .map_or(&redis.redis_url, |u| &u.0);
-                let conn = sluice_shared::queue::connect(url, cfg.redis_timeout)
+                if cfg.rate_redis_url.is_some() {
+                    reach::redis_at_startup(url, tls, "SLUICE_RATE_REDIS_URL").await?;
+                }
+                let conn = sluice_shared::queue::connect_with(url, tls, cfg.redis_timeout)
                     .context("SLUICE_RATE_REDIS_URL is not a valid Redis URL")?;
                 Limiter::Redis(RedisLimiter::new(
                     conn,

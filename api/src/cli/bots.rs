@@ -2,7 +2,13 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use sluice_shared::{config::DatabaseConfig, db, sealed::SecretsConfig, secret::Secret};
+use sluice_shared::{
+    config::DatabaseConfig,
+    db,
+    output::{OutputArgs, print_json},
+    sealed::SecretsConfig,
+    secret::Secret,
+};
 use sqlx::PgPool;
 
 use super::sources::from_stdin;
@@ -52,8 +58,13 @@ pub enum BotsCommand {
         #[command(flatten)]
         db: DbOnly,
     },
-    /// List registered bots.
-    List(DbOnly),
+    /// List registered bots (never their secrets).
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
     /// Remove a bot; its webhook answers 404 from then on.
     Remove {
         name: String,
@@ -129,8 +140,14 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             bots::update_with_keys(&pool, &keys, &name, &change).await?;
             println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
         }
-        BotsCommand::List(DbOnly { db: cfg }) => {
-            let all = bots::list(&pool(&cfg)?).await?;
+        BotsCommand::List {
+            output,
+            db: DbOnly { db: cfg },
+        } => {
+            let all = bots::list(&pool(&cfg).await?).await?;
+            if output.is_json() {
+                return Ok(print_json(&all)?);
+            }
             let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
             for b in &all {
                 println!(
@@ -147,20 +164,21 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            bots::remove(&pool(&cfg)?, &name).await?;
+            bots::remove(&pool(&cfg).await?, &name).await?;
             println!("removed bot '{name}'");
         }
     }
     Ok(())
 }
 
-fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    Ok(db::pool(cfg, "sluice-api bots")?)
+/// A failed connection is reported with its host, port and cause ([`db::connect`]).
+async fn pool(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    db::connect(cfg, "sluice-api bots").await
 }
 
 /// The commands that write a bot first bring the schema up to date.
 async fn migrated(cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
-    let pool = pool(cfg)?;
+    let pool = pool(cfg).await?;
     db::migrate(&pool).await.context("applying migrations")?;
     Ok(pool)
 }

@@ -1,7 +1,9 @@
 //! The `sluice-api` command line: serve (the default), migrate, and manage bots and sources.
 //!
 //! # Layout
-//! - this file: the commands, `serve` and `migrate`, and how a result becomes an exit code.
+//! - this file: the commands, `serve`, `migrate` and `healthcheck`, and how a result becomes an
+//!   exit code. Each command flattens only the settings it uses, so its `--help` lists nothing
+//!   else (`migrate` takes the database's, not the server's start-up or listener settings).
 //! - [`bots`]: the `sluice-api bots` commands.
 //! - [`sources`]: the `sluice-api sources` commands.
 //! - [`secrets`]: `sluice-api secrets rotate`.
@@ -16,12 +18,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sluice_shared::{
     config::{self, parse_or_exit},
-    db, telemetry,
+    db,
+    healthcheck::{self, HealthcheckArgs},
+    telemetry,
 };
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{ApiConfig, DbOnly},
+    config::{AdminAddr, ApiConfig, DbOnly},
     startup::Api,
 };
 
@@ -48,6 +52,15 @@ pub enum Command {
     /// Secrets at rest: re-encrypt them under the current key.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Ask the running api's admin listener (SLUICE_ADMIN_ADDR) whether it is alive (/healthz)
+    /// or, with --ready, ready (/readyz); exit 0 on a 200, else 1. For container health checks
+    /// in an image without curl.
+    Healthcheck {
+        #[command(flatten)]
+        admin: AdminAddr,
+        #[command(flatten)]
+        check: HealthcheckArgs,
+    },
 }
 
 /// `sluice-api` with no command serves, configured from the environment alone.
@@ -89,7 +102,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(cfg) => serve(*cfg).await,
         Command::Migrate(DbOnly { db: cfg }) => {
-            let pool = db::pool(&cfg, "sluice-api migrate")?;
+            let pool = db::connect(&cfg, "sluice-api migrate").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             println!("migrations applied");
             Ok(())
@@ -97,18 +110,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Bots(cmd) => bots::run(cmd).await,
         Command::Sources(cmd) => sources::run(cmd).await,
         Command::Secrets(cmd) => secrets::run(cmd).await,
+        Command::Healthcheck { admin, check } => {
+            let body = healthcheck::check(admin.admin_addr, &check).await?;
+            println!("{}", body.replace('\n', "; "));
+            Ok(())
+        }
     }
 }
 
 async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
-    telemetry::init(&cfg.telemetry);
+    let telemetry = telemetry::init(&cfg.telemetry, "sluice-api")?;
+    let served = serve_with(cfg).await;
+    // After the server: the spans of the last requests are in the final batch.
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve_with(cfg: ApiConfig) -> anyhow::Result<()> {
     cfg.log_durations();
     let listener = TcpListener::bind(cfg.addr)
         .await
         .with_context(|| format!("binding SLUICE_API_ADDR {}", cfg.addr))?;
-    let admin = TcpListener::bind(cfg.admin_addr)
+    let admin_addr = cfg.admin.admin_addr;
+    let admin = TcpListener::bind(admin_addr)
         .await
-        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {}", cfg.admin_addr))?;
+        .with_context(|| format!("binding SLUICE_ADMIN_ADDR {admin_addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, admin = %admin.local_addr()?, "sluice-api listening");
     let api = Api::build(cfg).await?;
     api.run(listener, admin, sluice_shared::shutdown::signal())

@@ -28,7 +28,7 @@ pub async fn run(cmd: SecretsCommand) -> anyhow::Result<()> {
             db: DbOnly { db: cfg },
         } => {
             let keys = keys.keyring().map_err(anyhow::Error::msg)?;
-            let pool = db::pool(&cfg, "sluice-api secrets")?;
+            let pool = db::connect(&cfg, "sluice-api secrets").await?;
             db::migrate(&pool).await?;
             let report = at_rest::run(&pool, &keys, Mode::Rotate).await?;
             let id = keys.current_id().unwrap_or_default();

@@ -7,7 +7,13 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use sluice_shared::{config::duration_between, db, lanes::Lane, sealed::SecretsConfig};
+use sluice_shared::{
+    config::duration_between,
+    db,
+    lanes::Lane,
+    output::{OutputArgs, print_json},
+    sealed::SecretsConfig,
+};
 use sqlx::PgPool;
 
 use crate::{
@@ -15,7 +21,7 @@ use crate::{
     signature::{Scheme, Secret},
     sources::{
         Locator, Source, header_name,
-        manage::{self, Rotation, SourcesError, describe},
+        manage::{self, Listed, Rotation, SourcesError, describe},
         store,
     },
 };
@@ -72,7 +78,12 @@ pub enum SourcesCommand {
         db: DbOnly,
     },
     /// List sources: names, schemes and options, never secrets.
-    List(DbOnly),
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        db: DbOnly,
+    },
     /// Remove a source; its webhook answers 404 from then on.
     Remove {
         name: String,
@@ -216,13 +227,20 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             );
             warn_unsigned_key(&s);
         }
-        SourcesCommand::List(DbOnly { db: cfg }) => {
+        SourcesCommand::List {
+            output,
+            db: DbOnly { db: cfg },
+        } => {
             // Listing shows no secret, but a source is read whole: its secrets open with the
             // key in the environment, as the api's do.
             let env = SecretsConfig::from_env().map_err(anyhow::Error::msg)?;
             let keys = env.keyring().map_err(anyhow::Error::msg)?;
-            let pool = db::pool(&cfg, "sluice-api sources")?;
+            let pool = db::connect(&cfg, "sluice-api sources").await?;
             let all = store::all(&pool, &keys).await?;
+            if output.is_json() {
+                let listed: Vec<Listed> = all.iter().map(Listed::from).collect();
+                return Ok(print_json(&listed)?);
+            }
             for s in &all {
                 println!("{}", describe(s));
             }
@@ -240,7 +258,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            if !store::remove(&db::pool(&cfg, "sluice-api sources")?, &name).await? {
+            if !store::remove(&db::connect(&cfg, "sluice-api sources").await?, &name).await? {
                 return Err(SourcesError::NotFound(name).into());
             }
             println!("removed source '{name}'");
@@ -275,7 +293,7 @@ fn keyring(cfg: &SecretsConfig) -> anyhow::Result<sluice_shared::sealed::Keyring
 }
 
 async fn pool(cfg: &sluice_shared::config::DatabaseConfig) -> anyhow::Result<PgPool> {
-    let pool = db::pool(cfg, "sluice-api sources")?;
+    let pool = db::connect(cfg, "sluice-api sources").await?;
     db::migrate(&pool).await.map_err(SourcesError::from)?;
     Ok(pool)
 }

@@ -16,7 +16,10 @@ use sluice_shared::{
     job::Queued,
     lanes::{Lane, PerLane},
     metrics as m,
-    queue::{NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at},
+    queue::{
+        NewJob, PushError, PushOptions, Pushed, Pusher, QueueConfig, due_at,
+        order::{Order, Ordering},
+    },
 };
 use tokio::sync::{mpsc, oneshot};
 use ulid::Ulid;
@@ -70,6 +73,8 @@ pub struct EnqueueSettings {
     pub lane_keys: bool,
     /// Replicas that must have a job before it is acknowledged (`SLUICE_ENQUEUE_MIN_REPLICAS`).
     pub min_replicas: u32,
+    /// What jobs are processed in order by (`SLUICE_ORDERING`).
+    pub ordering: Ordering,
 }
 
 type Reply = oneshot::Sender<Result<Enqueued, PushError>>;
@@ -80,6 +85,8 @@ struct Pending {
     /// Unix seconds the job is due at (now, or later for delayed admission).
     run_at: u64,
     key: String,
+    /// The key it is processed in order with; the enqueue script gives it the key's next place.
+    order: Option<String>,
     bytes: Vec<u8>,
     /// When the delivery's budget runs out: the replicas' `WAIT` must end before it.
     deadline: Instant,
@@ -93,6 +100,7 @@ pub struct Enqueuer {
     /// For the refusal path's duplicate check.
     pusher: Pusher,
     budget: Duration,
+    ordering: Ordering,
 }
 
 impl Enqueuer {
@@ -120,6 +128,7 @@ impl Enqueuer {
             lanes,
             pusher,
             budget: settings.budget,
+            ordering: settings.ordering,
         }
     }
 
@@ -172,6 +181,7 @@ impl Enqueuer {
             job_id: Ulid::generate(),
             run_at: due_at(run_at),
             key: job.dedup_key(),
+            order: job.order_key(self.ordering),
             bytes: serde_json::to_vec(job)?,
             deadline: started + self.budget,
             reply,
@@ -193,6 +203,7 @@ async fn flush(pusher: Pusher, lane: Lane, batch: Vec<Pending>) {
             bytes: &p.bytes,
             key: Some(&p.key),
             run_at: p.run_at,
+            order: p.order.as_deref().map(Order::Assign),
         })
         .collect();
     // The earliest deadline of the batch bounds the WAIT: nobody's answer comes too late.

@@ -2,6 +2,7 @@
 //! delayed), and the count of what was decided.
 
 use sluice_shared::{job::Queued, lanes::Lane, metrics as m};
+use tracing::{Instrument as _, field::Empty};
 
 use crate::{
     admission::{Subject, Verdict, retry_after_secs},
@@ -27,7 +28,15 @@ pub async fn admit<J: Queued + Sync>(
     job: &J,
 ) -> Result<Taken, ApiError> {
     let lane = job.lane();
-    let verdict = app.admission.admit(subject).await;
+    let verdict = app
+        .admission
+        .admit(subject)
+        .instrument(tracing::debug_span!(
+            "admission",
+            bot = subject.bot,
+            lane = lane.as_str()
+        ))
+        .await;
     let run_at = match verdict {
         Verdict::Admit => None,
         Verdict::Delay { until } => Some(until),
@@ -47,10 +56,19 @@ pub async fn admit<J: Queued + Sync>(
             .await;
         }
     };
-    let enqueued = app.enqueuer.enqueue_at(job, run_at).await.map_err(|e| {
-        tracing::warn!(error = %e, key = %job.dedup_key(), "enqueue failed; answering 503");
-        ApiError::Retry("the delivery could not be queued; retry later")
-    })?;
+    let span = tracing::debug_span!("enqueue", lane = lane.as_str(), job_id = Empty);
+    let enqueued = app
+        .enqueuer
+        .enqueue_at(job, run_at)
+        .instrument(span.clone())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, key = %job.dedup_key(), "enqueue failed; answering 503");
+            ApiError::Retry("the delivery could not be queued; retry later")
+        })?;
+    if let Enqueued::New { job_id } = &enqueued {
+        span.record("job_id", job_id.as_str());
+    }
     Ok(counted(lane, &verdict, Taken::Queued(enqueued)))
 }
 

@@ -15,6 +15,7 @@ use super::{
     name::Name,
 };
 use crate::{
+    access,
     admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
@@ -35,6 +36,7 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {
+    access::record("source", &name.as_str());
     let (scheme, result) = match app.sources.lookup(&name) {
         Lookup::Found(src) => (
             src.scheme.as_str(),
@@ -52,6 +54,7 @@ async fn webhook(
         Ok((lane, Taken::Dropped)) => ("dropped", *lane),
         Err(e) => (e.code(), "none"),
     };
+    access::record("outcome", &outcome);
     metrics::counter!(m::HOOK_DELIVERIES_TOTAL,
         m::LABEL_SCHEME => scheme, m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane)
     .increment(1);
@@ -78,7 +81,8 @@ async fn accept(
     let (body, _held) =
         read_body(headers, body, app.max_body_bytes, &app.body_budgets.hooks).await?;
     let (now_s, now_ms) = now();
-    let verified = unverified.verify(src.secrets(), body, now_s, src.tolerance)?;
+    let verified = tracing::debug_span!("verify", source = %src.name)
+        .in_scope(|| unverified.verify(src.secrets(), body, now_s, src.tolerance))?;
     let stamp = verified.replay_stamp().cloned();
     let event = extract::event(src, headers, verified, now_ms)?;
     let claim = claim_once(app, src, stamp.as_ref()).await?;

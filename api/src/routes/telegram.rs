@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use sluice_shared::{
     job::{Job, Origin},
     jsonb, metrics as m, telegram,
+    telemetry::propagate,
 };
 
 use super::{
@@ -24,6 +25,7 @@ use super::{
     name::Name,
 };
 use crate::{
+    access,
     admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
@@ -42,6 +44,7 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Accepted>, ApiError> {
+    access::record("bot", &bot.as_str());
     // A registered bot's name labels the count; a name the registry does not hold does not (the
     // caller chose it: an unbounded label set).
     let bot_label = match app.registry.lookup(&bot) {
@@ -50,7 +53,12 @@ async fn webhook(
     };
     // `_held`: the body's budget is given back when the answer is ready, not before.
     let (lane, result, _held) = match receive(&app, bot, &headers, body).await {
-        Ok(r) => (r.job.lane.as_str(), admit(&app, &r).await, r.held),
+        Ok(r) => {
+            if let Origin::Telegram { update_id, .. } = &r.job.origin {
+                access::record("update_id", update_id);
+            }
+            (r.job.lane.as_str(), admit(&app, &r).await, r.held)
+        }
         Err(e) => ("none", Err(e), BodyBytes::default()),
     };
     let outcome = match &result {
@@ -59,6 +67,7 @@ async fn webhook(
         Ok(Taken::Dropped) => "dropped",
         Err(e) => e.code(),
     };
+    access::record("outcome", &outcome);
     metrics::counter!(m::WEBHOOK_UPDATES_TOTAL,
         m::LABEL_OUTCOME => outcome, m::LABEL_LANE => lane, m::LABEL_BOT => bot_label)
     .increment(1);
@@ -104,7 +113,8 @@ async fn receive(
         Lookup::Unknown => return Err(ApiError::UnknownBot(bot)),
         Lookup::NotLoaded => return Err(ApiError::Retry("the bot registry is not loaded yet")),
     };
-    let verified = verify_secret(&entry, headers)?;
+    let verified =
+        tracing::debug_span!("verify", bot = %bot).in_scope(|| verify_secret(&entry, headers))?;
     let budget = &app.body_budgets.telegram;
     let (body, held) = read_body(headers, body, app.max_body_bytes, budget).await?;
     let (job, chat) = envelope(app, &verified, body)?;
@@ -166,6 +176,8 @@ fn envelope(
         received_at_ms: now_ms(),
         payload,
         attempt: 0,
+        // The request's span: the worker's spans continue its trace.
+        traceparent: propagate::traceparent(&tracing::Span::current()),
     };
     Ok((job, chat))
 }

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sluice_shared::{
     job::{Job, Origin},
     jsonb::{self, JsonbError},
+    telemetry::propagate,
 };
 
 use super::{Locator, Source};
@@ -82,6 +83,8 @@ pub fn event(
         received_at_ms,
         payload,
         attempt: 0,
+        // The request's span: the worker's spans continue its trace.
+        traceparent: propagate::traceparent(&tracing::Span::current()),
     };
     Ok(Event { job, rate_key })
 }

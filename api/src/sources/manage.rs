@@ -114,19 +114,49 @@ impl Rotation {
     }
 }
 
+/// One source as `sources list` shows it: everything but the secrets.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub scheme: &'static str,
+    pub lane: String,
+    pub idempotency: Option<String>,
+    pub kind: Option<String>,
+    pub rate_key: Option<String>,
+    pub tolerance_s: u64,
+    /// A next secret is accepted besides the current one (a rotation in progress).
+    pub next_secret_pending: bool,
+}
+
+impl From<&Source> for Listed {
+    fn from(s: &Source) -> Listed {
+        Listed {
+            name: s.name.clone(),
+            scheme: s.scheme.as_str(),
+            lane: s.lane.to_string(),
+            idempotency: s.idempotency.as_ref().map(ToString::to_string),
+            kind: s.kind.as_ref().map(ToString::to_string),
+            rate_key: s.rate_key.as_ref().map(ToString::to_string),
+            tolerance_s: s.tolerance.as_secs(),
+            next_secret_pending: s.next_secret.is_some(),
+        }
+    }
+}
+
 /// One line of `sources list`: everything but the secrets.
 pub fn describe(s: &Source) -> String {
+    let l = Listed::from(s);
     let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     format!(
         "{}\tscheme={}\tlane={}\tidempotency={}\tkind={}\trate_key={}\ttolerance={}s\tnext_secret={}",
-        s.name,
-        s.scheme.as_str(),
-        s.lane,
-        opt(s.idempotency.as_ref().map(ToString::to_string)),
-        opt(s.kind.as_ref().map(ToString::to_string)),
-        opt(s.rate_key.as_ref().map(ToString::to_string)),
-        s.tolerance.as_secs(),
-        if s.next_secret.is_some() {
+        l.name,
+        l.scheme,
+        l.lane,
+        opt(l.idempotency),
+        opt(l.kind),
+        opt(l.rate_key),
+        l.tolerance_s,
+        if l.next_secret_pending {
             "pending"
         } else {
             "none"

@@ -12,6 +12,7 @@ use crate::{registry::Table, signature::Secret};
 /// The source registry ([`super::SourceRegistry`]) holds every usable source by name.
 impl Table for Source {
     const WHAT: &'static str = "source registry";
+    const LABEL: &'static str = "sources";
 
     async fn load(db: &PgPool, keys: &Keyring) -> Result<HashMap<String, Source>, sqlx::Error> {
         Ok(all(db, keys)

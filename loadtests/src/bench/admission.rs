@@ -65,7 +65,7 @@ pub struct AdmissionArgs {
 const BOT: &str = "bench";
 
 /// Limits no load here can reach, and no shedding: every update is admitted and enqueued.
-const UNREACHABLE_LIMITS: [(&str, &str); 11] = [
+pub(crate) const UNREACHABLE_LIMITS: [(&str, &str); 11] = [
     ("SLUICE_RATE_GLOBAL_PER_SEC", "1e9"),
     ("SLUICE_RATE_GLOBAL_BURST", "1000000000"),
     ("SLUICE_RATE_BOT_PER_SEC", "1e9"),
@@ -103,32 +103,11 @@ pub async fn run(args: AdmissionArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&result))
 }
 
-/// A redis-server on a free port, without persistence.
+/// The bench's own redis-server, stopped with the other processes.
 async fn start_redis(out: &Path, res: &mut Resources) -> anyhow::Result<(String, RedisProbe)> {
-    let port = free_port()?.to_string();
-    let mut cmd = Command::new("redis-server");
-    cmd.args([
-        "--port",
-        &port,
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    res.processes.push(Started::spawn("redis", cmd, out)?);
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..50 {
-        if let Ok(probe) = RedisProbe::connect(&url).await {
-            return Ok((url, probe));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!(
-        "redis-server did not start (log: {})",
-        out.join("redis.log").display()
-    )
+    let (process, url, probe) = super::redis_probe::private_redis(out).await?;
+    res.processes.push(process);
+    Ok((url, probe))
 }
 
 /// A fresh database with sluice's tables and the bench's bot.

@@ -5,6 +5,7 @@
 //! - `ingress`: reference vs sluice-api vs fixed rate vs drain, one JSON summary per run;
 //! - `admission`: sluice-api with rate limiting off, local and in Redis, in rotating slices;
 //! - `drain`: pgbench reference, worker drains, lane priority and endurance (the worker bench);
+//! - `ordering`: what per-chat ordering costs (many chats off vs on, one hot chat);
 //! - `knobs`: settings both read from the environment (wrk durations, secrets, time stamps);
 //! - `wrk`: running wrk as a child and reading its output;
 //! - `child`: the processes a bench starts, stopped when it ends however it ends;
@@ -17,6 +18,7 @@ pub mod child;
 pub mod drain;
 pub mod ingress;
 pub mod knobs;
+pub mod ordering;
 pub mod pg;
 pub mod procfs;
 pub mod redis_probe;
@@ -41,6 +43,9 @@ pub enum BenchCommand {
     /// The worker benchmark (loadtests/bench/drain/README.md): pgbench reference, drains, lane
     /// priority, endurance; writes loadtests/results/drain-<timestamp>.json.
     Drain(Box<drain::DrainArgs>),
+    /// What per-chat ordering costs (loadtests/bench/ordering/run): a drain of many chats with
+    /// SLUICE_ORDERING=off and =chat, and one hot chat; writes loadtests/results/ordering-<ts>.json.
+    Ordering(Box<ordering::OrderingArgs>),
 }
 
 /// Runs one benchmark; Ctrl-C or SIGTERM stop it, and its own clean-up still runs.
@@ -49,6 +54,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchCommand::Ingress(args) => ingress::run(*args).await,
         BenchCommand::Admission(args) => admission::run(args).await,
         BenchCommand::Drain(args) => drain::run(*args).await,
+        BenchCommand::Ordering(args) => ordering::run(*args).await,
     }
 }
 

@@ -3,6 +3,8 @@
 //! (apalis-redis keeps `<prefix>:<lane>:active` lists and `<prefix>:<lane>:scheduled` sets).
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use redis::aio::MultiplexedConnection;
@@ -200,4 +202,35 @@ impl RedisProbe {
             cursor = next;
         }
     }
+}
+
+/// A redis-server of the bench's own on a free port, without persistence (so that INFO figures
+/// are the bench's alone), logging to `<out>/redis.log`: the process, its URL and a probe.
+pub async fn private_redis(
+    out: &Path,
+) -> anyhow::Result<(super::child::Started, String, RedisProbe)> {
+    let port = super::child::free_port()?.to_string();
+    let mut cmd = tokio::process::Command::new("redis-server");
+    cmd.args([
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    let process = super::child::Started::spawn("redis", cmd, out)?;
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..50 {
+        if let Ok(probe) = RedisProbe::connect(&url).await {
+            return Ok((process, url, probe));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!(
+        "redis-server did not start (log: {})",
+        out.join("redis.log").display()
+    )
 }

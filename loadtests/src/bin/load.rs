@@ -7,6 +7,7 @@
 //! sluice-load run --profile steady --gate                # both, with Postgres snapshots around it
 //! sluice-load bench ingress --bin-dir target/release     # a benchmark (loadtests/bench/*/run)
 //! sluice-load bench drain                                # the worker benchmark (loadtests/bench/drain)
+//! sluice-load bench ordering                             # what per-chat ordering costs
 //! ```
 
 use std::process::ExitCode;

@@ -7,10 +7,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::input::{Input, Origin};
+use super::ordered;
 use super::slo::{Rule, Slo};
 use super::{GateArgs, GateError};
 use crate::dbsnap::{self, DbSnapshot};
 use crate::delivery::{self, DeliveryReport};
+use crate::ordering::{self, Ordering, OrderingReport};
 use crate::summary::{self, MetricStats};
 
 /// Metrics that come from `--db-before`/`--db-after` (or the run's own sampler).
@@ -62,6 +64,8 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
     /// Delivery counts, when verified.
     pub delivery: Option<DeliveryReport>,
+    /// The ordering check, when ordering was on and delivery verified.
+    pub ordering: Option<OrderingReport>,
     pub verdict: Verdict,
 }
 
@@ -77,19 +81,27 @@ pub async fn evaluate(args: &GateArgs) -> Result<Report, GateError> {
             s.profile, args.profile
         );
     }
+    let mode = ordered::mode(args.ordering, &input.origin)?;
     let snapshots = read_snapshots(args)?;
     fold_db(&mut input.metrics, snapshots.as_ref());
+    // The ordering check runs after delivery verification has waited for the drain.
+    let (ordering_rules, rules): (Vec<&Rule>, Vec<&Rule>) =
+        rules.iter().partition(|r| r.metric == ordered::METRIC);
     let mut checks: Vec<CheckResult> = rules
         .iter()
         .map(|r| check(r, &input.metrics, snapshots.is_some()))
         .collect();
-    if checks.iter().all(|c| c.status == Status::Skip) {
+    if checks.iter().all(|c| c.status == Status::Skip) && ordering_rules.is_empty() {
         return Err(GateError::NothingMeasured {
             profile: args.profile.clone(),
         });
     }
-    let delivery = match delivery_plan(args, &input.origin) {
+    let mut ordering_skip = "ordering off";
+    let (delivery, ordering) = match delivery_plan(args, &input.origin) {
         Err(why) => {
+            if mode != Ordering::Off {
+                ordering_skip = "delivery not verified";
+            }
             checks.push(CheckResult {
                 metric: "delivery".into(),
                 threshold: "verified".into(),
@@ -97,10 +109,10 @@ pub async fn evaluate(args: &GateArgs) -> Result<Report, GateError> {
                 got: None,
                 note: Some(format!("not verified: {why}")),
             });
-            None
+            (None, None)
         }
         Ok((ledger, bots)) => {
-            let report = verify(args, &ledger, bots).await?;
+            let (report, ordering) = verify(args, &ledger, bots, mode).await?;
             checks.extend(
                 report
                     .must_be_zero()
@@ -113,9 +125,19 @@ pub async fn evaluate(args: &GateArgs) -> Result<Report, GateError> {
                         note: None,
                     }),
             );
-            Some(report)
+            (Some(report), ordering)
         }
     };
+    checks.extend(ordered::checks(
+        &ordering_rules,
+        ordering.as_ref(),
+        ordering_skip,
+    ));
+    if checks.iter().all(|c| c.status == Status::Skip) {
+        return Err(GateError::NothingMeasured {
+            profile: args.profile.clone(),
+        });
+    }
     let verdict = if checks.iter().any(|c| c.status == Status::Fail) {
         Verdict::Fail
     } else {
@@ -126,6 +148,7 @@ pub async fn evaluate(args: &GateArgs) -> Result<Report, GateError> {
         summary_kind: input.origin.describe().into(),
         checks,
         delivery,
+        ordering,
         verdict,
     })
 }
@@ -224,11 +247,13 @@ fn resolve(summary: &Path, name: &str) -> std::path::PathBuf {
     summary.parent().unwrap_or(Path::new("")).join(name)
 }
 
+/// Delivery counts, then (ordering on) the ordering check on the same ledger and rows.
 async fn verify(
     args: &GateArgs,
     ledger_path: &Path,
     bots: Vec<String>,
-) -> Result<DeliveryReport, GateError> {
+    mode: Ordering,
+) -> Result<(DeliveryReport, Option<OrderingReport>), GateError> {
     let url = args
         .database_url
         .as_deref()
@@ -238,7 +263,15 @@ async fn verify(
         why: format!("{e:#}"),
     })?;
     let pool = dbsnap::connect(url).await?;
-    let report = delivery::verify(&pool, &ledger, &bots, args.drain_timeout).await;
+    let report = async {
+        let delivery = delivery::verify(&pool, &ledger, &bots, args.drain_timeout).await?;
+        let ordering = match mode {
+            Ordering::Off => None,
+            on => Some(ordering::rows::verify(&pool, &ledger, &bots, on).await?),
+        };
+        Ok::<_, sqlx::Error>((delivery, ordering))
+    }
+    .await;
     pool.close().await;
     Ok(report?)
 }

@@ -26,7 +26,13 @@ pub fn render(result: &Result<Report, GateError>) -> String {
         return out;
     };
     let mut counts = report.delivery.as_ref().map(delivery_line);
+    let mut ordering = report.ordering.as_ref().map(super::ordered::lines);
     for c in &report.checks {
+        if c.metric == super::ordered::METRIC
+            && let Some(lines) = ordering.take()
+        {
+            let _ = writeln!(out, "{lines}");
+        }
         // The delivery counts go just before the delivery checks they explain.
         if c.metric == "delivery"
             && let Some(line) = counts.take()
@@ -99,6 +105,7 @@ pub fn write(
             "checked_at": chrono::Utc::now().to_rfc3339(),
             "checks": r.checks,
             "delivery": r.delivery,
+            "ordering": r.ordering,
         }),
         Err(e) => json!({
             "verdict": "ERROR",

@@ -92,7 +92,10 @@ pub(super) fn record(
     let flood = item.stream == Stream::Flood;
     let expected = ok || (flood && a.status == 429);
     let mut rec = recorder.lock().expect("not poisoned");
-    rec.ledger[ledger_at].status = a.status;
+    let entry = &mut rec.ledger[ledger_at];
+    entry.status = a.status;
+    entry.sent_us = Some(sent.saturating_duration_since(start).as_micros() as u64);
+    entry.answered_us = Some(done.saturating_duration_since(start).as_micros() as u64);
     rec.last_answer = Some(done);
     rec.requests.total += 1;
     let key = if a.status == 0 {

@@ -96,6 +96,8 @@ pub(super) async fn send(
             update_id: update.update_id,
             status: 0,
             resend: item.resend,
+            sent_us: None,
+            answered_us: None,
         });
         if item.resend {
             rec.requests.resent += 1;

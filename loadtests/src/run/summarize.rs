@@ -80,6 +80,7 @@ pub(super) fn build_summary(
         timeseries: timeseries(&rec, samples),
         ledger: Some("ledger.csv".into()),
         bots,
+        ordering: None,
         goose_report,
         environment,
     }

@@ -98,3 +98,23 @@ fn a_bad_value_names_its_variable() {
     let err = parse(&["admission", "--bin-dir", "/b", "--wrk-slice", "1500ms"]).unwrap_err();
     assert!(err.to_string().contains("WRK_SLICE"), "{err}");
 }
+
+#[test]
+fn the_ordering_bench_defaults_are_the_issues_sizes() {
+    let BenchCommand::Ordering(o) = parse(&["ordering"]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (o.updates, o.chats, o.hot, o.rounds),
+        (100_000, 10_000, 10_000, 1)
+    );
+    assert_eq!(o.handler_time, std::time::Duration::from_millis(1));
+    assert_eq!((o.concurrency, o.connections), (16, 64));
+    let err = parse(&["ordering", "--updates", "many"]).unwrap_err();
+    assert!(err.to_string().contains("BENCH_ORDER_UPDATES"), "{err}");
+    let err = parse(&["ordering", "--handler-time", "1"]).unwrap_err();
+    assert!(
+        err.to_string().contains("BENCH_ORDER_HANDLER_TIME"),
+        "{err}"
+    );
+}

@@ -14,6 +14,7 @@ fn event() -> Job {
         received_at_ms: 7,
         payload: RawValue::from_string(RAW.to_owned()).unwrap(),
         attempt: 0,
+        traceparent: None,
     }
 }
 
@@ -30,6 +31,7 @@ fn update(raw: &str) -> Job {
         received_at_ms: 0,
         payload: RawValue::from_string(raw.to_owned()).unwrap(),
         attempt: 2,
+        traceparent: None,
     }
 }
 
@@ -48,6 +50,27 @@ fn a_telegram_job_is_written_in_format_2_with_its_raw_bytes() {
     assert_eq!(back.payload.get(), raw);
     assert_eq!(back.origin, update(raw).origin);
     assert_eq!(back.attempt, 2);
+}
+
+#[test]
+fn a_trace_context_is_written_only_when_there_is_one_and_read_back() {
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let job = Job {
+        traceparent: Some(tp.to_owned()),
+        ..update("{}")
+    };
+    let json = serde_json::to_string(&job).unwrap();
+    assert!(
+        json.ends_with(&format!(r#""attempt":2,"traceparent":"{tp}"}}"#)),
+        "{json}"
+    );
+    let back: Job = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.traceparent.as_deref(), Some(tp));
+    // Without one the key is left out, so the JSON is the format every release reads.
+    let plain = serde_json::to_string(&update("{}")).unwrap();
+    assert!(!plain.contains("traceparent"), "{plain}");
+    let back: Job = serde_json::from_str(&plain).unwrap();
+    assert_eq!(back.traceparent, None);
 }
 
 #[test]

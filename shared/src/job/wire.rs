@@ -4,7 +4,9 @@
 //! origin's keys, then the fields every job has. The keys keep their format-1 names, so a worker
 //! of the release before still decodes every job a newer api or worker queues: it ignores `v`
 //! and reads the rest as before. Format 1 (no `v`; no `origin` for a Telegram update; `attempt`
-//! left out when 0) is still read, so nothing queued by that release is stranded.
+//! left out when 0) is still read, so nothing queued by that release is stranded. An optional
+//! `"traceparent"` (W3C trace context) follows `attempt` when traces are on; older releases
+//! ignore it.
 //!
 //! ```text
 //! {"v":2,"origin":"telegram","bot":"b","update_id":5,"chat_id":-100,"user_id":7,
@@ -26,7 +28,7 @@ pub const FORMAT: u32 = 2;
 
 impl Serialize for Job {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut job = s.serialize_struct("Job", 11)?;
+        let mut job = s.serialize_struct("Job", 12)?;
         job.serialize_field("v", &FORMAT)?;
         match &self.origin {
             Origin::Telegram {
@@ -57,6 +59,11 @@ impl Serialize for Job {
         job.serialize_field("received_at_ms", &self.received_at_ms)?;
         job.serialize_field("payload", &self.payload)?;
         job.serialize_field("attempt", &self.attempt)?;
+        // Optional and absent unless traces are on; every release reads past unknown keys.
+        match &self.traceparent {
+            Some(tp) => job.serialize_field("traceparent", tp)?,
+            None => job.skip_field("traceparent")?,
+        }
         job.end()
     }
 }
@@ -90,6 +97,7 @@ struct Wire {
     payload: Box<RawValue>,
     #[serde(default)]
     attempt: u32,
+    traceparent: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Job {
@@ -131,6 +139,7 @@ impl<'de> Deserialize<'de> for Job {
             received_at_ms: w.received_at_ms,
             payload: w.payload,
             attempt: w.attempt,
+            traceparent: w.traceparent,
         })
     }
 }

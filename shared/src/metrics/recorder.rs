@@ -37,6 +37,9 @@ pub fn recorder() -> Result<PrometheusHandle, BuildError> {
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_ok() {
             describe();
+            metrics::gauge!(BUILD_INFO,
+                LABEL_VERSION => env!("CARGO_PKG_VERSION"), LABEL_REVISION => REVISION)
+            .set(1.0);
             // Histogram samples pile up until drained; a scrape drains them, but a process
             // nobody scrapes must not grow (seen in a 5-minute endurance run: ~50 B per update).
             let upkeep = handle.clone();
@@ -58,6 +61,10 @@ pub fn recorder() -> Result<PrometheusHandle, BuildError> {
 }
 
 fn describe() {
+    describe_gauge!(
+        BUILD_INFO,
+        "1, labelled with the running build's version and revision."
+    );
     describe_counter!(
         HTTP_REQUESTS_TOTAL,
         "HTTP requests served, by route, method and status."
@@ -136,6 +143,34 @@ fn describe() {
         "Age of the oldest pending job per lane."
     );
     describe_gauge!(DB_POOL_CONNECTIONS, "Pooled Postgres connections by state.");
+    describe_gauge!(
+        PARTITION_ROWS,
+        "Estimated rows per partition of updates/events; aggregate with max."
+    );
+    describe_gauge!(
+        PARTITION_BYTES,
+        Unit::Bytes,
+        "Bytes per partition of updates/events; aggregate with max."
+    );
+    describe_gauge!(
+        PARTITION_OLDEST_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest daily partition, per table."
+    );
+    describe_gauge!(
+        PARTITION_AHEAD_SECONDS,
+        Unit::Seconds,
+        "How far ahead of now the daily partitions reach without a gap, per table."
+    );
+    describe_gauge!(
+        RETENTION_LAST_SUCCESS,
+        Unit::Seconds,
+        "When a retention run last finished (Unix seconds, 0: never)."
+    );
+    describe_counter!(
+        PARTITIONS_DROPPED_TOTAL,
+        "Partitions dropped by retention, per table."
+    );
     describe_gauge!(DB_POOL_MAX_CONNECTIONS, "Upper bound of the Postgres pool.");
     describe_histogram!(
         DB_ACQUIRE_SECONDS,
@@ -153,6 +188,15 @@ fn describe() {
     describe_gauge!(
         WORKER_FETCH_PAUSED,
         "1 while the worker does not fetch because Postgres is unavailable."
+    );
+    describe_counter!(
+        REGISTRY_REFRESH_FAILURES_TOTAL,
+        "Failed re-reads of an api registry (bots, sources); the last loaded table stays in use."
+    );
+    describe_gauge!(
+        REGISTRY_AGE_SECONDS,
+        Unit::Seconds,
+        "Time since an api registry (bots, sources) was last read from Postgres."
     );
     describe_counter!(
         ADMISSION_TOTAL,
@@ -174,5 +218,28 @@ fn describe() {
     describe_counter!(
         BODY_BUDGET_EXHAUSTED_TOTAL,
         "Request bodies refused because their route's body budget was spent, by route."
+    );
+    describe_histogram!(
+        ORDER_HELD_SECONDS,
+        Unit::Seconds,
+        "How long one update held its ordering key, first attempt to finish or dead letter."
+    );
+    describe_gauge!(
+        ORDER_KEYS_HELD,
+        "Ordering keys whose current update started and has not finished."
+    );
+    describe_gauge!(
+        ORDER_OLDEST_HOLD_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest current hold of an ordering key."
+    );
+    describe_gauge!(
+        ORDER_PARKED,
+        "Jobs parked behind an earlier update of their key."
+    );
+    describe_gauge!(
+        ORDER_MAX_HOLD_SECONDS,
+        Unit::Seconds,
+        "SLUICE_ORDER_MAX_HOLD: the longest a failing update may hold its key."
     );
 }

@@ -7,15 +7,17 @@
 //!   (`known.lua`) and re-queueing.
 //! - [`release`]: [`Pusher::release_held`], the jobs a stopped worker still holds, put back.
 //! - [`script`]: our scripts, run with the `WAIT` for replicas in the same round trip.
+//! - [`order`]: per-key ordering: the settings, the key of an update, where its state lives.
 //! - [`depth`]: each lane's backlog and age, sampled in one round trip for shedding and metrics.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::{config::parse_duration, lanes::Lane};
+use crate::{config::parse_duration, lanes::Lane, tls::TlsConfig};
 
 pub mod depth;
+pub mod order;
 pub mod push;
 mod release;
 mod script;
@@ -79,12 +81,39 @@ pub fn dedup_key_name(prefix: &str, dedup_key: &str) -> String {
     format!("{}:{dedup_key}", dedup_namespace(prefix))
 }
 
+/// [`connect_with`] trusting the system's roots only (tests and tools).
+pub fn connect(url: &str, response_timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+    connect_with(url, &TlsConfig::default(), response_timeout)
+}
+
+/// The client every Redis connection of sluice is made from: `rediss://` URLs speak TLS,
+/// trusting the system's roots and `SLUICE_CA_FILE`.
+pub fn client(url: &str, tls: &TlsConfig) -> redis::RedisResult<redis::Client> {
+    crate::tls::install_provider();
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?;
+    let speaks_tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+    match tls.redis_roots() {
+        Some(roots) if speaks_tls => redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(roots.to_vec()),
+            },
+        ),
+        _ => redis::Client::open(info),
+    }
+}
+
 /// A Redis connection that reconnects by itself and never blocks a caller for long.
 ///
 /// Created lazily so a process starts (and answers 503) while Redis is down; each command has a
 /// response timeout so a paused Redis cannot hold callers beyond their own budget.
-pub fn connect(url: &str, response_timeout: Duration) -> redis::RedisResult<ConnectionManager> {
-    let client = redis::Client::open(url)?;
+pub fn connect_with(
+    url: &str,
+    tls: &TlsConfig,
+    response_timeout: Duration,
+) -> redis::RedisResult<ConnectionManager> {
+    let client = client(url, tls)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
         .set_response_timeout(Some(response_timeout))

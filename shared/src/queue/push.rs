@@ -17,7 +17,9 @@ use redis::aio::ConnectionManager;
 use ulid::Ulid;
 
 use super::{
-    PushError, QueueConfig, dedup_namespace, lane_config, run_at_secs,
+    PushError, QueueConfig, dedup_namespace, lane_config,
+    order::{Order, order_namespace},
+    run_at_secs,
     script::{Lua, ScriptCall, wait_within},
 };
 use crate::lanes::{Lane, PerLane};
@@ -49,6 +51,8 @@ pub struct NewJob<'a> {
     pub key: Option<&'a str>,
     /// The Unix second it is due at ([`super::due_at`]).
     pub run_at: u64,
+    /// Its place in its key's order (`None`: unordered).
+    pub order: Option<Order<'a>>,
 }
 
 /// How pushes claim and confirm; the api's settings, [`Default`] as the api's defaults.
@@ -83,10 +87,12 @@ pub struct Pusher {
 pub(super) struct Keys {
     pub(super) lanes: PerLane<apalis_redis::Config>,
     namespace: String,
+    /// Where each ordering key's state lives (`<prefix>:order`).
+    pub(super) order_ns: String,
     /// Every lane's apalis-redis idempotency set, the claims of api releases before the shared
     /// namespace, while `SLUICE_DEDUP_LANE_KEYS` is on; empty when off.
     legacy: Vec<String>,
-    ttl_secs: u64,
+    pub(super) ttl_secs: u64,
     min_replicas: u32,
 }
 
@@ -116,6 +122,7 @@ impl Pusher {
         let keys = Keys {
             lanes,
             namespace: dedup_namespace(prefix),
+            order_ns: order_namespace(prefix),
             legacy,
             ttl_secs: queue.dedup_ttl.as_secs().max(1),
             min_replicas: opts.min_replicas,
@@ -163,6 +170,7 @@ impl Pusher {
                 bytes,
                 key: key.as_deref(),
                 run_at,
+                order: None,
             })
             .collect();
         self.push(lane, &jobs, deadline).await
@@ -177,6 +185,19 @@ impl Pusher {
         job: &impl serde::Serialize,
         delay: Duration,
     ) -> Result<String, PushError> {
+        self.requeue_ordered(lane, job, delay, None).await
+    }
+
+    /// As [`requeue`](Self::requeue), keeping the job's place in its key's order
+    /// ([`Order::Keep`]) or taking the key's next one ([`Order::Assign`]: a replayed dead letter
+    /// runs after the key's current work).
+    pub async fn requeue_ordered(
+        &self,
+        lane: Lane,
+        job: &impl serde::Serialize,
+        delay: Duration,
+        order: Option<Order<'_>>,
+    ) -> Result<String, PushError> {
         let bytes = serde_json::to_vec(job).map_err(|e| PushError::Encode(e.to_string()))?;
         // Checked: a delay past the clock's range must not panic the lane (the retry policy
         // clamps delays, but this is the one place a Duration meets the wall clock).
@@ -187,6 +208,7 @@ impl Pusher {
             bytes: &bytes,
             key: None,
             run_at: run_at_secs(at),
+            order,
         };
         self.push_waiting(lane, &[job], 0, Instant::now()).await?;
         Ok(job.id.to_string())
@@ -213,6 +235,7 @@ impl Pusher {
                 true => String::new(),
             })
             .arg(u8::from(min_replicas > 0))
+            .arg(&keys.order_ns)
             .arg(keys.legacy.len())
             .arg(&keys.legacy);
         for job in jobs {
@@ -221,6 +244,11 @@ impl Pusher {
                 .arg(job.bytes)
                 .arg(job.run_at)
                 .arg(job.key.unwrap_or_default());
+            match job.order {
+                None => call.cmd.arg("").arg(0),
+                Some(Order::Assign(key)) => call.cmd.arg(key).arg(0),
+                Some(Order::Keep(key, seq)) => call.cmd.arg(key).arg(seq),
+            };
         }
         let mut conn = self.conn(lane);
         let wait = wait_within(deadline);

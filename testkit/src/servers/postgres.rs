@@ -8,7 +8,10 @@ use std::{
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
-use super::{as_postgres_owner, is_root, path};
+use super::{
+    as_postgres_owner, is_root, path,
+    tls::{TestPki, copy_into},
+};
 use crate::free_port;
 
 /// A Postgres cluster of the test's own, e.g. with a small `max_connections`.
@@ -22,6 +25,28 @@ pub struct PgCluster {
 impl PgCluster {
     /// initdb + start, trust auth, listening on 127.0.0.1 only.
     pub async fn start(max_connections: u32) -> anyhow::Result<PgCluster> {
+        Self::start_with(max_connections, None).await
+    }
+
+    /// [`start`](Self::start) with `ssl = on`, presenting the certificate `cert` of `pki` (see
+    /// [`TestPki`]); TCP clients must use TLS (`hostssl` only), with trust auth for `postgres`
+    /// and password auth for any other role.
+    pub async fn start_tls(pki: &TestPki, cert: &str) -> anyhow::Result<PgCluster> {
+        Self::start_with(20, Some((pki, cert))).await
+    }
+
+    /// Presents the certificate `cert` of `pki` from now on (a configuration reload).
+    pub async fn use_cert(&mut self, pki: &TestPki, cert: &str) -> anyhow::Result<()> {
+        let data = self.dir.join("data");
+        std::fs::write(data.join("ssl.conf"), ssl_conf(pki, cert, &self.dir)?)?;
+        as_postgres_owner(&self.dir).await?;
+        run_pg(&self.bin.join("pg_ctl"), &["-D", path(&data), "reload"]).await
+    }
+
+    async fn start_with(
+        max_connections: u32,
+        tls: Option<(&TestPki, &str)>,
+    ) -> anyhow::Result<PgCluster> {
         let bin = pg_bin_dir()?;
         let dir = std::env::temp_dir().join(format!("sluice-pg-{}", ulid::Ulid::generate()));
         std::fs::create_dir_all(&dir)?;
@@ -53,6 +78,17 @@ impl PgCluster {
             .and_then(|l| l.trim_start_matches("port = ").parse().ok())
             .unwrap_or(0);
         std::fs::write(data.join("postgresql.auto.conf"), conf)?;
+        if let Some((pki, cert)) = tls {
+            std::fs::write(data.join("ssl.conf"), ssl_conf(pki, cert, &dir)?)?;
+            let mut main = std::fs::read_to_string(data.join("postgresql.conf"))?;
+            main.push_str("\ninclude = 'ssl.conf'\n");
+            std::fs::write(data.join("postgresql.conf"), main)?;
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all postgres 127.0.0.1/32 trust\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n",
+            )?;
+        }
         as_postgres_owner(&dir).await?;
         let mut pg = PgCluster {
             port,
@@ -120,6 +156,17 @@ impl Drop for PgCluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The `ssl` settings presenting `cert` of `pki`, its files copied into `dir`.
+fn ssl_conf(pki: &TestPki, cert: &str, dir: &Path) -> anyhow::Result<String> {
+    let crt = copy_into(pki, &format!("{cert}.pem"), dir)?;
+    let key = copy_into(pki, &format!("{cert}.key"), dir)?;
+    Ok(format!(
+        "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+        path(&crt),
+        path(&key)
+    ))
 }
 
 fn pg_bin_dir() -> anyhow::Result<PathBuf> {

@@ -16,6 +16,9 @@ use std::{
 };
 
 use reqwest::{StatusCode, Url, header::RETRY_AFTER, redirect};
+use sluice_shared::telemetry::propagate;
+use sluice_shared::tls::TlsConfig;
+use tracing::{Instrument as _, field::Empty};
 
 use crate::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
 use settings::ForwardSettings;
@@ -33,12 +36,23 @@ pub struct Forward {
 }
 
 impl Forward {
-    pub fn new(settings: ForwardSettings, timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// An `https://` target is verified against the system's roots and `SLUICE_CA_FILE`.
+    pub fn new(
+        settings: ForwardSettings,
+        timeout: Duration,
+        tls: &TlsConfig,
+    ) -> Result<Self, reqwest::Error> {
+        sluice_shared::tls::install_provider();
+        let private_ca = match tls.ca_pem() {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)?,
+            None => Vec::new(),
+        };
         // A redirect followed by reqwest turns the POST into a GET without the body (302, 303)
         // and the target's 200 would count the update as delivered: never follow one.
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(redirect::Policy::none())
+            .tls_certs_merge(private_ca)
             .build()?;
         Ok(Forward {
             client,
@@ -78,11 +92,10 @@ impl UpdateHandler for Forward {
             Origin::Signed { source, .. } => (source.as_str(), 0),
         };
         let id = delivery_id(&update.origin);
-        let mut req = self.client.post(self.url.clone());
-        if update.replay {
-            req = req.header("x-sluice-replay", "1");
-        }
-        let resp = req
+        let span = tracing::debug_span!("forward", otel.kind = "client", status = Empty);
+        let mut request = self
+            .client
+            .post(self.url.clone())
             .header("content-type", "application/json")
             .header("x-sluice-bot", bot)
             .header("x-sluice-update-id", update_id.to_string())
@@ -92,10 +105,20 @@ impl UpdateHandler for Forward {
                 "x-sluice-signature",
                 self.signer.header(now, body.as_bytes()),
             )
-            .body(body.to_owned())
+            .body(body.to_owned());
+        if update.replay {
+            request = request.header("x-sluice-replay", "1");
+        }
+        // The target's own tracing continues the update's trace (W3C trace context).
+        if let Some(tp) = propagate::traceparent(&span) {
+            request = request.header(propagate::TRACEPARENT, tp);
+        }
+        let resp = request
             .send()
+            .instrument(span.clone())
             .await
             .map_err(|e| self.send_failed(e))?;
+        span.record("status", resp.status().as_u16());
         let outcome = classify(
             resp.status(),
             resp.headers()

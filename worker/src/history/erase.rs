@@ -72,7 +72,7 @@ pub async fn delete_rows(pool: &PgPool, s: &Subject) -> Result<u64, sqlx::Error>
 }
 
 pub async fn run(args: EraseArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.telemetry);
+    let _telemetry = telemetry::init(&args.telemetry, "sluice-worker")?;
     let who = match (args.chat, args.user) {
         (Some(c), _) => Who::Chat(c),
         (None, Some(u)) => Who::User(u),
@@ -82,9 +82,13 @@ pub async fn run(args: EraseArgs) -> anyhow::Result<()> {
         bot: args.bot.clone(),
         who,
     };
-    let pool = db::pool(&args.db, "sluice-worker history").context("DATABASE_URL")?;
-    let mut conn = sluice_shared::queue::connect(&args.redis.redis_url, Duration::from_secs(30))
-        .context("REDIS_URL")?;
+    let pool = db::connect(&args.db, "sluice-worker history").await?;
+    let mut conn = sluice_shared::queue::connect_with(
+        &args.redis.redis_url,
+        &args.db.tls,
+        Duration::from_secs(30),
+    )
+    .context("REDIS_URL")?;
     let prefix = &args.redis.queue_prefix;
     let owns = |job: &Job| subject.owns(job);
     let queued = queued::erase(&mut conn, prefix, owns)

@@ -36,8 +36,8 @@ struct Line<'a> {
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.telemetry);
-    let pool = db::pool(&args.db, "sluice-worker history").context("DATABASE_URL")?;
+    let _telemetry = telemetry::init(&args.telemetry, "sluice-worker")?;
+    let pool = db::connect(&args.db, "sluice-worker history").await?;
     let filter = Filter::of(&args.selection, Utc::now());
     let mut pages = Pages::new(pool, filter.clone(), PAGE);
     let mut out = BufWriter::new(tokio::io::stdout());

@@ -60,8 +60,8 @@ pub async fn run<H: UpdateHandler>(args: ReplayArgs, handler: H) -> anyhow::Resu
         dry_run,
         cfg,
     } = args;
-    telemetry::init(&cfg.telemetry);
-    let pool = db::pool(&cfg.db, "sluice-worker history").context("DATABASE_URL")?;
+    let _telemetry = telemetry::init(&cfg.telemetry, "sluice-worker")?;
+    let pool = db::connect(&cfg.db, "sluice-worker history").await?;
     let filter = Filter::of(&selection, Utc::now());
     let found = summary(&pool, &filter)
         .await

@@ -57,8 +57,8 @@ pub async fn spawn_api(
 }
 
 impl ApiProc {
-    /// Waits until the admin listener answers `/healthz`: by then the webhook listener is bound
-    /// and the registries are loaded.
+    /// Waits until the admin listener answers `/healthz`: by then the webhook listener is bound,
+    /// and the registries are loaded if Postgres answered (`/readyz` says whether they are).
     async fn wait_up(&self, within: Duration) {
         let url = format!("{}/healthz", self.admin);
         let until = Instant::now() + within;
@@ -84,10 +84,20 @@ impl ApiProc {
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// SIGTERM, then waits up to `within` for the exit.
+    pub async fn stop(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id()?.to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status().await;
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
 }
 
 /// The binary, built on first use off the runtime's threads (a build takes a while).
-async fn binary() -> &'static std::path::Path {
+pub async fn binary() -> &'static std::path::Path {
     tokio::task::spawn_blocking(api_binary)
         .await
         .expect("building sluice-api")

@@ -170,6 +170,7 @@ pub fn envelope(bot: &str, update_id: i64, lane: Lane) -> Job {
         received_at_ms: chrono_now_ms(),
         payload: serde_json::value::RawValue::from_string(raw).unwrap(),
         attempt: 0,
+        traceparent: None,
     }
 }
 

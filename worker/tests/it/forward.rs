@@ -149,15 +149,12 @@ async fn start_up_fails(env: &[(&str, &str)]) -> String {
 async fn a_forward_url_or_secret_that_cannot_work_stops_start_up() {
     let url = "http://bot.internal:8000/hook?token=s3cr3t";
     let log = start_up_fails(&[
-        (
-            "SLUICE_FORWARD_URL",
-            "https://bot.example/hook?token=s3cr3t",
-        ),
+        ("SLUICE_FORWARD_URL", "ftp://bot.example/hook?token=s3cr3t"),
         ("SLUICE_FORWARD_SECRET", SECRET),
     ])
     .await;
     assert!(
-        log.contains("SLUICE_FORWARD_URL: https is not supported by this build"),
+        log.contains("SLUICE_FORWARD_URL must be an http:// or https:// URL, not ftp://"),
         "{log}"
     );
     let log2 = start_up_fails(&[

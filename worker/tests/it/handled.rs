@@ -80,6 +80,7 @@ fn event() -> Job {
         received_at_ms: 1,
         payload: serde_json::value::RawValue::from_string(r#"{"id":"evt_1"}"#.into()).unwrap(),
         attempt: 0,
+        traceparent: None,
     }
 }
 

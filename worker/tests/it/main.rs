@@ -4,6 +4,7 @@
 
 mod api;
 mod budget;
+mod cli_output;
 mod common;
 mod crash;
 mod durability;
@@ -16,12 +17,18 @@ mod handler_api;
 mod history;
 mod hooks;
 mod lanes;
+mod ordering;
+mod otlp;
 mod outage;
 mod panics;
+mod partitions;
 mod pgbouncer;
+mod readiness;
 mod refused;
 mod renamed;
 mod retry;
 mod sizing;
 mod target;
+mod tls;
+mod trace;
 mod vacuum;

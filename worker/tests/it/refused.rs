@@ -36,6 +36,7 @@ fn nul_event() -> Job {
         received_at_ms: 1,
         payload: RawValue::from_string(r#"{"id":"evt_nul","note":"\u0000"}"#.into()).unwrap(),
         attempt: 0,
+        traceparent: None,
     }
 }
 

@@ -65,7 +65,7 @@ async fn every_deprecated_worker_name_is_read_in_its_old_unit_and_warned_about()
 
 #[test]
 fn the_deprecated_names_table_matches_both_binaries() {
-    let own = settings::of(&sluice_worker::config::Cli::command());
+    let own = settings::of(&sluice_worker::cli::Cli::command());
     // The api's settings from the real binary: the worker's tests do not link the api crate.
     let help = std::process::Command::new(sluice_testkit::binaries::api_binary())
         .args(["serve", "--help"])

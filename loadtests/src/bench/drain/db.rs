@@ -106,8 +106,12 @@ impl Db {
         Ok(n as u64)
     }
 
+    /// Empties `updates` and its dedup keys (`update_keys`: a key left behind would make the
+    /// next phase's row a duplicate, never inserted).
     pub async fn truncate(&self) -> anyhow::Result<()> {
-        sqlx::query("TRUNCATE updates").execute(&self.pool).await?;
+        sqlx::query("TRUNCATE updates, update_keys")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

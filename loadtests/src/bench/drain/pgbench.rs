@@ -27,7 +27,7 @@ VALUES ('pgbench', :uid::int8, 'message', 5000000000 + :chat::int8, 5000000000 +
          || ',"first_name":"Grace","last_name":"Hopper","username":"hopper_' || :chat::int8
          || '","type":"private"},"date": 1764000000,"text":"I pushed the fix, the build is green again. Let me know if the deploy looks fine on your side."}}')::jsonb,
         '01JDRAINBENCH' || :uid::int8, now())
-ON CONFLICT (bot, update_id) DO NOTHING;
+ON CONFLICT DO NOTHING;
 "#;
 
 /// (a)'s figures.

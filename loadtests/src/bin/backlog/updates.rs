@@ -49,6 +49,7 @@ pub(crate) fn envelope(args: &Args, update_id: i64) -> Job {
         received_at_ms: now_ms(),
         payload: RawValue::from_string(update.body).expect("the body is valid JSON"),
         attempt: 0,
+        traceparent: None,
     }
 }
 

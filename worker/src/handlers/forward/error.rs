@@ -10,12 +10,7 @@ pub enum ForwardConfigError {
     /// The url crate's reason ("relative URL without a base", "invalid port number", ...).
     #[error("SLUICE_FORWARD_URL is not a valid absolute URL: {0}")]
     Invalid(String),
-    #[error(
-        "SLUICE_FORWARD_URL: https is not supported by this build (it has no TLS); \
-         use an http:// URL, e.g. a TLS-terminating proxy next to the bot"
-    )]
-    Https,
-    #[error("SLUICE_FORWARD_URL must be an http:// URL, not {0}://")]
+    #[error("SLUICE_FORWARD_URL must be an http:// or https:// URL, not {0}://")]
     Scheme(String),
     #[error("SLUICE_FORWARD_URL has no host")]
     NoHost,

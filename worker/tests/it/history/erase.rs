@@ -27,6 +27,7 @@ fn job(bot: &str, update_id: i64, chat: i64, user: i64, lane: Lane) -> Job {
         payload: RawValue::from_string(format!(r#"{{"update_id":{update_id},"secret":"s3cr3t"}}"#))
             .unwrap(),
         attempt: 0,
+        traceparent: None,
     }
 }
 

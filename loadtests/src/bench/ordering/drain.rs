@@ -1,0 +1,181 @@
+//! One measured drain: a backlog posted through sluice-api with no worker running, then one
+//! sluice-worker started and timed until every update is handled.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::OrderingArgs;
+use super::figures::Figure;
+use super::post::{Plan, Webhook, post_chats};
+use super::receiver::{Delay, Receiver};
+use super::stack::Stack;
+use crate::bench::redis_probe::RedisProbe;
+use crate::bench::say;
+use crate::ordering::{self, Ordering};
+
+/// The worker's handler during a drain.
+#[derive(Debug, Clone, Copy)]
+pub enum Handler {
+    /// The row only: what ordering adds is all there is to see.
+    Store,
+    /// A POST to a local target taking this long.
+    Forward(Duration),
+}
+
+/// What every drain of a run shares.
+pub struct Drain<'a> {
+    stack: &'a Stack,
+    redis: RedisProbe,
+    db: PgPool,
+    http: reqwest::Client,
+    secret: String,
+    concurrency: u32,
+    stall: Duration,
+}
+
+impl<'a> Drain<'a> {
+    pub async fn new(
+        args: &OrderingArgs,
+        stack: &'a Stack,
+        redis: RedisProbe,
+        secret: String,
+    ) -> anyhow::Result<Drain<'a>> {
+        Ok(Drain {
+            db: crate::dbsnap::connect(&stack.database_url).await?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            stack,
+            redis,
+            secret,
+            concurrency: args.concurrency,
+            stall: args.stall,
+        })
+    }
+
+    pub async fn close(self) {
+        self.db.close().await;
+    }
+
+    /// Posts `plan` under `SLUICE_ORDERING=mode`, then drains it with one worker.
+    pub async fn run(
+        &self,
+        mode: &str,
+        plan: Plan,
+        handler: Handler,
+        round: u32,
+    ) -> anyhow::Result<Figure> {
+        let n = plan.chats * plan.per_chat;
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut self.redis.conn())
+            .await?;
+        sqlx::query("TRUNCATE updates").execute(&self.db).await?;
+        let ordering = ("SLUICE_ORDERING", mode.to_owned());
+        let name = format!("{mode}-{}-{round}", plan.chats);
+        let api = self
+            .stack
+            .start_api(&format!("api-{name}"), std::slice::from_ref(&ordering))
+            .await?;
+        crate::bots::wait_until_known(&api.base, super::BOT).await?;
+        say(format!(
+            "{mode}: posting {n} updates over {} chats",
+            plan.chats
+        ));
+        let to = Webhook {
+            base: api.base.clone(),
+            bot: super::BOT.into(),
+            secret: self.secret.clone(),
+        };
+        let ledger = post_chats(&self.http, &to, plan, Instant::now()).await;
+        api.process.stop().await;
+        let refused = ledger.iter().filter(|e| e.status != 200).count();
+        anyhow::ensure!(
+            refused == 0,
+            "{refused} of {n} updates were not answered 200"
+        );
+
+        let mut env = vec![
+            ordering,
+            ("SLUICE_WORKER_CONCURRENCY", self.concurrency.to_string()),
+        ];
+        let receiver = match handler {
+            Handler::Store => None,
+            Handler::Forward(d) => {
+                let r = Receiver::start(Delay::Fixed(d)).await?;
+                env.extend([
+                    ("SLUICE_HANDLER", "forward".to_owned()),
+                    ("SLUICE_FORWARD_URL", r.url.clone()),
+                    (
+                        "SLUICE_FORWARD_SECRET",
+                        "bench-ordering-forward-key".to_owned(),
+                    ),
+                ]);
+                Some(r)
+            }
+        };
+        say(format!("{mode}: draining with one worker"));
+        let before = self.redis.commandstats().await?;
+        let started = Instant::now();
+        let mut worker = self
+            .stack
+            .start_worker(&format!("worker-{name}"), &env)
+            .await?;
+        let waited = self.wait_handled(n, &mut worker).await;
+        let wall_s = started.elapsed().as_secs_f64();
+        let after = self.redis.commandstats().await?;
+        worker.stop().await;
+        let (first, last) = waited?;
+        let commands: u64 = after
+            .since(&before)
+            .iter()
+            .filter(|(cmd, _)| !cmd.starts_with("info"))
+            .map(|(_, c)| c.calls)
+            .sum();
+        let bots = [super::BOT.to_owned()];
+        let check = ordering::rows::verify(&self.db, &ledger, &bots, Ordering::Chat).await?;
+        Ok(Figure::new(
+            (mode, round, plan),
+            (first, last, wall_s),
+            commands,
+            check.violations,
+            receiver.and_then(|r| r.mean_call()),
+        ))
+    }
+
+    /// Waits until `n` rows are handled; their first and last handling times.
+    async fn wait_handled(
+        &self,
+        n: u64,
+        worker: &mut crate::bench::child::Started,
+    ) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+        let (mut seen, mut moved) = (0, Instant::now());
+        loop {
+            let (count, first, last): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+                sqlx::query_as(
+                    "SELECT count(*), min(handled_at), max(handled_at) FROM updates
+                      WHERE handled_at IS NOT NULL",
+                )
+                .fetch_one(&self.db)
+                .await?;
+            if count as u64 >= n
+                && let (Some(first), Some(last)) = (first, last)
+            {
+                return Ok((first, last));
+            }
+            if count != seen {
+                (seen, moved) = (count, Instant::now());
+            } else if moved.elapsed() > self.stall {
+                anyhow::bail!(
+                    "the drain stalled at {count} of {n} rows; worker log:\n{}",
+                    worker.tail(10)
+                );
+            }
+            if !worker.is_running() {
+                return Err(worker.exited_error("while draining"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The ordering bench's figures: one per drain, the ratio chat/off, and the printed lines.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::OrderingArgs;
+use super::post::Plan;
+use crate::bench::knobs::round_to;
+
+/// One drain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// SLUICE_ORDERING of the api and the worker.
+    pub mode: String,
+    pub round: u32,
+    pub updates: u64,
+    pub chats: u64,
+    /// From the first row handled to the last.
+    pub seconds: f64,
+    pub rows_per_s: f64,
+    /// From starting the worker to the last row (start-up included).
+    pub wall_s: f64,
+    /// Redis commands during the drain (INFO excluded), and per job.
+    pub redis_commands: u64,
+    pub redis_commands_per_job: f64,
+    /// Updates of a chat handled before one acknowledged ahead of them (the ordering check).
+    pub ordering_violations: u64,
+    /// (b): the forward target's mean time per call, and 1 / that.
+    pub handler_ms: Option<f64>,
+    pub handler_per_s: Option<f64>,
+    /// (b): rows_per_s / handler_per_s (1.0: the chat drains at the handler's own speed).
+    pub of_handler_speed: Option<f64>,
+}
+
+impl Figure {
+    pub fn new(
+        (mode, round, plan): (&str, u32, Plan),
+        (first, last, wall_s): (DateTime<Utc>, DateTime<Utc>, f64),
+        redis_commands: u64,
+        ordering_violations: u64,
+        handler: Option<Duration>,
+    ) -> Figure {
+        let updates = plan.chats * plan.per_chat;
+        let seconds = (last - first).num_microseconds().unwrap_or(0) as f64 / 1e6;
+        // n rows handled over the span between the first and the last: n - 1 intervals.
+        let rows_per_s = if seconds > 0.0 {
+            (updates.saturating_sub(1)) as f64 / seconds
+        } else {
+            0.0
+        };
+        let handler_per_s = handler.map(|d| 1.0 / d.as_secs_f64().max(1e-9));
+        Figure {
+            mode: mode.to_owned(),
+            round,
+            updates,
+            chats: plan.chats,
+            seconds: round_to(seconds, 3),
+            rows_per_s: round_to(rows_per_s, 1),
+            wall_s: round_to(wall_s, 2),
+            redis_commands,
+            redis_commands_per_job: round_to(redis_commands as f64 / updates.max(1) as f64, 2),
+            ordering_violations,
+            handler_ms: handler.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
+            handler_per_s: handler_per_s.map(|h| round_to(h, 1)),
+            of_handler_speed: handler_per_s.map(|h| round_to(rows_per_s / h, 3)),
+        }
+    }
+
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{:<5} {:>7} updates / {:>6} chats: {:>8.1} rows/s ({:.2} s; {:.2} s from worker start), \
+             {:.2} Redis commands/job, {} out of order",
+            self.mode,
+            self.updates,
+            self.chats,
+            self.rows_per_s,
+            self.seconds,
+            self.wall_s,
+            self.redis_commands_per_job,
+            self.ordering_violations
+        );
+        if let (Some(ms), Some(per_s), Some(share)) =
+            (self.handler_ms, self.handler_per_s, self.of_handler_speed)
+        {
+            line += &format!(
+                "; handler {ms:.3} ms a call = {per_s:.1}/s, the drain at {share:.3} of it"
+            );
+        }
+        line
+    }
+}
+
+/// Everything the run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub updates: u64,
+    pub chats: u64,
+    pub hot: u64,
+    pub handler_time_ms: f64,
+    pub concurrency: u32,
+    pub many_chats: Vec<Figure>,
+    pub hot_chat: Option<Figure>,
+}
+
+impl Summary {
+    pub fn new(args: &OrderingArgs) -> Summary {
+        Summary {
+            updates: args.updates,
+            chats: args.chats,
+            hot: args.hot,
+            handler_time_ms: args.handler_time.as_secs_f64() * 1000.0,
+            concurrency: args.concurrency,
+            many_chats: Vec::new(),
+            hot_chat: None,
+        }
+    }
+
+    /// chat/off of each round, then their median.
+    pub fn ratios(&self) -> (Vec<f64>, Option<f64>) {
+        let rate = |mode: &str, round: u32| {
+            self.many_chats
+                .iter()
+                .find(|f| f.mode == mode && f.round == round)
+                .map(|f| f.rows_per_s)
+        };
+        let rounds = self
+            .many_chats
+            .iter()
+            .map(|f| f.round)
+            .max()
+            .map_or(0, |r| r + 1);
+        let mut ratios: Vec<f64> = (0..rounds)
+            .filter_map(|r| match (rate("chat", r), rate("off", r)) {
+                (Some(on), Some(off)) if off > 0.0 => Some(round_to(on / off, 3)),
+                _ => None,
+            })
+            .collect();
+        let shown = ratios.clone();
+        ratios.sort_by(f64::total_cmp);
+        let median = match ratios.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(ratios[n / 2]),
+            n => Some(round_to((ratios[n / 2 - 1] + ratios[n / 2]) / 2.0, 3)),
+        };
+        (shown, median)
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        let (per_round, median) = self.ratios();
+        let mut lines = vec![format!(
+            "(a) {} updates over {} chats, one worker (concurrency {}): chat/off = {} \
+             (rounds: {per_round:?}; target >= 0.9)",
+            self.updates,
+            self.chats,
+            self.concurrency,
+            median.map_or("n/a".into(), |m| format!("{m:.3}"))
+        )];
+        if let Some(h) = &self.hot_chat {
+            lines.push(format!(
+                "(b) one chat of {} updates, handler {} ms: {:.1} rows/s = {} of the handler's \
+                 own speed ({}/s), {:.2} Redis commands/job",
+                h.updates,
+                self.handler_time_ms,
+                h.rows_per_s,
+                h.of_handler_speed
+                    .map_or("n/a".into(), |s| format!("{s:.3}")),
+                h.handler_per_s.map_or("n/a".into(), |s| format!("{s:.1}")),
+                h.redis_commands_per_job
+            ));
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(mode: &str, round: u32, seconds: i64, handler: Option<Duration>) -> Figure {
+        let plan = Plan {
+            chats: 10,
+            per_chat: 100,
+            first_chat: 1,
+            first_update_id: 1,
+            connections: 1,
+        };
+        let first = DateTime::<Utc>::from_timestamp(1_000, 0).unwrap();
+        let last = first + chrono::Duration::seconds(seconds);
+        Figure::new((mode, round, plan), (first, last, 9.0), 4_500, 0, handler)
+    }
+
+    #[test]
+    fn rates_span_the_first_to_the_last_row() {
+        let f = figure("chat", 0, 2, Some(Duration::from_millis(4)));
+        assert_eq!((f.updates, f.rows_per_s), (1000, 499.5));
+        assert_eq!(f.redis_commands_per_job, 4.5);
+        assert_eq!(
+            (f.handler_per_s, f.of_handler_speed),
+            (Some(250.0), Some(1.998))
+        );
+    }
+
+    #[test]
+    fn the_ratio_is_the_median_of_the_rounds() {
+        let mut s = Summary {
+            updates: 1000,
+            chats: 10,
+            hot: 0,
+            handler_time_ms: 1.0,
+            concurrency: 16,
+            many_chats: Vec::new(),
+            hot_chat: None,
+        };
+        // Round 0: chat took 2 s, off 1 s (0.5); round 1: both 1 s (1.0); round 2: 4 s vs 2 s.
+        for (round, on, off) in [(0, 2, 1), (1, 1, 1), (2, 4, 2)] {
+            s.many_chats.push(figure("off", round, off, None));
+            s.many_chats.push(figure("chat", round, on, None));
+        }
+        assert_eq!(s.ratios(), (vec![0.5, 1.0, 0.5], Some(0.5)));
+        s.many_chats.retain(|f| f.round < 2);
+        assert_eq!(s.ratios().1, Some(0.75));
+        assert!(s.lines()[0].contains("chat/off = 0.750"), "{:?}", s.lines());
+    }
+}

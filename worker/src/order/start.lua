@@ -1,0 +1,46 @@
+-- May this job of an ordered key start now? (sluice_worker::order; key layout in
+-- shared/src/queue/order.rs)
+--
+-- KEYS[1] the key's state hash, KEYS[2] the held-keys set, KEYS[3] the parked counter,
+-- KEYS[4] the job's lane data hash (its bytes, copied when it is parked)
+-- ARGV[1] its sequence, ARGV[2] now (ms), ARGV[3] state lifetime (s), ARGV[4] its task id,
+-- ARGV[5] its lane, ARGV[6] the order key
+-- Returns {"go", hold start ms} when it is the key's turn (n-1 finished): the key is held from
+-- its first attempt until it finishes; {"parked", 0} when earlier work of its key has not
+-- finished: its bytes wait in the state hash until that work finishes and wakes it;
+-- {"stale", 0} when it finished before (a copy re-run after a lost acknowledgement);
+-- {"free", 0} when its key's state is gone (expired): it runs unordered.
+
+local state = KEYS[1]
+if redis.call("exists", state) == 0 then
+    return {"free", 0}
+end
+local seq = tonumber(ARGV[1])
+local done = tonumber(redis.call("hget", state, "done") or "0")
+if seq <= done then
+    return {"stale", 0}
+end
+if seq == done + 1 then
+    local since = redis.call("hget", state, "since")
+    if redis.call("hget", state, "held") ~= ARGV[1] or not since then
+        -- Its first attempt: a retry or a re-run after a crash keeps the first start, so the
+        -- time it holds its key is counted from there (SLUICE_ORDER_MAX_HOLD).
+        since = ARGV[2]
+        redis.call("hset", state, "held", ARGV[1], "since", since)
+        redis.call("zadd", KEYS[2], since, ARGV[6])
+    end
+    redis.call("expire", state, ARGV[3])
+    return {"go", tonumber(since)}
+end
+local field = "p:" .. ARGV[1]
+if redis.call("hexists", state, field) == 0 then
+    local bytes = redis.call("hget", KEYS[4], ARGV[4])
+    if not bytes then
+        -- Its bytes are gone (vacuumed): nothing to park; run it rather than lose it.
+        return {"free", 0}
+    end
+    redis.call("hset", state, field, ARGV[5] .. "\n" .. bytes)
+    redis.call("incr", KEYS[3])
+end
+redis.call("expire", state, ARGV[3])
+return {"parked", 0}
