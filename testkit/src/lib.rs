@@ -129,7 +129,8 @@ pub fn replace_db(url: &str, db: &str) -> String {
 }
 
 /// Jobs of a lane waiting to be fetched under `prefix`: apalis-redis pushes every task through
-/// its scheduled set (due at once) and promotes due ones to the active list when a worker fetches.
+/// its scheduled set (due at once) and promotes due ones to the active list when a worker fetches;
+/// ordered jobs waiting to run again wait in `<prefix>:order:due:<lane>` instead.
 pub async fn queue_len(redis_url: &str, prefix: &str, lane: &str) -> anyhow::Result<i64> {
     let client = redis::Client::open(redis_url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
@@ -141,7 +142,11 @@ pub async fn queue_len(redis_url: &str, prefix: &str, lane: &str) -> anyhow::Res
         .arg(format!("{prefix}:{lane}:scheduled"))
         .query_async(&mut conn)
         .await?;
-    Ok(active + scheduled)
+    let retrying: i64 = redis::cmd("ZCARD")
+        .arg(format!("{prefix}:order:due:{lane}"))
+        .query_async(&mut conn)
+        .await?;
+    Ok(active + scheduled + retrying)
 }
 
 /// Number of jobs ever stored under `prefix`, all lanes (the apalis-redis data hashes).

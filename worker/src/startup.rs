@@ -150,7 +150,12 @@ impl<H: UpdateHandler> Worker<H> {
                 tracing::warn!(error = %e, %lane, "could not promote the backlog at start-up; will keep trying");
             }
         }
-        let promoter = tokio::spawn(crate::promote::run(conn, prefix, self.cfg.poll_interval));
+        let promoter = tokio::spawn(crate::promote::run(
+            conn,
+            prefix,
+            self.cfg.poll_interval,
+            self.runtime.order.wakers.clone(),
+        ));
         let order_gauges = tokio::spawn(self.runtime.order.clone().export(Duration::from_secs(2)));
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {

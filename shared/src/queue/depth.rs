@@ -45,12 +45,15 @@ static DEPTH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 -- ARGV[1] now (unix s), ARGV[2] '1': every state and the age, else the backlog only (the
--- shedding ticks between exports); KEYS: per lane, its queue name
+-- shedding ticks between exports), then per lane its ordered due set (retries that hold their
+-- key: counted as scheduled jobs are); KEYS: per lane, its queue name
 local out = {}
 for i, q in ipairs(KEYS) do
     local active = redis.call('LLEN', q .. ':active')
     local due = redis.call('ZCOUNT', q .. ':scheduled', '-inf', ARGV[1])
+        + redis.call('ZCOUNT', ARGV[2 + i], '-inf', ARGV[1])
     local later = redis.call('ZCOUNT', q .. ':scheduled', '(' .. ARGV[1], '+inf')
+        + redis.call('ZCOUNT', ARGV[2 + i], '(' .. ARGV[1], '+inf')
     if ARGV[2] ~= '1' then
         table.insert(out, {active + due, later, 0, 0, ''})
     else
@@ -84,7 +87,7 @@ pub async fn sample(
 
 /// As [`sample`]; with `all_states` false only the backlog (pending, scheduled) is read, and
 /// in-flight, dead and the age are 0: what shedding needs ten times a second, at three commands
-/// a lane, whatever the number of workers.
+/// a lane (five with the ordered retries), whatever the number of workers.
 async fn sample_states(
     conn: &mut ConnectionManager,
     prefix: &str,
@@ -97,11 +100,11 @@ async fn sample_states(
     for lane in Lane::ALL {
         call.key(lane.queue_name(prefix));
     }
-    let rows: Vec<(u64, u64, u64, u64, String)> = call
-        .arg(now.as_secs())
-        .arg(u8::from(all_states))
-        .invoke_async(conn)
-        .await?;
+    call.arg(now.as_secs()).arg(u8::from(all_states));
+    for lane in Lane::ALL {
+        call.arg(super::order::order_due_set(prefix, lane));
+    }
+    let rows: Vec<(u64, u64, u64, u64, String)> = call.invoke_async(conn).await?;
     if rows.len() != Lane::ALL.len() {
         return Err(redis::RedisError::from((
             redis::ErrorKind::UnexpectedReturnType,

@@ -10,11 +10,15 @@
 //!   key goes idle (`done == next`), and after `SLUICE_DEDUP_TTL` of silence otherwise.
 //! - `:holds` a sorted set of held keys by hold start (ms): the held-keys gauges.
 //! - `:parked` the number of parked jobs.
+//! - `:due:<lane>` a sorted set of the lane's ordered jobs that hold their key and wait to run
+//!   again (a retry, a job released in a database outage), by the Unix second they are due.
+//!   Not apalis's scheduled set: its fetch promotes to the tail of the lane, behind the whole
+//!   backlog, while the key stays held; the worker's promoter moves them to the front instead.
 
 use std::time::Duration;
 
-use crate::config::duration_between;
 pub use crate::job::order::{Ordering, key_of};
+use crate::{config::duration_between, lanes::Lane};
 
 /// The ordering settings; the api uses the mode, the worker both.
 #[derive(clap::Args, Debug, Clone)]
@@ -84,6 +88,15 @@ impl OrderTag {
 /// `<prefix>:order`, under which every key's state lives (see the module doc).
 pub fn order_namespace(prefix: &str) -> String {
     format!("{prefix}:order")
+}
+
+/// Where `lane`'s ordered jobs wait to run again: `<prefix>:order:due:<lane>` (module doc).
+pub fn order_due_set(prefix: &str, lane: Lane) -> String {
+    due_set_in(&order_namespace(prefix), lane)
+}
+
+pub(super) fn due_set_in(namespace: &str, lane: Lane) -> String {
+    format!("{namespace}:due:{lane}")
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use ulid::Ulid;
 
 use super::{
     PushError, QueueConfig, dedup_namespace, lane_config,
-    order::{Order, order_namespace},
+    order::{Order, due_set_in, order_namespace},
     run_at_secs,
     script::{Lua, ScriptCall, wait_within},
 };
@@ -150,7 +150,7 @@ impl Pusher {
         jobs: &[NewJob<'_>],
         deadline: Instant,
     ) -> Result<Vec<Pushed>, PushError> {
-        self.push_waiting(lane, jobs, self.keys.min_replicas, deadline)
+        self.push_waiting(lane, jobs, None, self.keys.min_replicas, deadline)
             .await
     }
 
@@ -189,8 +189,9 @@ impl Pusher {
     }
 
     /// As [`requeue`](Self::requeue), keeping the job's place in its key's order
-    /// ([`Order::Keep`]) or taking the key's next one ([`Order::Assign`]: a replayed dead letter
-    /// runs after the key's current work).
+    /// ([`Order::Keep`]: it waits in its lane's ordered due set and runs at the front of the lane
+    /// once due) or taking the key's next one ([`Order::Assign`]: a replayed dead letter runs
+    /// after the key's current work).
     pub async fn requeue_ordered(
         &self,
         lane: Lane,
@@ -210,14 +211,24 @@ impl Pusher {
             run_at: run_at_secs(at),
             order,
         };
-        self.push_waiting(lane, &[job], 0, Instant::now()).await?;
+        // A job that keeps its place holds its key while it waits: when due it goes to the front
+        // of its lane (`order::due_set_in`, moved by the worker's promoter), not behind the
+        // lane's whole backlog, so a failing update holds its key for about its max hold.
+        let waits_in = match order {
+            Some(Order::Keep(..)) => Some(due_set_in(&self.keys.order_ns, lane)),
+            _ => None,
+        };
+        self.push_waiting(lane, &[job], waits_in, 0, Instant::now())
+            .await?;
         Ok(job.id.to_string())
     }
 
+    /// `waits_in`: the set the jobs wait in until due, apalis's scheduled set unless named.
     async fn push_waiting(
         &self,
         lane: Lane,
         jobs: &[NewJob<'_>],
+        waits_in: Option<String>,
         min_replicas: u32,
         deadline: Instant,
     ) -> Result<Vec<Pushed>, PushError> {
@@ -226,7 +237,7 @@ impl Pusher {
         call.cmd
             .arg(config.job_data_hash())
             .arg(config.job_meta_hash())
-            .arg(config.scheduled_jobs_set())
+            .arg(waits_in.unwrap_or_else(|| config.scheduled_jobs_set()))
             .arg(keys.ttl_secs)
             .arg(&keys.namespace)
             .arg(match keys.legacy.is_empty() {

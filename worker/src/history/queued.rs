@@ -2,10 +2,10 @@
 //!
 //! Each lane's `<q>:data` hash (job id → job JSON) is walked with `HSCAN` in bounded steps; the
 //! ids whose job matches go through one script per step that, for each id, takes it out of the
-//! active list and the scheduled set (waiting jobs) or the dead, done and failed sets (jobs the
-//! queue kept after the end), and only then deletes its data and `<q>:meta:<id>`. An id in none
-//! of them is in a worker's hands: its data stays, because apalis fails a fetch whose data is
-//! gone (after an orphan recovery), and it is counted as in flight.
+//! active list, the scheduled set and the ordered due set (waiting jobs) or the dead, done and
+//! failed sets (jobs the queue kept after the end), and only then deletes its data and
+//! `<q>:meta:<id>`. An id in none of them is in a worker's hands: its data stays, because apalis
+//! fails a fetch whose data is gone (after an orphan recovery), and it is counted as in flight.
 
 use std::{collections::HashSet, sync::LazyLock};
 
@@ -13,6 +13,7 @@ use redis::{Script, aio::ConnectionManager};
 use sluice_shared::{
     job::Job,
     lanes::{Lane, PerLane},
+    queue::order::order_due_set,
 };
 
 /// Hash entries per `HSCAN` step.
@@ -21,12 +22,13 @@ const BATCH: usize = 500;
 static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
--- KEYS: active list, scheduled set, dead set, done set, failed set, data hash
+-- KEYS: active list, scheduled set, dead set, done set, failed set, data hash, ordered due set
 -- ARGV[1] meta key prefix, ARGV[2..] job ids. Returns {{waiting, kept}, ids in flight}.
 local waiting, kept, held = 0, 0, {}
 for i = 2, #ARGV do
     local id = ARGV[i]
     local w = redis.call('LREM', KEYS[1], 1, id) + redis.call('ZREM', KEYS[2], id)
+        + redis.call('ZREM', KEYS[7], id)
     local k = redis.call('SREM', KEYS[3], id) + redis.call('SREM', KEYS[4], id)
         + redis.call('SREM', KEYS[5], id)
     if w + k > 0 then
@@ -98,6 +100,7 @@ async fn erase_lane(
                 .key(q.done_jobs_set())
                 .key(q.failed_jobs_set())
                 .key(&data)
+                .key(order_due_set(prefix, lane))
                 .arg(q.job_meta_hash())
                 .arg(&ids)
                 .invoke_async(conn)

@@ -34,10 +34,7 @@ async fn send_load(stack: &Stack, chats: i64, per_chat: i64) {
 /// Runs the load on three workers; `kill`: one worker is killed -9 a third of the way in and
 /// restarted; `poison`: the 11th update of 5 chats always fails.
 async fn ordered_load(kill: bool, poison: bool) {
-    let (chats, per_chat) = match kill || poison {
-        false => load_size((200, 50)),
-        true => load_size((100, 25)),
-    };
+    let (chats, per_chat) = load_size((200, 50));
     let mut stack = Stack::start("chat", 3, &[("SLUICE_ORDER_MAX_HOLD", "2s")]).await;
     let poisoned: Vec<i64> = match poison {
         true => (0..5.min(chats))
