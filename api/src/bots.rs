@@ -1,6 +1,13 @@
 //! The `sluice-api bots add|update|list|remove` commands: the registry's only writers.
+//!
+//! A bot's webhook secret is stored as its SHA-256 only (it is compared, never needed back); its
+//! Bot API token is needed back, so it is stored sealed ([`Keyring`]), bound to the bot's row.
 
-use sqlx::PgPool;
+use sluice_shared::{
+    sealed::{Aad, Keyring, SealError},
+    secret::Secret,
+};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{
     registry::BotLimits,
@@ -17,8 +24,16 @@ pub enum BotsError {
     NotFound(String),
     #[error("a rate is a positive number of updates per second, a burst at least 1")]
     BadLimits,
-    #[error("nothing to change: give --secret, --rate-per-sec, --burst or --default-limits")]
+    #[error(
+        "nothing to change: give --secret, --token, --rate-per-sec, --burst or --default-limits"
+    )]
     NothingToChange,
+    #[error(
+        "a bot token looks like 123456789:AA... (digits, a colon, then 30-100 of A-Z a-z 0-9 _ -)"
+    )]
+    BadToken,
+    #[error("cannot store the bot token: {0}")]
+    NoKey(#[from] SealError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -43,6 +58,19 @@ pub async fn add_with_limits(
     secret: &str,
     limits: BotLimits,
 ) -> Result<bool, BotsError> {
+    add_with_token(db, &Keyring::default(), name, secret, limits, None).await
+}
+
+/// As [`add_with_limits`], with the bot's Bot API token (sealed under `keys`' current key;
+/// refused without one). No token keeps the bot's current one.
+pub async fn add_with_token(
+    db: &PgPool,
+    keys: &Keyring,
+    name: &str,
+    secret: &str,
+    limits: BotLimits,
+    token: Option<&Secret>,
+) -> Result<bool, BotsError> {
     if !valid_name(name) {
         return Err(BotsError::BadName(name.to_owned()));
     }
@@ -50,14 +78,15 @@ pub async fn add_with_limits(
         return Err(BotsError::BadSecret);
     }
     check_limits(limits)?;
+    check_token(keys, token)?;
     let mut tx = sluice_shared::db::begin(db).await?;
-    let inserted: bool = sqlx::query_scalar(
+    let (id, inserted): (i64, bool) = sqlx::query_as(
         "INSERT INTO bots (name, secret_sha256, rate_per_sec, burst) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256,
              rate_per_sec = COALESCE(EXCLUDED.rate_per_sec, bots.rate_per_sec),
              burst = COALESCE(EXCLUDED.burst, bots.burst),
              updated_at = now()
-         RETURNING (xmax = 0)",
+         RETURNING id, (xmax = 0)",
     )
     .persistent(false)
     .bind(name)
@@ -66,34 +95,101 @@ pub async fn add_with_limits(
     .bind(burst_column(limits.burst)?)
     .fetch_one(&mut *tx)
     .await?;
+    if let Some(token) = token {
+        store_token(&mut tx, keys, id, token).await?;
+    }
     tx.commit().await?;
     Ok(inserted)
+}
+
+/// Telegram's token shape (`<bot id>:<35 characters>` today), loosely: a typo is caught, a
+/// longer future token is not refused. The error never shows the value.
+fn valid_token(token: &str) -> bool {
+    token.split_once(':').is_some_and(|(id, rest)| {
+        (1..=20).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (30..=100).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+/// A token is checked, and a key required, before anything is written.
+fn check_token(keys: &Keyring, token: Option<&Secret>) -> Result<(), BotsError> {
+    match token {
+        Some(t) if !valid_token(t.expose()) => Err(BotsError::BadToken),
+        Some(_) if !keys.can_seal() => Err(SealError::NoKey.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Where a bot's sealed token lives; authenticated with it.
+pub fn token_place(id: i64) -> Aad<'static> {
+    Aad {
+        table: "bots",
+        column: "token",
+        row: id,
+    }
+}
+
+async fn store_token(
+    tx: &mut Transaction<'static, Postgres>,
+    keys: &Keyring,
+    id: i64,
+    token: &Secret,
+) -> Result<(), BotsError> {
+    let sealed = keys.seal(token.expose().as_bytes(), token_place(id))?;
+    sqlx::query("UPDATE bots SET token_sealed = $2, updated_at = now() WHERE id = $1")
+        .persistent(false)
+        .bind(id)
+        .bind(sealed)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// What `bots update` changes; `None` fields stay as they are.
 #[derive(Debug, Clone, Default)]
 pub struct BotUpdate {
     pub secret: Option<String>,
+    /// A new Bot API token (stored sealed: needs a key, see [`update_with_keys`]).
+    pub token: Option<Secret>,
     pub limits: BotLimits,
     /// Back to `SLUICE_RATE_BOT_PER_SEC` / `SLUICE_RATE_BOT_BURST` (before `limits` applies).
     pub default_limits: bool,
 }
 
 pub async fn update(db: &PgPool, name: &str, change: &BotUpdate) -> Result<(), BotsError> {
-    if change.secret.is_none() && change.limits == BotLimits::default() && !change.default_limits {
+    update_with_keys(db, &Keyring::default(), name, change).await
+}
+
+/// Changes what `change` names; a token is sealed under `keys`' current key.
+pub async fn update_with_keys(
+    db: &PgPool,
+    keys: &Keyring,
+    name: &str,
+    change: &BotUpdate,
+) -> Result<(), BotsError> {
+    let nothing = change.secret.is_none()
+        && change.token.is_none()
+        && change.limits == BotLimits::default()
+        && !change.default_limits;
+    if nothing {
         return Err(BotsError::NothingToChange);
     }
     if change.secret.as_deref().is_some_and(|s| !valid_secret(s)) {
         return Err(BotsError::BadSecret);
     }
     check_limits(change.limits)?;
+    check_token(keys, change.token.as_ref())?;
     let mut tx = sluice_shared::db::begin(db).await?;
-    let done = sqlx::query(
+    let id: Option<i64> = sqlx::query_scalar(
         "UPDATE bots SET secret_sha256 = COALESCE($2, secret_sha256),
              rate_per_sec = COALESCE($3, CASE WHEN $5 THEN NULL ELSE rate_per_sec END),
              burst = COALESCE($4, CASE WHEN $5 THEN NULL ELSE burst END),
              updated_at = now()
-         WHERE name = $1",
+         WHERE name = $1 RETURNING id",
     )
     .persistent(false)
     .bind(name)
@@ -101,10 +197,14 @@ pub async fn update(db: &PgPool, name: &str, change: &BotUpdate) -> Result<(), B
     .bind(change.limits.rate_per_sec)
     .bind(burst_column(change.limits.burst)?)
     .bind(change.default_limits)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let id = id.ok_or_else(|| BotsError::NotFound(name.to_owned()))?;
+    if let Some(token) = &change.token {
+        store_token(&mut tx, keys, id, token).await?;
+    }
     tx.commit().await?;
-    found(&done, name)
+    Ok(())
 }
 
 fn check_limits(limits: BotLimits) -> Result<(), BotsError> {

@@ -10,6 +10,7 @@ use sluice_shared::{
     },
     lanes::LaneRules,
     queue::{QueueConfig, order::OrderConfig},
+    sealed::SecretsConfig,
     serve::ServeConfig,
 };
 
@@ -125,12 +126,15 @@ pub struct ApiConfig {
     pub admission: AdmissionConfig,
     #[command(flatten)]
     pub serve: ServeConfig,
+    #[command(flatten)]
+    pub secrets: SecretsConfig,
 }
 
 impl ApiConfig {
     /// What clap cannot check field by field; the message names the variables.
     pub fn validate(&self) -> Result<(), String> {
         self.admission.validate()?;
+        self.secrets.keyring()?;
         if self.body_budget_bytes < self.max_body_bytes {
             return Err(format!(
                 "SLUICE_BODY_BUDGET_BYTES ({}) must be at least SLUICE_MAX_BODY_BYTES ({}): \

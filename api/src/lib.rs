@@ -19,12 +19,14 @@
 //! - [`enqueue`]: the durable, deduplicated, time-bounded enqueue: batching, budget and metrics
 //!   around `sluice_shared::queue::Pusher`.
 //! - [`error`]: [`error::ApiError`], the only place HTTP statuses are chosen.
-//! - [`bots`]: the `bots` table's writes (add, update, list, remove).
+//! - [`bots`]: the `bots` table's writes (add, update, list, remove), tokens sealed.
+//! - [`at_rest`]: every sealed column at once: clear text sealed, older keys re-sealed.
 //! - [`vitals`]: what `/healthz` and `/readyz` say: ready once Redis answers and the registries
 //!   have loaded (Postgres itself is not needed to take webhooks).
 
 pub mod access;
 pub mod admission;
+pub mod at_rest;
 pub mod bots;
 pub mod cli;
 pub mod config;

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sluice_shared::metrics as m;
+use sluice_shared::{metrics as m, sealed::Keyring};
 use sqlx::{PgPool, migrate::MigrateError};
 use tokio::sync::OnceCell;
 
@@ -43,16 +43,18 @@ pub trait Table: Send + Sync + Sized + 'static {
     const WHAT: &'static str;
     /// Its `registry` label in metrics ("bots").
     const LABEL: &'static str;
-    /// Every usable row, by name.
-    fn load(db: &PgPool)
-    -> impl Future<Output = Result<HashMap<String, Self>, sqlx::Error>> + Send;
+    /// Every usable row, by name; sealed secrets opened with `keys`.
+    fn load(
+        db: &PgPool,
+        keys: &Keyring,
+    ) -> impl Future<Output = Result<HashMap<String, Self>, sqlx::Error>> + Send;
 }
 
 impl Table for BotEntry {
     const WHAT: &'static str = "bot registry";
     const LABEL: &'static str = "bots";
 
-    async fn load(db: &PgPool) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
+    async fn load(db: &PgPool, _keys: &Keyring) -> Result<HashMap<String, BotEntry>, sqlx::Error> {
         type Row = (i64, String, Vec<u8>, Option<f64>, Option<i32>);
         let sql = "SELECT id, name, secret_sha256, rate_per_sec, burst FROM bots";
         let rows: Vec<Row> = sluice_shared::db::fetch_all(db, sql).await?;
@@ -78,8 +80,11 @@ impl Table for BotEntry {
 
 /// A table cached in memory by name, swapped whole on each reload; `None` until the first
 /// successful load. Entries are shared, never copied, by the requests that look them up.
+/// Opened secrets live only here, in memory, as wiped-on-drop [`sluice_shared::secret::Secret`]s.
 pub struct Cache<T> {
     entries: Arc<RwLock<Option<Loaded<T>>>>,
+    /// Opens the table's sealed secrets on each load.
+    keys: Arc<Keyring>,
 }
 
 /// One load of the table, shared by every reader until the next one replaces it.
@@ -92,15 +97,14 @@ impl<T> Clone for Cache<T> {
     fn clone(&self) -> Self {
         Cache {
             entries: self.entries.clone(),
+            keys: self.keys.clone(),
         }
     }
 }
 
 impl<T> Default for Cache<T> {
     fn default() -> Self {
-        Cache {
-            entries: Arc::default(),
-        }
+        Cache::with_keys(Arc::default())
     }
 }
 
@@ -113,6 +117,14 @@ pub enum Lookup<T> {
 }
 
 impl<T> Cache<T> {
+    /// An empty cache whose loads open sealed secrets with `keys`.
+    pub fn with_keys(keys: Arc<Keyring>) -> Self {
+        Cache {
+            entries: Arc::default(),
+            keys,
+        }
+    }
+
     pub fn lookup(&self, name: &str) -> Lookup<Arc<T>> {
         let guard = self.entries.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
@@ -147,7 +159,7 @@ impl<T> Cache<T> {
 impl<T: Table> Cache<T> {
     /// Re-reads the table and swaps the cache in one step; answers how many entries it holds.
     pub async fn reload(&self, db: &PgPool) -> Result<usize, sqlx::Error> {
-        Ok(self.replace(T::load(db).await?))
+        Ok(self.replace(T::load(db, &self.keys).await?))
     }
 
     /// Keeps the cache fresh until the returned task is aborted, applying `migrations` first

@@ -139,8 +139,11 @@ impl Api {
             _ => PerLane::from([connect()?, connect()?, connect()?]),
         };
         let admission = Admission::build(&cfg.admission, &cfg.redis, tls).await?;
-        let (registry, sources) = (BotRegistry::default(), SourceRegistry::default());
+        let keys = Arc::new(cfg.secrets.keyring().map_err(anyhow::Error::msg)?);
+        let registry = BotRegistry::with_keys(keys.clone());
+        let sources = SourceRegistry::with_keys(keys.clone());
         if !migrations.is_pending() {
+            crate::at_rest::at_start_up(&db, &keys).await;
             if let Err(e) = registry.reload(&db).await {
                 tracing::warn!(error = %e, "bot registry not loaded at start-up; will retry");
             }

@@ -20,6 +20,8 @@
 //! - [`telemetry`]: tracing subscriber set-up (text or JSON lines, OTLP traces) and the trace
 //!   context a job carries.
 //! - [`mac`]: HMAC-SHA256 for signed webhooks and signed forwards.
+//! - [`sealed`]: secrets at rest: the keys (`SLUICE_SECRETS_KEY`, its previous) that seal and
+//!   open bot tokens and source secrets stored in Postgres.
 //! - [`secret`]: HMAC keys held in memory, redacted from `Debug`.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`serve`]: the HTTP server loop with header/idle timers and a connection cap.
@@ -41,6 +43,7 @@ pub mod output;
 pub mod queue;
 pub mod reach;
 pub mod redis_memory;
+pub mod sealed;
 pub mod secret;
 pub mod serve;
 pub mod shutdown;

@@ -1,4 +1,5 @@
-//! A secret held in memory (an HMAC key): never printed, logged or shown by `Debug`.
+//! A secret held in memory (an HMAC key, a bot token): never printed, logged or shown by
+//! `Debug`, and wiped when dropped.
 
 use std::{fmt, str::FromStr};
 
@@ -17,6 +18,13 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+// The registry drops its copies on every reload: wipe them rather than leave them in freed memory.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

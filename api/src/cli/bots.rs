@@ -6,9 +6,12 @@ use sluice_shared::{
     config::DatabaseConfig,
     db,
     output::{OutputArgs, print_json},
+    sealed::SecretsConfig,
+    secret::Secret,
 };
 use sqlx::PgPool;
 
+use super::sources::from_stdin;
 use crate::{
     admission::config::parse_rate,
     bots::{self, BotUpdate},
@@ -25,8 +28,14 @@ pub enum BotsCommand {
         /// The secret_token given to setWebhook (1-256 of A-Z a-z 0-9 _ -); only its hash is stored.
         #[arg(long, env = "SLUICE_BOT_SECRET", hide_env_values = true)]
         secret: String,
+        /// The bot's Bot API token from @BotFather ("-" reads it from stdin), for sending; stored
+        /// encrypted under SLUICE_SECRETS_KEY. Without one the bot can only store or forward.
+        #[arg(long, env = "SLUICE_BOT_TOKEN", hide_env_values = true, value_parser = unchecked)]
+        token: Option<Secret>,
         #[command(flatten)]
         limits: BotLimitArgs,
+        #[command(flatten)]
+        keys: SecretsConfig,
         #[command(flatten)]
         db: DbOnly,
     },
@@ -36,11 +45,16 @@ pub enum BotsCommand {
         /// A new secret_token (as given to setWebhook).
         #[arg(long)]
         secret: Option<String>,
+        /// A new Bot API token ("-" reads it from stdin); stored encrypted under SLUICE_SECRETS_KEY.
+        #[arg(long, value_parser = unchecked)]
+        token: Option<Secret>,
         #[command(flatten)]
         limits: BotLimitArgs,
         /// Forget the bot's own limit: SLUICE_RATE_BOT_PER_SEC / SLUICE_RATE_BOT_BURST apply again.
         #[arg(long, conflicts_with_all = ["rate_per_sec", "burst"])]
         default_limits: bool,
+        #[command(flatten)]
+        keys: SecretsConfig,
         #[command(flatten)]
         db: DbOnly,
     },
@@ -70,6 +84,11 @@ pub struct BotLimitArgs {
     pub burst: Option<u32>,
 }
 
+/// Checked by [`bots`] with an error that never shows it (clap's would print the value).
+fn unchecked(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::unchecked(s))
+}
+
 impl From<BotLimitArgs> for BotLimits {
     fn from(a: BotLimitArgs) -> Self {
         BotLimits {
@@ -85,11 +104,17 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
         BotsCommand::Add {
             name,
             secret,
+            token,
             limits,
+            keys,
             db: DbOnly { db: cfg },
         } => {
+            let keys = keys.keyring().map_err(anyhow::Error::msg)?;
+            let token = token.map(from_stdin).transpose()?;
             let pool = migrated(&cfg).await?;
-            let new = bots::add_with_limits(&pool, &name, &secret, limits.into()).await?;
+            let limits = limits.into();
+            let new =
+                bots::add_with_token(&pool, &keys, &name, &secret, limits, token.as_ref()).await?;
             println!(
                 "{} bot '{name}': webhook path /webhook/telegram/{name}",
                 if new { "added" } else { "updated secret of" }
@@ -98,17 +123,21 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
         BotsCommand::Update {
             name,
             secret,
+            token,
             limits,
             default_limits,
+            keys,
             db: DbOnly { db: cfg },
         } => {
+            let keys = keys.keyring().map_err(anyhow::Error::msg)?;
             let pool = migrated(&cfg).await?;
             let change = BotUpdate {
                 secret,
+                token: token.map(from_stdin).transpose()?,
                 limits: limits.into(),
                 default_limits,
             };
-            bots::update(&pool, &name, &change).await?;
+            bots::update_with_keys(&pool, &keys, &name, &change).await?;
             println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
         }
         BotsCommand::List {

@@ -6,8 +6,10 @@
 //!   else (`migrate` takes the database's, not the server's start-up or listener settings).
 //! - [`bots`]: the `sluice-api bots` commands.
 //! - [`sources`]: the `sluice-api sources` commands.
+//! - [`secrets`]: `sluice-api secrets rotate`.
 
 pub mod bots;
+pub mod secrets;
 pub mod sources;
 
 use std::process::ExitCode;
@@ -47,6 +49,9 @@ pub enum Command {
     /// Manage the signed-webhook sources (GitHub, Stripe, any HMAC signer) sluice accepts.
     #[command(subcommand)]
     Sources(sources::SourcesCommand),
+    /// Secrets at rest: re-encrypt them under the current key.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Ask the running api's admin listener (SLUICE_ADMIN_ADDR) whether it is alive (/healthz)
     /// or, with --ready, ready (/readyz); exit 0 on a 200, else 1. For container health checks
     /// in an image without curl.
@@ -104,6 +109,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bots(cmd) => bots::run(cmd).await,
         Command::Sources(cmd) => sources::run(cmd).await,
+        Command::Secrets(cmd) => secrets::run(cmd).await,
         Command::Healthcheck { admin, check } => {
             let body = healthcheck::check(admin.admin_addr, &check).await?;
             println!("{}", body.replace('\n', "; "));

@@ -12,6 +12,7 @@ use sluice_shared::{
     db,
     lanes::Lane,
     output::{OutputArgs, print_json},
+    sealed::SecretsConfig,
 };
 use sqlx::PgPool;
 
@@ -35,8 +36,8 @@ pub enum SourcesCommand {
         /// plain (X-Signature, hex HMAC-SHA256 of the body).
         #[arg(long)]
         scheme: Scheme,
-        /// The signing secret ("-" reads it from stdin). Stored as is (HMAC needs it): database
-        /// access is access to it.
+        /// The signing secret ("-" reads it from stdin). HMAC needs it back, so it is stored
+        /// encrypted under SLUICE_SECRETS_KEY (in clear text when no key is set).
         #[arg(long, env = "SLUICE_SOURCE_SECRET", hide_env_values = true)]
         secret: Secret,
         /// A second secret accepted as well, while rotating ("-" reads it from stdin).
@@ -44,6 +45,8 @@ pub enum SourcesCommand {
         next_secret: Option<Secret>,
         #[command(flatten)]
         options: SourceOptions,
+        #[command(flatten)]
+        keys: SecretsConfig,
         #[command(flatten)]
         db: DbOnly,
     },
@@ -69,6 +72,8 @@ pub enum SourcesCommand {
         drop_next: bool,
         #[command(flatten)]
         options: SourceOptions,
+        #[command(flatten)]
+        keys: SecretsConfig,
         #[command(flatten)]
         db: DbOnly,
     },
@@ -173,13 +178,15 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             secret,
             next_secret,
             options,
+            keys,
             db: DbOnly { db: cfg },
         } => {
+            let keys = keyring(&keys)?;
             let pool = pool(&cfg).await?;
             let mut s = Source::new(&name, scheme, from_stdin(secret)?);
             s.next_secret = next_secret.map(from_stdin).transpose()?;
             options.apply(&mut s)?;
-            manage::add(&pool, &s).await?;
+            manage::add_sealed(&pool, &keys, &s).await?;
             println!(
                 "added source '{name}' ({}): POST /webhook/hooks/{name}",
                 scheme.as_str()
@@ -194,8 +201,10 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             promote_next,
             drop_next,
             options,
+            keys,
             db: DbOnly { db: cfg },
         } => {
+            let keys = keyring(&keys)?;
             let pool = pool(&cfg).await?;
             let rotation = Rotation {
                 secret: secret.map(from_stdin).transpose()?,
@@ -203,7 +212,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
                 promote_next,
                 drop_next,
             };
-            let s = manage::update(&pool, &name, |s| {
+            let s = manage::update_sealed(&pool, &keys, &name, |s| {
                 if let Some(scheme) = scheme {
                     s.scheme = scheme;
                 }
@@ -222,7 +231,12 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             output,
             db: DbOnly { db: cfg },
         } => {
-            let all = store::all(&db::connect(&cfg, "sluice-api sources").await?).await?;
+            // Listing shows no secret, but a source is read whole: its secrets open with the
+            // key in the environment, as the api's do.
+            let env = SecretsConfig::from_env().map_err(anyhow::Error::msg)?;
+            let keys = env.keyring().map_err(anyhow::Error::msg)?;
+            let pool = db::connect(&cfg, "sluice-api sources").await?;
+            let all = store::all(&pool, &keys).await?;
             if output.is_json() {
                 let listed: Vec<Listed> = all.iter().map(Listed::from).collect();
                 return Ok(print_json(&listed)?);
@@ -231,6 +245,14 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
                 println!("{}", describe(s));
             }
             println!("{} source(s)", all.len());
+            let rows = store::count(&pool).await?;
+            if rows > all.len() as i64 {
+                eprintln!(
+                    "note: {} more source(s) not shown: unusable as stored, or sealed under a key \
+                     not given (SLUICE_SECRETS_KEY); `sluice-api secrets rotate` names them",
+                    rows - all.len() as i64
+                );
+            }
         }
         SourcesCommand::Remove {
             name,
@@ -246,7 +268,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
 }
 
 /// A secret given as "-" is read from stdin (one line), keeping it out of `ps` and history.
-fn from_stdin(secret: Secret) -> anyhow::Result<Secret> {
+pub(crate) fn from_stdin(secret: Secret) -> anyhow::Result<Secret> {
     if secret.expose() != "-" {
         return Ok(secret);
     }
@@ -255,6 +277,19 @@ fn from_stdin(secret: Secret) -> anyhow::Result<Secret> {
     line.trim_end_matches(['\r', '\n'])
         .parse()
         .map_err(|e: String| anyhow::anyhow!("the secret on stdin: {e}"))
+}
+
+/// The keys, or one line naming the variable at fault; without a key secrets are stored in
+/// clear text, as before keys existed, and the api seals them once it starts with one.
+fn keyring(cfg: &SecretsConfig) -> anyhow::Result<sluice_shared::sealed::Keyring> {
+    let keys = cfg.keyring().map_err(anyhow::Error::msg)?;
+    if !keys.can_seal() {
+        eprintln!(
+            "note: SLUICE_SECRETS_KEY is not set: the signing secret is stored in clear text \
+             (the api encrypts it once it starts with a key)"
+        );
+    }
+    Ok(keys)
 }
 
 async fn pool(cfg: &sluice_shared::config::DatabaseConfig) -> anyhow::Result<PgPool> {

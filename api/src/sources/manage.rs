@@ -1,6 +1,7 @@
 //! Changing sources: validation, the insert that refuses a name in use, the locked
 //! read-modify-write of `update`, secret rotation, and the secret-free listing line.
 
+use sluice_shared::sealed::Keyring;
 use sqlx::PgPool;
 
 use super::{Source, store, valid_name};
@@ -24,32 +25,50 @@ pub enum SourcesError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Registers `s`; refuses a name in use, so options are never reset by accident.
+/// Registers `s` with its secrets in clear text (no key): tests and key-less set-ups.
 pub async fn add(db: &PgPool, s: &Source) -> Result<(), SourcesError> {
+    add_sealed(db, &Keyring::default(), s).await
+}
+
+/// Registers `s`, its secrets sealed when `keys` has a key; refuses a name in use, so options
+/// are never reset by accident.
+pub async fn add_sealed(db: &PgPool, keys: &Keyring, s: &Source) -> Result<(), SourcesError> {
     if !valid_name(&s.name) {
         return Err(SourcesError::BadName(s.name.clone()));
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    if !store::insert(&mut *tx, s).await? {
+    let id = store::next_id(&mut *tx).await?;
+    if !store::insert(&mut *tx, keys, id, s).await? {
         return Err(SourcesError::Exists(s.name.clone()));
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Changes source `name` with `change`, in one transaction holding the row's lock.
+/// As [`update_sealed`], without a key (secrets stay or become clear text).
 pub async fn update(
     db: &PgPool,
     name: &str,
     change: impl FnOnce(&mut Source) -> Result<(), SourcesError>,
 ) -> Result<Source, SourcesError> {
+    update_sealed(db, &Keyring::default(), name, change).await
+}
+
+/// Changes source `name` with `change`, in one transaction holding the row's lock; its secrets
+/// are written back sealed under the current key when `keys` has one.
+pub async fn update_sealed(
+    db: &PgPool,
+    keys: &Keyring,
+    name: &str,
+    change: impl FnOnce(&mut Source) -> Result<(), SourcesError>,
+) -> Result<Source, SourcesError> {
     let mut tx = sluice_shared::db::begin(db).await?;
-    let mut s = store::get_for_update(&mut *tx, name)
+    let (id, found) = store::get_for_update(&mut *tx, keys, name)
         .await?
-        .ok_or_else(|| SourcesError::NotFound(name.to_owned()))?
-        .map_err(|e| SourcesError::Unusable(name.to_owned(), e))?;
+        .ok_or_else(|| SourcesError::NotFound(name.to_owned()))?;
+    let mut s = found.map_err(|e| SourcesError::Unusable(name.to_owned(), e))?;
     change(&mut s)?;
-    store::update(&mut *tx, &s).await?;
+    store::update(&mut *tx, keys, id, &s).await?;
     tx.commit().await?;
     Ok(s)
 }

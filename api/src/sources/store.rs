@@ -1,19 +1,21 @@
-//! SQL of the `sources` table, one function per statement, and the row ↔ [`Source`] mapping.
+//! SQL of the `sources` table, one function per statement, and the row ↔ [`Source`] mapping:
+//! secrets are sealed on the way in when a key is set ([`Keyring`]) and opened on the way out.
 
 use std::{collections::HashMap, time::Duration};
 
+use sluice_shared::sealed::{Aad, Keyring};
 use sqlx::{PgExecutor, PgPool};
 
 use super::{Locator, Pointer, Source, header_name};
-use crate::registry::Table;
+use crate::{registry::Table, signature::Secret};
 
 /// The source registry ([`super::SourceRegistry`]) holds every usable source by name.
 impl Table for Source {
     const WHAT: &'static str = "source registry";
     const LABEL: &'static str = "sources";
 
-    async fn load(db: &PgPool) -> Result<HashMap<String, Source>, sqlx::Error> {
-        Ok(all(db)
+    async fn load(db: &PgPool, keys: &Keyring) -> Result<HashMap<String, Source>, sqlx::Error> {
+        Ok(all(db, keys)
             .await?
             .into_iter()
             .map(|s| (s.name.clone(), s))
@@ -25,7 +27,8 @@ impl Table for Source {
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT name, scheme, secret, next_secret, idempotency_header, idempotency_pointer, ",
+            "SELECT id, name, scheme, secret, next_secret, secret_sealed, next_secret_sealed, ",
+            "idempotency_header, idempotency_pointer, ",
             "rate_key_pointer, kind_header, kind_pointer, lane, tolerance_s FROM sources ",
             $tail
         )
@@ -35,10 +38,13 @@ macro_rules! select {
 /// A `sources` row as stored.
 #[derive(sqlx::FromRow)]
 struct Row {
+    id: i64,
     name: String,
     scheme: String,
-    secret: String,
+    secret: Option<String>,
     next_secret: Option<String>,
+    secret_sealed: Option<Vec<u8>>,
+    next_secret_sealed: Option<Vec<u8>>,
     idempotency_header: Option<String>,
     idempotency_pointer: Option<String>,
     rate_key_pointer: Option<String>,
@@ -48,9 +54,49 @@ struct Row {
     tolerance_s: i32,
 }
 
-impl TryFrom<Row> for Source {
-    type Error = String;
-    fn try_from(r: Row) -> Result<Self, Self::Error> {
+/// The place of a source's secret column, authenticated with its sealed value.
+pub fn place(column: &'static str, row: i64) -> Aad<'static> {
+    Aad {
+        table: "sources",
+        column,
+        row,
+    }
+}
+
+/// One secret column pair (clear text, sealed) made into the secret it holds, if any.
+fn open(
+    keys: &Keyring,
+    column: &'static str,
+    row: i64,
+    clear: Option<String>,
+    sealed: Option<Vec<u8>>,
+) -> Result<Option<Secret>, String> {
+    match (clear, sealed) {
+        (Some(clear), _) => clear.parse().map(Some),
+        (None, Some(sealed)) => {
+            let plain = keys
+                .open(&sealed, place(column, row))
+                .map_err(|e| format!("its {column} cannot be decrypted: {e}"))?;
+            let text =
+                std::str::from_utf8(&plain).map_err(|_| format!("its {column} is not UTF-8"))?;
+            text.parse().map(Some)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+impl Row {
+    fn into_source(self, keys: &Keyring) -> Result<Source, String> {
+        let r = self;
+        let secret =
+            open(keys, "secret", r.id, r.secret, r.secret_sealed)?.ok_or("it has no secret")?;
+        let next_secret = open(
+            keys,
+            "next_secret",
+            r.id,
+            r.next_secret,
+            r.next_secret_sealed,
+        )?;
         let locator = |header: Option<String>, pointer: Option<String>| match (header, pointer) {
             (Some(h), _) => header_name(&h).map(|h| Some(Locator::Header(h))),
             (None, Some(p)) => p.parse().map(|p| Some(Locator::Pointer(p))),
@@ -58,8 +104,8 @@ impl TryFrom<Row> for Source {
         };
         Ok(Source {
             scheme: r.scheme.parse()?,
-            secret: r.secret.parse()?,
-            next_secret: r.next_secret.map(|s| s.parse()).transpose()?,
+            secret,
+            next_secret,
             idempotency: locator(r.idempotency_header, r.idempotency_pointer)?,
             kind: locator(r.kind_header, r.kind_pointer)?,
             rate_key: r.rate_key_pointer.map(|p| p.parse()).transpose()?,
@@ -81,15 +127,16 @@ fn columns(l: &Option<Locator>) -> (Option<&str>, Option<&str>) {
     }
 }
 
-/// Every source that can be used; a row that cannot (edited by hand into nonsense) is skipped
-/// with a warning rather than taking all the others down with it.
-pub async fn all(db: &PgPool) -> Result<Vec<Source>, sqlx::Error> {
+/// Every source that can be used; a row that cannot (edited by hand into nonsense, or sealed
+/// under a key we do not hold) is skipped with a warning naming it rather than taking all the
+/// others down with it.
+pub async fn all(db: &PgPool, keys: &Keyring) -> Result<Vec<Source>, sqlx::Error> {
     let rows: Vec<Row> = sluice_shared::db::fetch_all(db, select!("ORDER BY name")).await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
             let name = row.name.clone();
-            Source::try_from(row)
+            row.into_source(keys)
                 .inspect_err(
                     |e| tracing::warn!(source = %name, error = %e, "unusable sources row skipped"),
                 )
@@ -98,58 +145,108 @@ pub async fn all(db: &PgPool) -> Result<Vec<Source>, sqlx::Error> {
         .collect())
 }
 
-/// One source, locked for the rest of the transaction (a read-modify-write by `sources update`).
+/// One source and its row id, locked for the rest of the transaction (a read-modify-write by
+/// `sources update`).
 pub async fn get_for_update<'e>(
     db: impl PgExecutor<'e>,
+    keys: &Keyring,
     name: &str,
-) -> Result<Option<Result<Source, String>>, sqlx::Error> {
+) -> Result<Option<(i64, Result<Source, String>)>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(select!("WHERE name = $1 FOR UPDATE"))
         .persistent(false)
         .bind(name)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(Source::try_from))
+    Ok(row.map(|r| (r.id, r.into_source(keys))))
 }
 
-/// Inserts `s`; false when a source of that name exists (it is left alone).
-pub async fn insert<'e>(db: impl PgExecutor<'e>, s: &Source) -> Result<bool, sqlx::Error> {
+/// The next row id of `sources`: a sealed secret is bound to its row, so the id comes first.
+pub async fn next_id<'e>(db: impl PgExecutor<'e>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('sources', 'id'))")
+        .persistent(false)
+        .fetch_one(db)
+        .await
+}
+
+/// Inserts `s` as row `id`; false when a source of that name exists (it is left alone).
+pub async fn insert<'e>(
+    db: impl PgExecutor<'e>,
+    keys: &Keyring,
+    id: i64,
+    s: &Source,
+) -> Result<bool, sqlx::Error> {
     write(
         db,
+        keys,
+        id,
         s,
-        "INSERT INTO sources (name, scheme, secret, next_secret, idempotency_header, idempotency_pointer,
-                              rate_key_pointer, kind_header, kind_pointer, lane, tolerance_s)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "INSERT INTO sources (id, name, scheme, secret, next_secret, secret_sealed, next_secret_sealed,
+                              idempotency_header, idempotency_pointer, rate_key_pointer, kind_header,
+                              kind_pointer, lane, tolerance_s)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (name) DO NOTHING",
     )
     .await
 }
 
-/// Replaces every setting of the source named `s.name`; false when there is none.
-pub async fn update<'e>(db: impl PgExecutor<'e>, s: &Source) -> Result<bool, sqlx::Error> {
+/// Replaces every setting of source row `id`; false when there is none.
+pub async fn update<'e>(
+    db: impl PgExecutor<'e>,
+    keys: &Keyring,
+    id: i64,
+    s: &Source,
+) -> Result<bool, sqlx::Error> {
     write(
         db,
+        keys,
+        id,
         s,
-        "UPDATE sources SET scheme = $2, secret = $3, next_secret = $4, idempotency_header = $5,
-                idempotency_pointer = $6, rate_key_pointer = $7, kind_header = $8, kind_pointer = $9,
-                lane = $10, tolerance_s = $11, updated_at = now()
-         WHERE name = $1",
+        "UPDATE sources SET name = $2, scheme = $3, secret = $4, next_secret = $5,
+                secret_sealed = $6, next_secret_sealed = $7, idempotency_header = $8,
+                idempotency_pointer = $9, rate_key_pointer = $10, kind_header = $11,
+                kind_pointer = $12, lane = $13, tolerance_s = $14, updated_at = now()
+         WHERE id = $1",
     )
     .await
 }
 
+/// A secret as its two columns: sealed when a key is set, else clear text (as before issue 16;
+/// sealed once a key is set, by the api's start-up or `secrets rotate`).
+fn secret_columns(
+    keys: &Keyring,
+    column: &'static str,
+    id: i64,
+    secret: Option<&Secret>,
+) -> (Option<String>, Option<Vec<u8>>) {
+    match secret {
+        None => (None, None),
+        Some(s) => match keys.seal(s.expose().as_bytes(), place(column, id)) {
+            Ok(sealed) => (None, Some(sealed)),
+            Err(_) => (Some(s.expose().to_owned()), None),
+        },
+    }
+}
+
 async fn write<'e>(
     db: impl PgExecutor<'e>,
+    keys: &Keyring,
+    id: i64,
     s: &Source,
     sql: &'static str,
 ) -> Result<bool, sqlx::Error> {
     let (idem_header, idem_pointer) = columns(&s.idempotency);
     let (kind_header, kind_pointer) = columns(&s.kind);
+    let (secret, secret_sealed) = secret_columns(keys, "secret", id, Some(&s.secret));
+    let (next, next_sealed) = secret_columns(keys, "next_secret", id, s.next_secret.as_ref());
     let done = sqlx::query(sql)
         .persistent(false)
+        .bind(id)
         .bind(&s.name)
         .bind(s.scheme.as_str())
-        .bind(s.secret.expose())
-        .bind(s.next_secret.as_ref().map(|n| n.expose()))
+        .bind(secret)
+        .bind(next)
+        .bind(secret_sealed)
+        .bind(next_sealed)
         .bind(idem_header)
         .bind(idem_pointer)
         .bind(s.rate_key.as_ref().map(Pointer::as_str))
@@ -160,6 +257,14 @@ async fn write<'e>(
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Rows in `sources`, usable or not.
+pub async fn count(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM sources")
+        .persistent(false)
+        .fetch_one(db)
+        .await
 }
 
 /// Deletes the source; false when there was none.

@@ -17,6 +17,8 @@ AUTO_MIGRATE = "SLUICE_AUTO_MIGRATE"
 # From the Secret, never a ConfigMap.
 SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")
 SECRET_NAME = "sluice-secrets"
+# The keys that encrypt secrets at rest: only ever from the Secret; the api has the current one.
+SEALING_KEYS = ("SLUICE_SECRETS_KEY", "SLUICE_SECRETS_KEY_PREVIOUS")
 
 API, WORKER = "sluice-api", "sluice-worker"
 

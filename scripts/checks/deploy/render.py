@@ -59,8 +59,8 @@ def secret_example(root):
     docs = load_all(os.path.join(k8s, "base", "secret.example.yaml"))
     if len(docs) != 1 or docs[0]["kind"] != "Secret" or docs[0]["metadata"]["name"] != "sluice-secrets":
         problems.append("want exactly one Secret named sluice-secrets")
-    elif set(docs[0].get("stringData", {})) != {"DATABASE_URL", "REDIS_URL"}:
-        problems.append("want stringData keys DATABASE_URL and REDIS_URL")
+    elif set(docs[0].get("stringData", {})) != {"DATABASE_URL", "REDIS_URL", "SLUICE_SECRETS_KEY"}:
+        problems.append("want stringData keys DATABASE_URL, REDIS_URL and SLUICE_SECRETS_KEY")
     elif not all("CHANGE-ME" in v for v in docs[0]["stringData"].values()):
         problems.append("values must be placeholders (CHANGE-ME)")
     for k in glob.glob(os.path.join(k8s, "**", "kustomization.yaml"), recursive=True):

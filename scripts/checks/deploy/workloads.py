@@ -1,7 +1,7 @@
 """What each Deployment's pods must be: in the sluice namespace, locked down, probed on the admin
 listener, given time to drain, and fed their credentials from the Secret."""
 from checks.deploy.objects import (
-    ADMIN_ADDR, ADMIN_PORT, API, API_ADDR, SECRET_NAME, SECRET_SETTINGS, SHUTDOWN_GRACE, WORKER,
+    ADMIN_ADDR, ADMIN_PORT, API, API_ADDR, SEALING_KEYS, SECRET_NAME, SECRET_SETTINGS, SHUTDOWN_GRACE, WORKER,
     duration_seconds,
 )
 from checks.report import Result
@@ -121,6 +121,12 @@ def grace_identity_secrets(ov):
             ref = v.get("secretKeyRef", {}) if isinstance(v, dict) else {}
             if ref.get("name") != SECRET_NAME or ref.get("key") != key:
                 problems.append(f"{dn}: {key} must come from Secret {SECRET_NAME}, key {key}")
+        for key in SEALING_KEYS:
+            v = ov.env(c, key)
+            ref = v.get("secretKeyRef", {}) if isinstance(v, dict) else {}
+            if (v is not None or (dn == API and key == SEALING_KEYS[0])) and (
+                    ref.get("name") != SECRET_NAME or ref.get("key") != key):
+                problems.append(f"{dn}: {key} must come from Secret {SECRET_NAME}, key {key}")
         for e in c.get("envFrom", []):
             ref = e.get("configMapRef", {}).get("name")
             if ref and ref not in ov.configmaps:
@@ -130,7 +136,7 @@ def grace_identity_secrets(ov):
         problems.append("sluice-worker: POD_NAME must come from the downward API (metadata.name)")
     for cm, data in ov.configmaps.items():
         for k in data:
-            if k in (*SECRET_SETTINGS, ADMIN_ADDR):
+            if k in (*SECRET_SETTINGS, *SEALING_KEYS, ADMIN_ADDR):
                 problems.append(f"ConfigMap {cm}: {k} does not belong in the shared ConfigMap")
     return Result(f"{ov.name}: shutdown grace, worker identity, secrets", problems,
                   f"grace periods above preStop + {SHUTDOWN_GRACE}, POD_NAME from metadata.name, URLs from {SECRET_NAME}")
