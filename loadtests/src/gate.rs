@@ -9,6 +9,7 @@
 //! - [`ordered`]: the ordering check folded in as `ordering_violations` (crate::ordering).
 //! - [`verdict`]: the lines printed and the JSON verdict written.
 
+pub mod check;
 pub mod evaluate;
 pub mod input;
 pub mod ordered;

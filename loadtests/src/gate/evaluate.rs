@@ -18,26 +18,7 @@ use crate::summary::{self, MetricStats};
 /// Metrics that come from `--db-before`/`--db-after` (or the run's own sampler).
 const DB_METRICS: &[&str] = &["db_deadlocks", "db_lock_waits"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Pass,
-    Fail,
-    Skip,
-}
-
-/// One printed line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckResult {
-    /// A metric name, or `delivery` for the delivery checks.
-    pub metric: String,
-    /// As written in slo.toml, e.g. `p(95)<300`; `lost==0` for delivery.
-    pub threshold: String,
-    pub status: Status,
-    pub got: Option<f64>,
-    /// Why a check was skipped.
-    pub note: Option<String>,
-}
+pub use super::check::{CheckResult, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

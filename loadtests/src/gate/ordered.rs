@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::GateError;
-use super::evaluate::{CheckResult, Status};
+use super::check::{CheckResult, Status};
 use super::input::Origin;
 use super::slo::Rule;
 use crate::ordering::{Ordering, OrderingReport};
