@@ -71,7 +71,10 @@ impl<'a> Drain<'a> {
         let _: () = redis::cmd("FLUSHALL")
             .query_async(&mut self.redis.conn())
             .await?;
-        sqlx::query("TRUNCATE updates").execute(&self.db).await?;
+        // The dedup keys too: a key left from the previous drain makes its update a duplicate.
+        sqlx::query("TRUNCATE updates, update_keys")
+            .execute(&self.db)
+            .await?;
         let ordering = ("SLUICE_ORDERING", mode.to_owned());
         let name = format!("{mode}-{}-{round}", plan.chats);
         let api = self
