@@ -1,7 +1,10 @@
 //! `POST /webhook/telegram/{bot}`: authenticate, classify, admit, enqueue, and only then
 //! answer 2xx.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use axum::{
     Json, Router,
@@ -29,7 +32,7 @@ use crate::{
     admission::Subject,
     enqueue::Enqueued,
     error::ApiError,
-    registry::Lookup,
+    registry::{BotEntry, Lookup},
     state::AppState,
     verify::{VerifiedBot, verify_secret},
 };
@@ -47,12 +50,14 @@ async fn webhook(
     access::record("bot", &bot.as_str());
     // A registered bot's name labels the count; a name the registry does not hold does not (the
     // caller chose it: an unbounded label set).
-    let bot_label = match app.registry.lookup(&bot) {
+    // One lookup serves the label and the delivery.
+    let found = app.registry.lookup(&bot);
+    let bot_label = match &found {
         Lookup::Found(_) => bot.clone(),
         Lookup::Unknown | Lookup::NotLoaded => String::new(),
     };
     // `_held`: the body's budget is given back when the answer is ready, not before.
-    let (lane, result, _held) = match receive(&app, bot, &headers, body).await {
+    let (lane, result, _held) = match receive(&app, bot, found, &headers, body).await {
         Ok(r) => {
             if let Origin::Telegram { update_id, .. } = &r.job.origin {
                 access::record("update_id", update_id);
@@ -105,10 +110,11 @@ struct Received {
 async fn receive(
     app: &AppState,
     bot: String,
+    found: Lookup<Arc<BotEntry>>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Received, ApiError> {
-    let entry = match app.registry.lookup(&bot) {
+    let entry = match found {
         Lookup::Found(entry) => entry,
         Lookup::Unknown => return Err(ApiError::UnknownBot(bot)),
         Lookup::NotLoaded => return Err(ApiError::Retry("the bot registry is not loaded yet")),
