@@ -19,7 +19,7 @@ struct Column {
     write: &'static str,
 }
 
-const COLUMNS: [Column; 3] = [
+const COLUMNS: [Column; 4] = [
     Column {
         table: "sources",
         column: "secret",
@@ -39,6 +39,14 @@ const COLUMNS: [Column; 3] = [
         select: "SELECT id, name, NULL::text, token_sealed FROM bots
                  WHERE token_sealed IS NOT NULL ORDER BY id FOR UPDATE",
         write: "UPDATE bots SET token_sealed = $2 WHERE id = $1",
+    },
+    // The webhook secret, kept sealed to be sent on to a forward target (its hash stays).
+    Column {
+        table: "bots",
+        column: "secret",
+        select: "SELECT id, name, NULL::text, secret_sealed FROM bots
+                 WHERE secret_sealed IS NOT NULL ORDER BY id FOR UPDATE",
+        write: "UPDATE bots SET secret_sealed = $2 WHERE id = $1",
     },
 ];
 

@@ -128,6 +128,9 @@ pub struct ApiConfig {
     pub serve: ServeConfig,
     #[command(flatten)]
     pub secrets: SecretsConfig,
+    /// The operator console (its own listener; off without a token digest).
+    #[command(flatten)]
+    pub console: sluice_console::config::ConsoleConfig,
 }
 
 impl ApiConfig {

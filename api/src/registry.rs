@@ -27,12 +27,8 @@ pub struct BotEntry {
     pub limits: BotLimits,
 }
 
-/// A bot's own rate limit, field by field (either may be left to the default).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct BotLimits {
-    pub rate_per_sec: Option<f64>,
-    pub burst: Option<u32>,
-}
+/// A bot's own rate limit (written by [`sluice_shared::registry::bots`]).
+pub use sluice_shared::registry::bots::BotLimits;
 
 /// The bot registry: the `bots` table.
 pub type BotRegistry = Cache<BotEntry>;

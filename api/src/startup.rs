@@ -16,6 +16,10 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use sluice_console::service::{
+    admission::{Admissions, Tally, run_flusher},
+    lanes::Arrivals,
+};
 use sluice_shared::{
     admin,
     lanes::PerLane,
@@ -95,6 +99,10 @@ pub struct Api {
     pub migrations: Migrations,
     pub admin: admin::AdminState,
     pub cfg: ApiConfig,
+    /// The operator console, when a token digest is configured.
+    pub console: Option<sluice_console::Console>,
+    /// Where the console listens (bound by the caller: [`Api::with_console_listener`]).
+    console_listener: Option<TcpListener>,
 }
 
 impl Api {
@@ -151,22 +159,37 @@ impl Api {
                 tracing::warn!(error = %e, "source registry not loaded at start-up; will retry");
             }
         }
+        let arrivals = Arrivals::default();
         let state = AppState {
             registry,
             sources,
             replay: ReplayGuard::new(redis.clone(), &cfg.redis.queue_prefix, cfg.enqueue_timeout),
-            enqueuer: Enqueuer::new(
+            enqueuer: Enqueuer::counting(
                 enqueue_conns,
                 &cfg.redis.queue_prefix,
                 &cfg.queue,
                 &cfg.enqueue(),
+                arrivals.clone(),
             ),
             admission,
+            tally: Tally::default(),
             lane_rules: Arc::new(cfg.lane_rules.clone()),
             max_body_bytes: cfg.max_body_bytes,
             body_budgets: BodyBudgets::new(cfg.body_budget_bytes),
             access_log: cfg.access_log,
         };
+        let console = sluice_console::Console::build(
+            &cfg.console,
+            redis.clone(),
+            &cfg.redis.queue_prefix,
+            arrivals,
+            cfg.order.ordering,
+            db.clone(),
+            keys.clone(),
+        );
+        if console.is_none() {
+            tracing::info!("console off: SLUICE_CONSOLE_TOKEN_SHA256 is not set");
+        }
         let admin = admin::AdminState {
             redis,
             db: None,
@@ -178,13 +201,22 @@ impl Api {
             migrations,
             admin,
             cfg,
+            console,
+            console_listener: None,
         })
+    }
+
+    /// Serves the console on `listener` (when it is configured; otherwise the listener is
+    /// dropped).
+    pub fn with_console_listener(mut self, listener: TcpListener) -> Api {
+        self.console_listener = Some(listener);
+        self
     }
 
     /// Serves webhooks on `listener` and the admin routes on `admin_listener` until `shutdown`
     /// completes; in-flight requests then get up to the shutdown grace to finish.
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         admin_listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -200,13 +232,20 @@ impl Api {
         ));
         let refresh_sources =
             (self.state.sources).spawn_refresh(self.db.clone(), every, self.migrations.clone());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let console = self.spawn_console(stopped(stop_rx.clone()));
+        // Every replica flushes its admission counts, console or not: the console sums them all.
+        let admissions = Admissions::new(self.admin.redis.clone(), &self.cfg.redis.queue_prefix);
+        let counted = self.state.tally.clone();
+        let tally = tokio::spawn(run_flusher(admissions.clone(), counted.clone()));
         let vitals = ApiVitals {
             bots: self.state.registry.clone(),
             sources: self.state.sources.clone(),
             refreshers: vec![refresh.abort_handle(), refresh_sources.abort_handle()],
+            console: console.as_ref().map(|c| c.abort_handle()),
+            tally: Some(tally.abort_handle()),
         };
         let background = self.state.admission.spawn_background();
-        let (stop_tx, stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve_with(
             admin_listener,
             self.admin,
@@ -238,14 +277,38 @@ impl Api {
         depth.abort();
         pool_metrics.abort();
         refresh_sources.abort();
+        tally.abort();
+        // The last seconds' counts too, so a rolling restart leaves no dip in the console.
+        let _ = tokio::time::timeout(Duration::from_secs(1), admissions.flush(&counted)).await;
         background.iter().for_each(|task| task.abort());
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
+        if let Some(console) = console {
+            let _ = tokio::time::timeout(Duration::from_secs(1), console).await;
+        }
         tracing::info!("api stopped");
         Ok(())
     }
 }
 
 impl Api {
+    /// The console's server, a task of its own: if it ends (an error, a panic), `/healthz` says
+    /// so and the api is restarted, like for its other background tasks.
+    fn spawn_console(
+        &mut self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let (console, listener) = (self.console.clone()?, self.console_listener.take()?);
+        let serve = self.cfg.serve.clone();
+        Some(tokio::spawn(async move {
+            // The lanes' history sampler lives and dies with the console's server.
+            let sampler = tokio::spawn(console.lane_sampler());
+            if let Err(e) = sluice_console::serve(listener, console, serve, shutdown).await {
+                tracing::error!(error = %e, "console server stopped");
+            }
+            sampler.abort();
+        }))
+    }
+
     /// The one sampler of the lanes' depths: shedding reads every sample (every 100 ms while any
     /// lane can be shed), the metrics are exported every `SLUICE_DEPTH_INTERVAL`. The backlog is
     /// exported by the api, not the workers, so the scaling signal exists with zero workers.

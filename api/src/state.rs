@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use sluice_console::service::admission::Tally;
 use sluice_shared::lanes::LaneRules;
 
 use crate::{
@@ -19,6 +20,8 @@ pub struct AppState {
     /// Remembers accepted timestamped signatures (Stripe) for their tolerance window.
     pub replay: ReplayGuard,
     pub admission: Admission,
+    /// This replica's admission decisions since their last flush to Redis, for the console.
+    pub tally: Tally,
     pub lane_rules: Arc<LaneRules>,
     pub max_body_bytes: u64,
     /// Request-body bytes each webhook route may hold at once (`SLUICE_BODY_BUDGET_BYTES`).

@@ -36,10 +36,8 @@ impl VerifiedBot {
     }
 }
 
-/// SHA-256 of a secret token, as stored in `bots.secret_sha256`.
-pub fn secret_hash(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
+/// The stored form of a secret token and its rule, shared with the writers.
+pub use sluice_shared::registry::bots::{secret_hash, valid_secret};
 
 /// Checks the `X-Telegram-Bot-Api-Secret-Token` header against the bot's stored hash.
 ///
@@ -57,14 +55,6 @@ pub fn verify_secret(bot: &BotEntry, headers: &HeaderMap) -> Result<VerifiedBot,
     } else {
         Err(ApiError::Unauthorized)
     }
-}
-
-/// A secret token as Telegram accepts it: 1-256 characters of `A-Z a-z 0-9 _ -`.
-pub fn valid_secret(secret: &str) -> bool {
-    (1..=256).contains(&secret.len())
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

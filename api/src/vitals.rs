@@ -17,12 +17,24 @@ pub struct ApiVitals {
     /// The registries' refresh tasks: one that ended (it panicked) leaves its table frozen, and
     /// only a restart brings it back.
     pub refreshers: Vec<AbortHandle>,
+    /// The console's server, when it runs: one that ended leaves operators without it until a
+    /// restart, so the api says it is not alive.
+    pub console: Option<AbortHandle>,
+    /// The flusher of admission's counts: one that ended leaves the console's admission view
+    /// without this replica's share.
+    pub tally: Option<AbortHandle>,
 }
 
 impl Vitals for ApiVitals {
     fn liveness(&self) -> (bool, String) {
         if self.refreshers.iter().any(AbortHandle::is_finished) {
             return (false, "registry refresh: stopped\n".into());
+        }
+        if self.console.as_ref().is_some_and(AbortHandle::is_finished) {
+            return (false, "console: stopped\n".into());
+        }
+        if self.tally.as_ref().is_some_and(AbortHandle::is_finished) {
+            return (false, "admission tally: stopped\n".into());
         }
         (true, "ok\n".into())
     }
@@ -58,6 +70,8 @@ mod tests {
             bots: BotRegistry::default(),
             sources: SourceRegistry::default(),
             refreshers: vec![refresher.abort_handle()],
+            console: None,
+            tally: None,
         };
         let (ready, body) = vitals.readiness();
         assert!(!ready);
@@ -79,5 +93,21 @@ mod tests {
         vitals.refreshers[0].abort();
         let _ = refresher.await;
         assert!(!vitals.liveness().0);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_console_makes_the_api_not_alive() {
+        let console = tokio::spawn(std::future::pending::<()>());
+        let vitals = ApiVitals {
+            bots: BotRegistry::default(),
+            sources: SourceRegistry::default(),
+            refreshers: vec![],
+            console: Some(console.abort_handle()),
+            tally: None,
+        };
+        assert_eq!(vitals.liveness(), (true, "ok\n".into()));
+        console.abort();
+        let _ = console.await;
+        assert_eq!(vitals.liveness(), (false, "console: stopped\n".into()));
     }
 }

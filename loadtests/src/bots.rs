@@ -10,7 +10,7 @@ use crate::traffic::BotCred;
 
 /// The `sluice-api` binary: `SLUICE_API_BIN`, else the one built next to this program, else
 /// the one on the PATH.
-fn api_binary() -> PathBuf {
+pub fn api_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("SLUICE_API_BIN") {
         return PathBuf::from(bin);
     }
@@ -45,6 +45,50 @@ pub async fn register_bots(database_url: &str, n: usize) -> anyhow::Result<Vec<B
     Ok(bots)
 }
 
+/// A bot that can send: its credentials, and the id its token starts with (the stand-in's name
+/// for it).
+#[derive(Debug, Clone)]
+pub struct TokenBot {
+    pub cred: BotCred,
+    pub token_id: String,
+}
+
+/// Registers `n` bots named `replies-<run>-<i>` with random secrets and Bot API tokens of
+/// Telegram's shape (`<id>:<35 characters>`, ids unique to the run), forwarding to
+/// `forward_url`, with `bin` (`sluice-api`), which seals each token under `secrets_key` (the
+/// workers' SLUICE_SECRETS_KEY, given to it in its environment).
+pub async fn register_bots_with_tokens(
+    bin: &std::path::Path,
+    database_url: &str,
+    secrets_key: &str,
+    n: usize,
+    forward_url: &str,
+) -> anyhow::Result<Vec<TokenBot>> {
+    let run = ulid::Ulid::generate().to_string().to_lowercase();
+    let run = &run[run.len() - 8..];
+    let mut rng = StdRng::from_os_rng();
+    let first_id: u64 = rng.random_range(1_000_000_000..8_000_000_000);
+    let mut bots = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("replies-{run}-{i}");
+        let secret = random_secret(&mut rng);
+        let token_id = (first_id + i as u64).to_string();
+        let tail = random_secret(&mut rng) + &random_secret(&mut rng);
+        let token = format!("{token_id}:AA{}", &tail[..33]);
+        let extra = [
+            ("SLUICE_BOT_TOKEN", token.as_str()),
+            ("SLUICE_SECRETS_KEY", secrets_key),
+        ];
+        let forward = ["--forward-url", forward_url];
+        add_bot_with(bin, database_url, &name, &secret, &forward, &extra).await?;
+        bots.push(TokenBot {
+            cred: BotCred { name, secret },
+            token_id,
+        });
+    }
+    Ok(bots)
+}
+
 /// One `sluice-api bots add NAME`, the secret passed in the environment (not on the command line).
 async fn add_bot(
     bin: &std::path::Path,
@@ -52,10 +96,24 @@ async fn add_bot(
     name: &str,
     secret: &str,
 ) -> anyhow::Result<()> {
+    add_bot_with(bin, database_url, name, secret, &[], &[]).await
+}
+
+/// `sluice-api bots add NAME ARGS...` with the secret and `env` in the environment.
+async fn add_bot_with(
+    bin: &std::path::Path,
+    database_url: &str,
+    name: &str,
+    secret: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<()> {
     let out = tokio::process::Command::new(bin)
         .args(["bots", "add", name])
+        .args(args)
         .env("DATABASE_URL", database_url)
         .env("SLUICE_BOT_SECRET", secret)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .output()
         .await

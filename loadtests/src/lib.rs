@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod gate;
 pub mod ordering;
 pub mod profile;
+pub mod replies;
 pub mod report;
 pub mod run;
 pub mod sample;

@@ -100,6 +100,7 @@ fn the_committed_slo_file_has_every_profile() {
             "flood",
             "peak",
             "ramp",
+            "replies",
             "steady",
             "users"
         ]
@@ -157,7 +158,12 @@ fn k6_gets_only_the_metrics_k6_has() {
     assert_eq!(v["users"]["checks"], serde_json::json!(["rate>0.99"]));
     assert!(v["steady"].get("db_lock_waits").is_none());
     assert!(v["endurance"].get("api_rss_growth").is_none());
-    assert_eq!(v.as_object().unwrap().len(), 8);
+    // replies: only http_req_failed is k6's; the rest are read from the stand-in's record.
+    assert_eq!(
+        v["replies"],
+        serde_json::json!({"http_req_failed": ["rate<0.01"]})
+    );
+    assert_eq!(v.as_object().unwrap().len(), 9);
 }
 
 /// `loadtests/k6/thresholds.json` is generated: `sluice-load slo k6 > loadtests/k6/thresholds.json`

@@ -108,6 +108,11 @@ pub const ORDER_KEYS_HELD: &str = "sluice_order_keys_held";
 pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
 /// Jobs parked behind an earlier update of their key; aggregate with `max`.
 pub const ORDER_PARKED: &str = "sluice_order_parked";
+/// How a key's next job got its turn once the job before it finished, by `how`: `chained`
+/// (handed to the finishing slot, no re-queue), `requeued` (to the front of its lane: the chain
+/// reached its bound, or the worker is stopping) or `resumed` (a chain taken over after its
+/// worker died).
+pub const ORDER_NEXT_TOTAL: &str = "sluice_order_next_total";
 /// `SLUICE_ORDER_MAX_HOLD`, for the alert on holds longer than it.
 pub const ORDER_MAX_HOLD_SECONDS: &str = "sluice_order_max_hold_seconds";
 /// Rows per partition of `updates` / `events` (`table`, `partition`): Postgres's estimate
@@ -125,6 +130,26 @@ pub const PARTITION_AHEAD_SECONDS: &str = "sluice_partition_ahead_seconds";
 pub const RETENTION_LAST_SUCCESS: &str = "sluice_retention_last_success_timestamp_seconds";
 /// Partitions dropped by retention, per `table`.
 pub const PARTITIONS_DROPPED_TOTAL: &str = "sluice_partitions_dropped_total";
+/// Webhook replies (a Bot API method in a forward target's answer) by `method`: the method's
+/// canonical name from the Bot API's list (so the label set is bounded), or `invalid` for an
+/// answer that claims to be a reply and is not one Telegram would take; and by `outcome` of its
+/// execution: `sent`, `refused` (by Telegram), `no_token`, `failed` (not sent or no answer), or
+/// `invalid`.
+pub const FORWARD_REPLIES_TOTAL: &str = "sluice_forward_replies_total";
+/// Bot API calls by `method` (a known Bot API method, else `other`), `outcome` (one of
+/// [`BOTAPI_OUTCOMES`]) and `via` (`client` or `proxy`).
+pub const BOTAPI_CALLS_TOTAL: &str = "sluice_botapi_calls_total";
+/// Time a Bot API call waited in the shared limiter (its turn, or a freeze) before it was sent.
+pub const BOTAPI_WAIT_SECONDS: &str = "sluice_botapi_wait_seconds";
+/// 1 while this process knows the `bot` to be frozen by a 429 from Telegram, else 0. Every
+/// worker exports its own view: aggregate with `max by (bot)`.
+pub const BOTAPI_FROZEN: &str = "sluice_botapi_frozen";
+/// 429 answers from Telegram that froze a `bot`'s sends, counted by the worker that got them.
+pub const BOTAPI_FREEZES_TOTAL: &str = "sluice_botapi_freezes_total";
+/// Requests the Bot API proxy answered without calling Telegram, by `reason` (one of
+/// [`BOTAPI_PROXY_REFUSALS`]): an unknown token, a path or verb it does not serve, a body too
+/// large or unreadable.
+pub const BOTAPI_PROXY_REFUSED_TOTAL: &str = "sluice_botapi_proxy_refused_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
@@ -138,6 +163,9 @@ pub const LABEL_DECISION: &str = "decision";
 pub const LABEL_SUBJECT: &str = "subject";
 pub const LABEL_SET: &str = "set";
 pub const LABEL_BOT: &str = "bot";
+/// Who made a Bot API call: `client` (a handler, a webhook reply) or `proxy` (a framework's own
+/// call through the Bot API proxy).
+pub const LABEL_VIA: &str = "via";
 pub const LABEL_REGISTRY: &str = "registry";
 pub const LABEL_VERSION: &str = "version";
 pub const LABEL_REVISION: &str = "revision";
@@ -150,6 +178,7 @@ pub const REVISION: &str = match option_env!("SLUICE_REVISION") {
 };
 pub const LABEL_TABLE: &str = "table";
 pub const LABEL_PARTITION: &str = "partition";
+pub const LABEL_HOW: &str = "how";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -161,6 +190,30 @@ pub const ADMISSION_DECISIONS: &[&str] = &[
     "dropped",
     "shed",
     "duplicate",
+];
+
+/// Every value of the `reason` label of [`BOTAPI_PROXY_REFUSED_TOTAL`].
+pub const BOTAPI_PROXY_REFUSALS: &[&str] = &[
+    "unknown_token",
+    "not_found",
+    "method_not_allowed",
+    "too_large",
+    "bad_request",
+    "unavailable",
+];
+
+/// Every value of the `outcome` label of [`BOTAPI_CALLS_TOTAL`].
+pub const BOTAPI_OUTCOMES: &[&str] = &[
+    "ok",
+    "rejected",
+    "retry_after",
+    "server_error",
+    "network",
+    "timeout",
+    "wait_too_long",
+    "unavailable",
+    "no_token",
+    "invalid",
 ];
 
 /// Every value of the `method` label: the standard methods, and `other` for any token a client
@@ -217,6 +270,7 @@ pub const ALL: &[&str] = &[
     ORDER_KEYS_HELD,
     ORDER_OLDEST_HOLD_SECONDS,
     ORDER_PARKED,
+    ORDER_NEXT_TOTAL,
     ORDER_MAX_HOLD_SECONDS,
     PARTITION_ROWS,
     PARTITION_BYTES,
@@ -224,4 +278,10 @@ pub const ALL: &[&str] = &[
     PARTITION_AHEAD_SECONDS,
     RETENTION_LAST_SUCCESS,
     PARTITIONS_DROPPED_TOTAL,
+    FORWARD_REPLIES_TOTAL,
+    BOTAPI_CALLS_TOTAL,
+    BOTAPI_WAIT_SECONDS,
+    BOTAPI_FROZEN,
+    BOTAPI_FREEZES_TOTAL,
+    BOTAPI_PROXY_REFUSED_TOTAL,
 ];

@@ -9,8 +9,10 @@
 //! # Layout
 //! - this file: [`Key`], [`Keyring`] (seal / open), [`Aad`] and their errors.
 //! - [`config`]: the two settings, parsed once into a [`Keyring`].
+//! - [`places`]: the [`Aad`] of each sealed bot column, shared by its writer and its readers.
 
 pub mod config;
+pub mod places;
 
 use std::fmt;
 

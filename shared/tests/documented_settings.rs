@@ -23,7 +23,13 @@ fn env_vars_in(dir: &Path, found: &mut BTreeSet<String>) {
 fn every_setting_is_documented() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut vars = BTreeSet::new();
-    for krate in ["api/src", "worker/src", "shared/src"] {
+    for krate in [
+        "api/src",
+        "worker/src",
+        "shared/src",
+        "botapi/src",
+        "console/src",
+    ] {
         env_vars_in(&root.join(krate), &mut vars);
     }
     assert!(vars.len() > 20, "found only {vars:?}");

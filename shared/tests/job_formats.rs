@@ -137,7 +137,7 @@ fn a_format_1_job_re_encoded_is_format_2_and_decodes_again() {
 
 #[test]
 fn a_format_1_dead_letter_still_decodes() {
-    /// The dead letter's shape (`sluice_worker::dlq::DeadLetter`): the job nested in an object.
+    /// The dead letter's shape (`sluice_shared::dlq::DeadLetter`): the job nested in an object.
     #[derive(Deserialize)]
     struct DeadLetter {
         id: String,

@@ -38,12 +38,40 @@ pub fn worker_binary() -> &'static Path {
     })
 }
 
+/// The path of the Telegram stand-in's binary (`telegram-stand-in`; `SLUICE_STAND_IN_BIN` to
+/// use another), for load runs against it as a process.
+pub fn stand_in_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("SLUICE_STAND_IN_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => build("sluice-testkit", "telegram-stand-in"),
+    })
+}
+
+/// The path of an example of `package` built from this workspace (a bot built on the worker's
+/// library, such as `reply_bot`), built once per test process.
+pub fn example_binary(package: &str, example: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let name = format!("{package}/{example}");
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, path)) = built.iter().find(|(n, _)| *n == name) {
+        return path.clone();
+    }
+    let path = build_target(package, "--example", example);
+    built.push((name, path.clone()));
+    path
+}
+
 /// `cargo build -p <package> --bin <bin>` in this workspace, in the tests' own profile.
 fn build(package: &str, bin: &str) -> PathBuf {
+    build_target(package, "--bin", bin)
+}
+
+fn build_target(package: &str, kind: &str, bin: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(["build", "--quiet", "-p", package, kind, bin])
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
@@ -55,7 +83,7 @@ fn build(package: &str, bin: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
     assert!(
         out.status.success(),
-        "cargo build -p {package} --bin {bin} failed: {}",
+        "cargo build -p {package} {kind} {bin} failed: {}",
         out.status
     );
     let stdout = String::from_utf8_lossy(&out.stdout);

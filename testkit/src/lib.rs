@@ -5,14 +5,21 @@
 //! - [`prefix`]: a unique Redis key prefix per test, and [`queue_len`] to look inside a lane.
 //! - [`servers`]: a private `redis-server` or Postgres cluster a test can stop and start.
 //! - [`wait_until`]: poll a condition with a deadline instead of sleeping a guessed time.
+//! - [`browser`]: headless Chromium over WebDriver (Debian's chromedriver), ended on drop.
+//! - [`bots`]: registered bots with sealed Bot API tokens.
+//! - [`telegram_stand_in`]: a stand-in for Telegram's Bot API that enforces its limits and
+//!   records every call (also the `telegram-stand-in` binary, for load runs).
 //! - [`binaries`]: the `sluice-api` and `sluice-worker` binaries for tests that run them as
 //!   processes ([`api_binary`], [`worker_binary`]).
 
 pub mod binaries;
+pub mod bots;
+pub mod browser;
 pub mod servers;
 pub mod settings;
+pub mod telegram_stand_in;
 
-pub use binaries::{api_binary, worker_binary};
+pub use binaries::{api_binary, example_binary, stand_in_binary, worker_binary};
 
 use std::time::{Duration, Instant};
 

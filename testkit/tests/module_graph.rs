@@ -350,7 +350,7 @@ fn name(m: &Module) -> String {
 }
 
 /// The workspace's crates, by folder (a new crate belongs here).
-const CRATES: &[&str] = &["api", "worker", "shared", "loadtests", "testkit"];
+const CRATES: &[&str] = &["api", "worker", "shared", "loadtests", "testkit", "botapi"];
 
 fn graph(krate: &str) -> BTreeMap<Module, BTreeSet<Module>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -118,7 +118,8 @@ fn forward(cfg: &WorkerConfig) -> anyhow::Result<Forward> {
         cfg.forward_secret.as_ref(),
         cfg.forward_secret_previous.as_ref(),
     )?;
-    Forward::new(settings, cfg.forward_timeout, &cfg.db.tls)
+    let keys = cfg.secrets.keyring().map_err(anyhow::Error::msg)?;
+    Forward::new(settings, cfg.forward_timeout, &cfg.db.tls, keys.into())
         .context("building the forward handler's HTTP client")
 }
 
@@ -162,14 +163,22 @@ async fn run_worker<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::
 }
 
 async fn run_with<H: UpdateHandler>(cfg: WorkerConfig, handler: H) -> anyhow::Result<()> {
+    // First, so that a SIGTERM during start-up stops the worker cleanly instead of killing it.
+    let mut stop = Box::pin(shutdown::signal());
     cfg.log_durations();
     let admin_addr = cfg.admin.admin_addr;
     let admin = TcpListener::bind(admin_addr)
         .await
         .with_context(|| format!("binding SLUICE_ADMIN_ADDR {admin_addr}"))?;
-    let worker = Worker::build(cfg, handler).await?;
+    let worker = tokio::select! {
+        built = Worker::build(cfg, handler) => built?,
+        () = &mut stop => {
+            tracing::info!("sluice-worker stopped during start-up");
+            return Ok(());
+        }
+    };
     tracing::info!(worker = %worker.id(), "sluice-worker starting");
-    worker.run(admin, shutdown::signal()).await
+    worker.run(admin, stop).await
 }
 
 #[cfg(test)]

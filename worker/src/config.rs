@@ -9,9 +9,12 @@ use sluice_shared::{
         parse_addr, show,
     },
     queue::{QueueConfig, order::OrderConfig},
+    sealed::SecretsConfig,
     secret::Secret,
     serve::ServeConfig,
 };
+
+use sluice_botapi::BotApiConfig;
 
 use crate::{partitions::Retention, scheduler::LaneWeights};
 
@@ -191,6 +194,16 @@ pub struct WorkerConfig {
     /// Timers and cap of the admin listener.
     #[command(flatten)]
     pub serve: ServeConfig,
+    /// The Bot API client handlers get (`ctx.bot_api`): base URL, limits, time bounds.
+    #[command(flatten)]
+    pub botapi: BotApiConfig,
+    /// The Bot API proxy (`SLUICE_BOTAPI_PROXY_ADDR`; off when unset).
+    #[command(flatten)]
+    pub proxy: crate::proxy::config::ProxyConfig,
+    /// The keys that open bots' sealed tokens (the Bot API client) and webhook secrets (the
+    /// forward handler's secret token header).
+    #[command(flatten)]
+    pub secrets: SecretsConfig,
 }
 
 /// The least of the timers and periods for which zero makes no sense.
@@ -215,6 +228,9 @@ impl WorkerConfig {
             db_acquire_timeout = %show(self.db.acquire_timeout),
             header_read_timeout = %show(self.serve.header_read_timeout),
             idle_timeout = %show(self.serve.idle_timeout),
+            botapi_max_wait = %show(self.botapi.max_wait),
+            botapi_timeout = %show(self.botapi.timeout),
+            botapi_token_ttl = %show(self.botapi.token_ttl),
             "duration settings"
         );
     }

@@ -7,6 +7,9 @@
 //! acknowledgement. A crash after the handler and before `handled_at` runs the handler again on
 //! the retry (at least once, as the handler docs promise); once `handled_at` is set, the insert
 //! of any later job reports [`Seen::Handled`](crate::store::Seen) and the handler is skipped.
+//! A job that holds its ordering key does not wait for its mark: the key moves on at once and the
+//! mark commits behind it (a finished job of a key is stale and never runs again; see
+//! `job::execute`), so a busy chat's jobs are not a commit apart.
 
 use std::sync::Arc;
 

@@ -39,6 +39,7 @@ use std::{fmt::Display, future::Future, time::Duration};
 
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use sluice_botapi::{BotApi, BotApiError};
 use sluice_shared::{job::Job, lanes::Lane};
 use sqlx::PgPool;
 
@@ -120,11 +121,29 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
+/// Bot API failures: Telegram's refusals (400, 403 blocked, 404) and calls that can never be
+/// made (no token, an invalid call) are permanent; a 429 or a wait past `SLUICE_BOTAPI_MAX_WAIT`
+/// retries after the time it names; 5xx, network and limiter failures retry with backoff.
+impl From<BotApiError> for HandlerError {
+    fn from(e: BotApiError) -> Self {
+        if e.is_permanent() {
+            return HandlerError::permanent(e);
+        }
+        HandlerError::Transient {
+            retry_after: e.retry_after(),
+            reason: e.to_string(),
+        }
+    }
+}
+
 /// What a handler may use, shared by all jobs of the process.
 #[derive(Clone)]
 pub struct HandlerContext {
     /// The worker's bounded Postgres pool (`DB_POOL_*`).
     pub db: PgPool,
+    /// Telegram's Bot API for the registered bots, under the limits every worker shares
+    /// (`SLUICE_TELEGRAM_API_URL`, `SLUICE_BOTAPI_*`; docs/outbound.md).
+    pub bot_api: BotApi,
 }
 
 /// A bot's logic. Runs once per update (at least once: see the module docs).

@@ -12,20 +12,24 @@ use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
 use apalis_core::task::metadata::MetadataStore;
 use futures::FutureExt;
 use sluice_shared::{
+    dlq::{DeadLetter, DeadLetters},
     job::{Job, Origin},
     metrics as m,
     queue::{Pusher, order::OrderTag},
     telemetry::propagate,
 };
 use tracing::{Instrument as _, Span, field::Empty};
+use ulid::Ulid;
 
 use crate::{
     backoff::Backoff,
-    dlq::{DeadLetter, DeadLetters},
     gate::DbGate,
     handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
-    order::{Orderer, Start},
+    order::{
+        Orderer, Start,
+        chain::{Chain, Chained},
+    },
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
     scheduler::LaneScheduler,
@@ -47,12 +51,17 @@ pub struct Runtime<H> {
     pub gate: DbGate,
     /// Per-key ordering: which job may start, and waking the next one.
     pub order: Arc<Orderer>,
+    /// `handled_at` marks left running behind ordered jobs (see [`execute`]); the worker waits
+    /// for them before it exits.
+    pub marks: tokio_util::task::TaskTracker,
 }
 
-/// An ordered job that holds its key: its place, and since when (its first attempt, Unix ms).
+/// An ordered job that holds its key: its place, since when (its first attempt, Unix ms), and
+/// whether it was handed to this slot by a chain (its parked copy is then the crash copy).
 struct Hold {
     tag: OrderTag,
     since_ms: i64,
+    chained: bool,
 }
 
 /// The apalis job function. It answers `Ok` once the job is settled (done, re-queued or dead);
@@ -73,7 +82,7 @@ pub async fn run<H: UpdateHandler>(
 /// `job`, from the moment the worker has it: the bot (or source), update_id, lane, job id and
 /// how long the job waited in the queue. With traces on it continues the api request's trace,
 /// so the queue wait is the gap between the api's `enqueue` and this span.
-fn job_span(job: &Job, task_id: &TaskId) -> Span {
+fn job_span(job: &Job, task_id: &dyn std::fmt::Display) -> Span {
     let waited_ms = (chrono::Utc::now().timestamp_millis() - job.received_at_ms).max(0);
     let span = tracing::info_span!(
         "job",
@@ -120,21 +129,92 @@ async fn settle<H: UpdateHandler>(
         return Ok(());
     }
     let job_id = task_id.to_string();
+    let mut chain = Chain::new(job_id.clone());
     // Its turn first: a job parked behind its key writes no row and runs nothing yet, so the
     // rows (and `handled_at`) of a key follow its order whatever the handler.
-    let hold = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
-        Ok(hold) => hold,
+    let next = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
+        Turn::Run(hold) => {
+            attempt(&rt, &worker, &job, &job_id, tag.as_ref(), hold, &mut chain).await?
+        }
+        // This task carried a chain when its worker died: the chained job runs on here.
+        Turn::Resume(chained) => Some(chained),
         // Parked on its key (its bytes are there), or finished before: this task is done.
-        Err(outcome) => {
+        Turn::Skip(outcome) => {
             metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
                 .increment(1);
-            return Ok(());
+            None
         }
     };
+    if let Some(first) = next {
+        carry(&rt, &worker, chain, first).await?;
+    }
+    Ok(())
+}
+
+/// Runs the jobs handed to this slot one after the other, each under its own job id and span,
+/// until the chain ends (`order::chain`). The carrier task is acknowledged after the last.
+async fn carry<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    worker: &WorkerContext,
+    mut chain: Chain,
+    first: Chained,
+) -> Result<(), BoxDynError> {
+    let mut next = Some(first);
+    while let Some(chained) = next.take() {
+        let job_id = Ulid::generate().to_string();
+        let span = job_span(&chained.job, &job_id);
+        next = run_chained(rt, worker, &mut chain, chained, &job_id)
+            .instrument(span)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn run_chained<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    worker: &WorkerContext,
+    chain: &mut Chain,
+    chained: Chained,
+    job_id: &str,
+) -> Result<Option<Chained>, BoxDynError> {
+    let Chained { tag, since_ms, job } = chained;
+    if rt.gate.is_paused() {
+        // The lanes paused between two jobs of the chain: it goes back to its lane, its key
+        // still held, like a fetched job.
+        let outcome = rt
+            .gate
+            .release(&rt.queue, &job, Some(tag.keep()), &"fetch paused")
+            .await?;
+        rt.order.unchain(&tag).await?;
+        metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => job.lane.as_str(), m::LABEL_OUTCOME => outcome)
+            .increment(1);
+        return Ok(None);
+    }
+    let hold = Hold {
+        tag: tag.clone(),
+        since_ms,
+        chained: true,
+    };
+    attempt(rt, worker, &job, job_id, Some(&tag), Some(hold), chain).await
+}
+
+/// One attempt of a job that may run now (`hold`: the key it holds, if ordered): the row, the
+/// handler, then done, retried or dead. Answers the key's next job when it is handed to this
+/// slot.
+async fn attempt<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    worker: &WorkerContext,
+    job: &Job,
+    job_id: &str,
+    tag: Option<&OrderTag>,
+    hold: Option<Hold>,
+    chain: &mut Chain,
+) -> Result<Option<Chained>, BoxDynError> {
+    let lane = job.lane.as_str();
     // The row before the permit: the permits bound the handlers, not the rows, so every fetched
     // job's row can join the next batched insert (see `startup::row_window`). The job is still
     // acknowledged only after its row is committed.
-    let stored = caught(&job, store_row(&rt, &job, &job_id, &worker)).await;
+    let stored = caught(job, store_row(rt, job, job_id, worker)).await;
     let _permit = rt
         .scheduler
         .acquire(job.lane)
@@ -145,7 +225,10 @@ async fn settle<H: UpdateHandler>(
         .record(waited_ms as f64 / 1000.0);
     let started = Instant::now();
     let (result, panicked) = match stored {
-        (Ok(seen), _) => caught(&job, execute(&rt, &job, &job_id, &worker, seen)).await,
+        (Ok(seen), _) => {
+            let behind = hold.is_some();
+            caught(job, execute(rt, job, job_id, worker, seen, behind)).await
+        }
         (Err(e), panicked) => (Err(e), panicked),
     };
     metrics::histogram!(m::JOB_DURATION_SECONDS, m::LABEL_LANE => lane)
@@ -154,42 +237,65 @@ async fn settle<H: UpdateHandler>(
         Ok(()) => "done",
         // Released with its key still held: a database outage is no fault of the update.
         Err(e) if !panicked && rt.gate.blames_database(&e).await => {
-            rt.gate.release(&rt.queue, &job, keep, &e).await?
+            rt.gate
+                .release(&rt.queue, job, tag.map(OrderTag::keep), &e)
+                .await?
         }
-        Err(e) => match settle_failure(&rt, &job, &job_id, tag.as_ref(), hold.as_ref(), e).await? {
+        Err(e) => match settle_failure(rt, job, job_id, tag, hold.as_ref(), e).await? {
             "retried" if panicked => "panicked",
             outcome => outcome,
         },
     };
-    if let Some(hold) = &hold
-        && matches!(outcome, "done" | "dead")
-    {
-        // The key moves on only now: an error here leaves the job to apalis's retry, whose
-        // re-run is stale (or runs again, at least once) and finishes the key then.
-        rt.order.finish(&hold.tag).await?;
+    let mut next = None;
+    match &hold {
+        Some(hold) if matches!(outcome, "done" | "dead") => {
+            // The key moves on only now: an error here leaves the job to apalis's retry, whose
+            // re-run is stale (or runs again, at least once) and finishes the key then.
+            chain.ran();
+            next = rt
+                .order
+                .finish(&hold.tag, chain.carrier(worker.is_shutting_down()))
+                .await?;
+        }
+        // Re-queued under a task of its own (after that push: a crash in between runs it twice
+        // rather than never).
+        Some(hold) if hold.chained => rt.order.unchain(&hold.tag).await?,
+        _ => {}
     }
     metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
         .increment(1);
-    Ok(())
+    Ok(next)
 }
 
-/// Whether the job may run now: `Ok` with its hold of its key (`None`: unordered), or `Err` with
-/// the outcome of a job that must not run now (`parked`, `stale`).
+/// What a fetched job does now.
+enum Turn {
+    /// Runs, holding its key (`None`: unordered).
+    Run(Option<Hold>),
+    /// Its task carried a chain whose worker died: the job that holds the key runs instead.
+    Resume(Chained),
+    /// Must not run now: `parked` or `stale`.
+    Skip(&'static str),
+}
+
 async fn take_turn(
     order: &Orderer,
     tag: Option<&OrderTag>,
     job_id: &str,
     lane: sluice_shared::lanes::Lane,
-) -> redis::RedisResult<Result<Option<Hold>, &'static str>> {
-    let Some(tag) = tag else { return Ok(Ok(None)) };
+) -> redis::RedisResult<Turn> {
+    let Some(tag) = tag else {
+        return Ok(Turn::Run(None));
+    };
     Ok(match order.start(tag, job_id, lane).await? {
-        Start::Go { since_ms } => Ok(Some(Hold {
+        Start::Go { since_ms } => Turn::Run(Some(Hold {
             tag: tag.clone(),
             since_ms,
+            chained: false,
         })),
-        Start::Free => Ok(None),
-        Start::Parked => Err("parked"),
-        Start::Stale => Err("stale"),
+        Start::Free => Turn::Run(None),
+        Start::Resume(chained) => Turn::Resume(chained),
+        Start::Parked => Turn::Skip("parked"),
+        Start::Stale => Turn::Skip("stale"),
     })
 }
 
@@ -243,12 +349,19 @@ async fn store_row<H: UpdateHandler>(
 
 /// The handler unless one already finished with this update, then `handled_at` (see
 /// [`crate::handled`]).
+///
+/// `mark_behind`: the job holds its ordering key, so `handled_at` is set in the background while
+/// the key moves on. Nothing is lost: once the key has moved on, this job is stale and never runs
+/// again whatever its mark, and a crash before that re-runs the handler as an unfinished mark
+/// would (at least once). Awaiting it would put a Postgres commit between every two jobs of a
+/// busy chat.
 async fn execute<H: UpdateHandler>(
     rt: &Runtime<H>,
     job: &Job,
     job_id: &str,
     worker: &WorkerContext,
     seen: Seen,
+    mark_behind: bool,
 ) -> Result<(), HandlerError> {
     let stores_only = rt.handler.stores_only();
     if seen == Seen::Handled {
@@ -264,8 +377,16 @@ async fn execute<H: UpdateHandler>(
     if !stores_only {
         // The handler's work is done: failing the job now would only run it again. Unmarked, a
         // later replay of the same update may run it again (at least once).
-        if let Err(e) = ride_out(worker, job, || rt.handled.mark(job)).await {
-            tracing::warn!(error = %e, job = %job.describe(), "could not record the update as handled");
+        let (handled, worker, job) = (rt.handled.clone(), worker.clone(), job.clone());
+        let mark = async move {
+            if let Err(e) = ride_out(&worker, &job, || handled.mark(&job)).await {
+                tracing::warn!(error = %e, job = %job.describe(), "could not record the update as handled");
+            }
+        };
+        if mark_behind {
+            rt.marks.spawn(mark.in_current_span());
+        } else {
+            mark.await;
         }
     }
     Ok(())

@@ -7,6 +7,9 @@
 //! # Layout
 //! - [`handler`]: the handler API ([`handler::UpdateHandler`], [`handler::Update`] and its
 //!   [`handler::Origin`], errors).
+//! - [`bot_api`]: the Bot API client handlers get (`ctx.bot_api`), built from the settings.
+//! - [`proxy`]: the Bot API proxy (`SLUICE_BOTAPI_PROXY_ADDR`): frameworks' own calls through
+//!   the same limiter.
 //! - [`handlers`]: the built-in handlers (`store`, `forward`).
 //! - [`job`]: one job start to finish: capacity, row, handler, then ack / retry / dead letter.
 //! - [`scheduler`]: the process-wide capacity shared by the lanes by weight.
@@ -19,7 +22,7 @@
 //! - [`poll`]: a poll interval that keeps ticking (works around apalis-core).
 //! - [`promote`]: due jobs to the active list in bounded chunks (works around apalis-redis).
 //! - [`history`]: `history replay | export | erase` over the stored updates.
-//! - [`dlq`]: the dead letters; [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
+//! - [`retention`]: deleting them after `SLUICE_DLQ_RETENTION`.
 //! - [`vacuum`]: keeping Redis memory flat.
 //! - [`partitions`]: the daily partitions of `updates` and `events`: ahead, retention
 //!   (`SLUICE_RETENTION`, `sluice-worker retention run`), their gauges.
@@ -30,9 +33,9 @@
 //! - [`identity`]: a worker name unique per process.
 
 pub mod backoff;
+pub mod bot_api;
 pub mod cli;
 pub mod config;
-pub mod dlq;
 pub mod gate;
 pub mod handled;
 pub mod handler;
@@ -44,6 +47,7 @@ pub mod order;
 pub mod partitions;
 pub mod poll;
 pub mod promote;
+pub mod proxy;
 pub mod retention;
 pub mod retry;
 pub mod rows;

@@ -1,12 +1,16 @@
 //! Per-key ordering on the worker side (issue 15): a job of an ordered key starts only once the
 //! key's previous job finished; one that comes early is parked on its key (not in its lane) and
-//! woken to the front of its lane when its turn comes; one that keeps failing holds its key for
-//! at most `SLUICE_ORDER_MAX_HOLD`. The enqueue side and the Redis layout are in
-//! `sluice_shared::queue::order`.
+//! gets its turn when the job before it finishes: handed to the finishing slot ([`chain`]), or,
+//! once that slot's chain reached its bound, woken to the front of its lane. One that keeps
+//! failing holds its key for at most `SLUICE_ORDER_MAX_HOLD`. The enqueue side and the Redis
+//! layout are in `sluice_shared::queue::order`.
 //!
-//! Cost per ordered job: one `start.lua` and one `finish.lua` call; a parked job also costs one
-//! more fetch and acknowledgement. Nothing polls: a parked job is woken by the finish of the job
-//! before it, and the lane that receives it is woken in this process at once ([`Wakers`]).
+//! Cost per ordered job: one `start.lua` and one `finish.lua` call; a parked job also costs a
+//! fetch and an acknowledgement of its own, and a second of each only when it is re-queued at a
+//! chain's bound. Nothing polls: a parked job is handed on by the finish of the job before it,
+//! and the lane that receives a re-queued one is woken in this process at once ([`Wakers`]).
+
+pub mod chain;
 
 use std::{
     sync::{Arc, LazyLock},
@@ -25,6 +29,8 @@ use sluice_shared::{
 };
 use ulid::Ulid;
 
+use self::chain::Chained;
+
 static START: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/start.lua")));
 static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/finish.lua")));
 
@@ -34,7 +40,7 @@ static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("ord
 const IDLE_TTL: Duration = Duration::from_secs(600);
 
 /// Whether a job may run now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Start {
     /// Its turn: it holds its key since this Unix millisecond (its first attempt).
     Go { since_ms: i64 },
@@ -44,6 +50,9 @@ pub enum Start {
     Stale,
     /// Its key's state expired: it runs unordered.
     Free,
+    /// This task carried a chain of its key and its worker died: the chained job that still
+    /// holds the key runs again here (`chain`).
+    Resume(Chained),
 }
 
 /// Wakes a lane's consumer in this process when a job is woken into its lane, so the job does
@@ -110,7 +119,7 @@ impl Orderer {
         lane: Lane,
     ) -> redis::RedisResult<Start> {
         let mut conn = self.conn.clone();
-        let (what, since_ms): (String, i64) = START
+        let (what, since_ms, seq, bytes): (String, i64, u64, Vec<u8>) = START
             .key(self.state(&tag.key))
             .key(format!("{}:holds", self.namespace))
             .key(format!("{}:parked", self.namespace))
@@ -127,37 +136,105 @@ impl Orderer {
             "go" => Start::Go { since_ms },
             "parked" => Start::Parked,
             "stale" => Start::Stale,
+            "resume" => {
+                metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "resumed").increment(1);
+                // The bytes follow the lane name and a newline (start.lua's parked format).
+                let job = bytes.splitn(2, |b| *b == b'\n').nth(1).unwrap_or_default();
+                let held = OrderTag {
+                    key: tag.key.clone(),
+                    seq,
+                };
+                match self.decoded(held, since_ms, job).await? {
+                    Some(chained) => Start::Resume(chained),
+                    None => Start::Stale,
+                }
+            }
             _ => Start::Free,
         })
     }
 
     /// The job `tag` finished (done or dead-lettered): its key moves on and its next job, if
-    /// parked, is woken. Records how long it held its key.
-    pub async fn finish(&self, tag: &OrderTag) -> redis::RedisResult<()> {
+    /// parked, gets its turn: returned to run in this slot when `carrier` (the apalis task
+    /// running this slot's chain) is given, else woken to the front of its lane. Records how
+    /// long `tag` held its key.
+    pub async fn finish(
+        &self,
+        tag: &OrderTag,
+        carrier: Option<&str>,
+    ) -> redis::RedisResult<Option<Chained>> {
         let mut conn = self.conn.clone();
+        let now = now_ms();
         let mut call = FINISH.key(self.state(&tag.key));
         call.key(format!("{}:holds", self.namespace))
             .key(format!("{}:parked", self.namespace))
             .arg(tag.seq)
-            .arg(now_ms())
+            .arg(now)
             .arg(self.busy_ttl.as_secs().max(1))
             .arg(IDLE_TTL.as_secs())
             .arg(&tag.key)
-            .arg(Ulid::generate().to_string());
+            .arg(Ulid::generate().to_string())
+            .arg(carrier.unwrap_or_default());
         for (lane, config) in self.lanes.iter() {
             call.arg(lane.as_str())
                 .arg(config.job_data_hash())
                 .arg(config.job_meta_hash())
                 .arg(config.active_jobs_list());
         }
-        let (held_ms, woken): (i64, String) = call.invoke_async(&mut conn).await?;
+        let (held_ms, how, lane, bytes): (i64, String, String, Vec<u8>) =
+            call.invoke_async(&mut conn).await?;
         if held_ms >= 0 {
             metrics::histogram!(m::ORDER_HELD_SECONDS).record(held_ms as f64 / 1000.0);
         }
-        if let Ok(lane) = woken.parse::<Lane>() {
-            self.wakers.of(lane).wake();
+        match how.as_str() {
+            "chained" => {
+                metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "chained").increment(1);
+                let next = OrderTag {
+                    key: tag.key.clone(),
+                    seq: tag.seq + 1,
+                };
+                self.decoded(next, now, &bytes).await
+            }
+            "requeued" => {
+                metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "requeued").increment(1);
+                if let Ok(lane) = lane.parse::<Lane>() {
+                    self.wakers.of(lane).wake();
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
         }
-        Ok(())
+    }
+
+    /// A chained job that will not finish in this slot (re-queued for a retry, released in a
+    /// database outage) now has its own task: the key forgets the chain and its parked copy, so
+    /// the carrier's re-delivery after a crash does not run it a second time.
+    pub async fn unchain(&self, tag: &OrderTag) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("HDEL")
+            .arg(self.state(&tag.key))
+            .arg("c")
+            .arg(format!("p:{}", tag.seq))
+            .query_async(&mut conn)
+            .await
+    }
+
+    /// The handed-on job `next` from its bytes. Bytes that are not a job (written by an
+    /// incompatible version) cannot run: the key moves on without it, loudly, rather than stay
+    /// held by it.
+    async fn decoded(
+        &self,
+        next: OrderTag,
+        since_ms: i64,
+        bytes: &[u8],
+    ) -> redis::RedisResult<Option<Chained>> {
+        match Chained::decode(&next.key, next.seq, since_ms, bytes) {
+            Ok(chained) => Ok(Some(chained)),
+            Err(e) => {
+                tracing::error!(error = %e, "dropping a parked job that cannot be decoded");
+                Box::pin(self.finish(&next, None)).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// How long a job that holds its key since `since_ms` has held it.

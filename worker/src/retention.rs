@@ -21,7 +21,7 @@ use sluice_shared::{
     metrics as m,
 };
 
-use crate::dlq::DeadLetters;
+use sluice_shared::dlq::{DeadLetters, DlqError};
 
 /// Ids per Redis command.
 pub const BATCH: usize = 500;
@@ -42,7 +42,7 @@ pub async fn run_pass(
     dead: &DeadLetters,
     prefix: &str,
     retention: Duration,
-) -> redis::RedisResult<PerLane<Expired>> {
+) -> Result<PerLane<Expired>, DlqError> {
     let mut out = PerLane::<Expired>::default();
     if retention.is_zero() {
         return Ok(out);

@@ -10,6 +10,7 @@ use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
 use sluice_shared::{
     admin,
+    dlq::DeadLetters,
     job::Job,
     lanes::Lane,
     metrics as m,
@@ -19,7 +20,6 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::WorkerConfig,
-    dlq::DeadLetters,
     gate::DbGate,
     handled::HandledMarks,
     handler::{HandlerContext, UpdateHandler},
@@ -47,6 +47,8 @@ pub struct Worker<H> {
     runtime: Arc<Runtime<H>>,
     admin: admin::AdminState,
     health: LaneHealth,
+    /// The Bot API proxy and its bound listener, when `SLUICE_BOTAPI_PROXY_ADDR` is set.
+    proxy: Option<(TcpListener, crate::proxy::Proxy)>,
 }
 
 impl<H: UpdateHandler> Worker<H> {
@@ -60,9 +62,15 @@ impl<H: UpdateHandler> Worker<H> {
                 .context("REDIS_URL is not a valid Redis URL")?;
         let prefix = &cfg.redis.queue_prefix;
         let stores_only = handler.stores_only();
+        let bot_api = crate::bot_api::build(&cfg, db.clone(), redis.clone())?;
+        bot_api.warm_up().await;
+        let proxy = crate::bot_api::proxy(&cfg, db.clone(), bot_api.clone()).await?;
         let runtime = Arc::new(Runtime {
             handler,
-            ctx: HandlerContext { db: db.clone() },
+            ctx: HandlerContext {
+                db: db.clone(),
+                bot_api,
+            },
             rows: RowWriter::spawn(
                 db.clone(),
                 cfg.insert_batch as usize,
@@ -84,6 +92,7 @@ impl<H: UpdateHandler> Worker<H> {
             dead: DeadLetters::new(redis.clone(), prefix),
             gate: DbGate::new(db.clone()),
             order: Arc::new(Orderer::new(redis.clone(), prefix, &cfg.queue, &cfg.order)),
+            marks: tokio_util::task::TaskTracker::new(),
         });
         let id = worker_id(cfg.worker_id.as_deref());
         // The worker cannot work without Postgres: its /readyz pings it.
@@ -99,6 +108,7 @@ impl<H: UpdateHandler> Worker<H> {
             runtime,
             admin,
             health: LaneHealth::default(),
+            proxy,
         })
     }
 
@@ -109,7 +119,7 @@ impl<H: UpdateHandler> Worker<H> {
     /// Drains every lane until `shutdown`; then stops fetching, lets in-flight jobs finish within
     /// the shutdown grace (apalis puts fetched-but-unstarted jobs back), and returns.
     pub async fn run(
-        self,
+        mut self,
         admin_listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -125,6 +135,15 @@ impl<H: UpdateHandler> Worker<H> {
             self.cfg.serve.clone(),
             stopped(stop_rx.clone()),
         ));
+        // Stops with the lanes: a framework's call in flight gets its answer within the grace.
+        let proxy = self.proxy.take().map(|(listener, proxy)| {
+            tokio::spawn(crate::proxy::serve(
+                listener,
+                proxy,
+                self.cfg.serve.clone(),
+                stopped(stop_rx.clone()),
+            ))
+        });
         let pool_metrics = tokio::spawn(sluice_shared::db::export_pool_metrics(
             self.runtime.ctx.db.clone(),
             self.cfg.db.pool_max_connections,
@@ -189,6 +208,17 @@ impl<H: UpdateHandler> Worker<H> {
             lanes.abort_all();
             while lanes.join_next().await.is_some() {}
         }
+        // The `handled_at` marks ordered jobs left running (job::execute).
+        self.runtime.marks.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.runtime.marks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.runtime.marks.len(),
+                "some handled_at marks did not finish; a replay of those updates may run them again"
+            );
+        }
         match self.runtime.queue.release_held(&self.id).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "released jobs fetched but never started"),
@@ -202,6 +232,9 @@ impl<H: UpdateHandler> Worker<H> {
         pool_metrics.abort();
         promoter.abort();
         order_gauges.abort();
+        if let Some(proxy) = proxy {
+            let _ = tokio::time::timeout(self.cfg.shutdown_grace, proxy).await;
+        }
         let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         tracing::info!("worker stopped");
         Ok(())

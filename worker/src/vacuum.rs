@@ -13,7 +13,7 @@ use std::{
 use redis::{Script, aio::ConnectionManager};
 use sluice_shared::{lanes::Lane, metrics as m};
 
-use crate::dlq::DeadLetters;
+use sluice_shared::dlq::DeadLetters;
 
 static VACUUM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -49,6 +49,8 @@ pub async fn vacuum_lane(
 /// How often dead letters are checked against their retention: the retention is days, and a
 /// pass walks apalis's whole (unordered) dead set.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// How often letters stored without an origin index are looked for (see `run`).
+const INDEX_EVERY: Duration = Duration::from_secs(600);
 
 /// Vacuums every lane and refreshes the dead-letter gauge every `every`, and expires dead letters
 /// older than `retention` (zero: never) at start and every minute, until aborted.
@@ -62,8 +64,23 @@ pub async fn run(
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_retention = Instant::now();
+    let mut next_index = Instant::now();
     loop {
         tick.tick().await;
+        if Instant::now() >= next_index {
+            // Letters an earlier release stored (or one still running in a rolling deploy) get
+            // their origin index entry, so the console's filters find them. It reads every id
+            // (no payload): not every tick.
+            match dead.index_unindexed(500).await {
+                Ok(n) => {
+                    next_index = Instant::now() + INDEX_EVERY;
+                    if n > 0 {
+                        tracing::info!(letters = n, "indexed dead letters stored without an index");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "dead-letter indexing skipped"),
+            }
+        }
         if Instant::now() >= next_retention {
             match crate::retention::run_pass(&mut conn, &dead, &prefix, retention).await {
                 Ok(_) => next_retention = Instant::now() + RETENTION_EVERY,

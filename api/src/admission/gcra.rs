@@ -10,28 +10,7 @@
 
 use super::policy::{Limit, Policy};
 
-/// A rate and a burst in ticks: one cell per `t`, and up to `tau / t + 1` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    /// Emission interval: ticks per cell.
-    pub t: u64,
-    /// Tolerance: how far ahead of time the bucket may run, `t × (burst − 1)`.
-    pub tau: u64,
-}
-
-impl Quota {
-    /// `per_sec` cells per second with bursts of `burst`, on a clock of `ticks` per second.
-    /// The interval is rounded up, so the configured rate is never exceeded.
-    pub fn new(per_sec: f64, burst: u32, ticks: u64) -> Quota {
-        let t = (ticks as f64 / per_sec)
-            .ceil()
-            .clamp(1.0, u64::MAX as f64 / 4.0) as u64;
-        Quota {
-            t,
-            tau: t.saturating_mul(u64::from(burst.max(1) - 1)),
-        }
-    }
-}
+pub use sluice_shared::gcra::Quota;
 
 /// One bucket as it stands when an update arrives.
 #[derive(Debug, Clone, Copy)]

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use super::sources::from_stdin;
 use crate::{
     admission::config::parse_rate,
-    bots::{self, BotUpdate},
+    bots::{self, BotUpdate, ForwardChange, SecretHeader},
     config::DbOnly,
     registry::BotLimits,
 };
@@ -35,11 +35,13 @@ pub enum BotsCommand {
         #[command(flatten)]
         limits: BotLimitArgs,
         #[command(flatten)]
+        forward: ForwardArgs,
+        #[command(flatten)]
         keys: SecretsConfig,
         #[command(flatten)]
         db: DbOnly,
     },
-    /// Change a bot's secret or its own rate limit.
+    /// Change a bot's secret, token, own rate limit or forwarding.
     Update {
         name: String,
         /// A new secret_token (as given to setWebhook).
@@ -53,6 +55,11 @@ pub enum BotsCommand {
         /// Forget the bot's own limit: SLUICE_RATE_BOT_PER_SEC / SLUICE_RATE_BOT_BURST apply again.
         #[arg(long, conflicts_with_all = ["rate_per_sec", "burst"])]
         default_limits: bool,
+        #[command(flatten)]
+        forward: ForwardArgs,
+        /// Forget the bot's own forward URL: the worker's SLUICE_FORWARD_URL applies again.
+        #[arg(long, conflicts_with = "forward_url")]
+        default_forward_url: bool,
         #[command(flatten)]
         keys: SecretsConfig,
         #[command(flatten)]
@@ -84,6 +91,25 @@ pub struct BotLimitArgs {
     pub burst: Option<u32>,
 }
 
+/// Where the forward handler sends this bot's updates, and with which header.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ForwardArgs {
+    /// This bot's own forward target (http:// or https://), in place of the worker's
+    /// SLUICE_FORWARD_URL; workers use a change within 5 s. Printed by its origin only.
+    #[arg(long, value_name = "URL", value_parser = unchecked_text)]
+    pub forward_url: Option<String>,
+    /// Send the bot's webhook secret token on to the target as X-Telegram-Bot-Api-Secret-Token
+    /// (auto, the default: whenever it is stored encrypted, i.e. --secret was given with
+    /// SLUICE_SECRETS_KEY set).
+    #[arg(long, value_enum, value_name = "on|off|auto")]
+    pub forward_secret: Option<SecretHeader>,
+}
+
+/// A URL is checked by [`bots`], whose error never shows it (clap's would print the value).
+fn unchecked_text(s: &str) -> Result<String, std::convert::Infallible> {
+    Ok(s.to_owned())
+}
+
 /// Checked by [`bots`] with an error that never shows it (clap's would print the value).
 fn unchecked(s: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::unchecked(s))
@@ -106,19 +132,22 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             secret,
             token,
             limits,
+            forward,
             keys,
             db: DbOnly { db: cfg },
         } => {
             let keys = keys.keyring().map_err(anyhow::Error::msg)?;
             let token = token.map(from_stdin).transpose()?;
             let pool = migrated(&cfg).await?;
-            let limits = limits.into();
+            let (limits, forward) = (limits.into(), forward.change(false));
+            let token = token.as_ref();
             let new =
-                bots::add_with_token(&pool, &keys, &name, &secret, limits, token.as_ref()).await?;
+                bots::add_forwarding(&pool, &keys, &name, &secret, limits, token, &forward).await?;
             println!(
                 "{} bot '{name}': webhook path /webhook/telegram/{name}",
                 if new { "added" } else { "updated secret of" }
             );
+            hash_only_note(&keys);
         }
         BotsCommand::Update {
             name,
@@ -126,19 +155,28 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             token,
             limits,
             default_limits,
+            forward,
+            default_forward_url,
             keys,
             db: DbOnly { db: cfg },
         } => {
             let keys = keys.keyring().map_err(anyhow::Error::msg)?;
             let pool = migrated(&cfg).await?;
             let change = BotUpdate {
-                secret,
                 token: token.map(from_stdin).transpose()?,
                 limits: limits.into(),
                 default_limits,
+                forward: forward.change(default_forward_url),
+                secret,
             };
             bots::update_with_keys(&pool, &keys, &name, &change).await?;
-            println!("updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH)");
+            println!(
+                "updated bot '{name}' (running apis see it within SLUICE_REGISTRY_REFRESH, \
+                 forwarding workers within 5 s)"
+            );
+            if change.secret.is_some() {
+                hash_only_note(&keys);
+            }
         }
         BotsCommand::List {
             output,
@@ -151,11 +189,13 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
             let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
             for b in &all {
                 println!(
-                    "{}\t{}\trate_per_sec={}\tburst={}",
+                    "{}\t{}\trate_per_sec={}\tburst={}\tforward_url={}\tforward_secret={}",
                     b.name,
                     b.created_at.to_rfc3339(),
                     or_default(b.rate_per_sec.map(|r| r.to_string())),
                     or_default(b.burst.map(|r| r.to_string())),
+                    or_default(b.forward_url.clone()),
+                    if b.forward_secret { "on" } else { "off" },
                 );
             }
             println!("{} bot(s)", all.len());
@@ -169,6 +209,29 @@ pub async fn run(cmd: BotsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+impl ForwardArgs {
+    fn change(self, default_url: bool) -> ForwardChange {
+        ForwardChange {
+            url: if default_url {
+                Some(None)
+            } else {
+                self.forward_url.map(Some)
+            },
+            secret_header: self.forward_secret,
+        }
+    }
+}
+
+/// A secret given without a key is kept as a hash only: say that it cannot be sent on.
+fn hash_only_note(keys: &sluice_shared::sealed::Keyring) {
+    if !keys.can_seal() {
+        eprintln!(
+            "note: SLUICE_SECRETS_KEY is not set: the secret is stored as a hash only, so it is \
+             not sent on to a forward target as X-Telegram-Bot-Api-Secret-Token"
+        );
+    }
 }
 
 /// A failed connection is reported with its host, port and cause ([`db::connect`]).

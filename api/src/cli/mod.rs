@@ -127,6 +127,8 @@ async fn serve(cfg: ApiConfig) -> anyhow::Result<()> {
 }
 
 async fn serve_with(cfg: ApiConfig) -> anyhow::Result<()> {
+    // First, so that a SIGTERM during start-up stops the api cleanly instead of killing it.
+    let mut stop = Box::pin(sluice_shared::shutdown::signal());
     cfg.log_durations();
     let listener = TcpListener::bind(cfg.addr)
         .await
@@ -135,10 +137,29 @@ async fn serve_with(cfg: ApiConfig) -> anyhow::Result<()> {
     let admin = TcpListener::bind(admin_addr)
         .await
         .with_context(|| format!("binding SLUICE_ADMIN_ADDR {admin_addr}"))?;
+    let console = match cfg.console.tokens {
+        Some(_) => Some(
+            TcpListener::bind(cfg.console.addr)
+                .await
+                .with_context(|| format!("binding SLUICE_CONSOLE_ADDR {}", cfg.console.addr))?,
+        ),
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, admin = %admin.local_addr()?, "sluice-api listening");
-    let api = Api::build(cfg).await?;
-    api.run(listener, admin, sluice_shared::shutdown::signal())
-        .await
+    if let Some(console) = &console {
+        tracing::info!(addr = %console.local_addr()?, "console listening");
+    }
+    let mut api = tokio::select! {
+        built = Api::build(cfg) => built?,
+        () = &mut stop => {
+            tracing::info!("sluice-api stopped during start-up");
+            return Ok(());
+        }
+    };
+    if let Some(console) = console {
+        api = api.with_console_listener(console);
+    }
+    api.run(listener, admin, stop).await
 }
 
 #[cfg(test)]

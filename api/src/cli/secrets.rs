@@ -10,9 +10,10 @@ use crate::{
 
 #[derive(Subcommand, Debug)]
 pub enum SecretsCommand {
-    /// Encrypt every stored secret (bot tokens, source signing secrets) under SLUICE_SECRETS_KEY:
-    /// clear-text ones, and those under SLUICE_SECRETS_KEY_PREVIOUS. Safe to run again; once it
-    /// reports nothing re-encrypted and nothing unreadable, the previous key can be removed.
+    /// Encrypt every stored secret (bot tokens and webhook secrets, source signing secrets) under
+    /// SLUICE_SECRETS_KEY: clear-text ones, and those under SLUICE_SECRETS_KEY_PREVIOUS. Safe to
+    /// run again; once it reports nothing re-encrypted and nothing unreadable, the previous key
+    /// can be removed.
     Rotate {
         #[command(flatten)]
         keys: SecretsConfig,

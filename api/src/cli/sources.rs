@@ -258,9 +258,7 @@ pub async fn run(cmd: SourcesCommand) -> anyhow::Result<()> {
             name,
             db: DbOnly { db: cfg },
         } => {
-            if !store::remove(&db::connect(&cfg, "sluice-api sources").await?, &name).await? {
-                return Err(SourcesError::NotFound(name).into());
-            }
+            manage::remove(&db::connect(&cfg, "sluice-api sources").await?, &name).await?;
             println!("removed source '{name}'");
         }
     }

@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use redis::aio::ConnectionManager;
+use sluice_console::service::lanes::Arrivals;
 use sluice_shared::{
     coalesce,
     job::Queued,
@@ -104,6 +105,18 @@ pub struct Enqueuer {
 }
 
 impl Enqueuer {
+    /// As [`Enqueuer::new`], counting the jobs queued per lane into `arrivals` (the console's
+    /// in-rates).
+    pub fn counting(
+        conns: PerLane<ConnectionManager>,
+        prefix: &str,
+        queue: &QueueConfig,
+        settings: &EnqueueSettings,
+        arrivals: Arrivals,
+    ) -> Self {
+        Self::build(conns, prefix, queue, settings, arrivals)
+    }
+
     /// `conns`: the Redis connection of each lane, the same one cloned or, when pushes wait for
     /// replicas, one each, so that one lane's `WAIT` does not hold the other lanes' pushes behind
     /// it on a shared connection.
@@ -113,15 +126,25 @@ impl Enqueuer {
         queue: &QueueConfig,
         settings: &EnqueueSettings,
     ) -> Self {
+        Self::build(conns, prefix, queue, settings, Arrivals::default())
+    }
+
+    fn build(
+        conns: PerLane<ConnectionManager>,
+        prefix: &str,
+        queue: &QueueConfig,
+        settings: &EnqueueSettings,
+        arrivals: Arrivals,
+    ) -> Self {
         let options = PushOptions {
             lane_keys: settings.lane_keys,
             min_replicas: settings.min_replicas,
         };
         let pusher = Pusher::with_lane_connections(conns, prefix, queue, options);
         let lanes = PerLane::from_fn(|lane| {
-            let pusher = pusher.clone();
+            let (pusher, arrivals) = (pusher.clone(), arrivals.clone());
             coalesce::spawn(MAX_BATCH, PARALLEL, move |batch| {
-                flush(pusher.clone(), lane, batch)
+                flush(pusher.clone(), lane, batch, arrivals.clone())
             })
         });
         Enqueuer {
@@ -195,7 +218,7 @@ impl Enqueuer {
 }
 
 /// Pushes a batch with one script call and tells every waiting delivery what became of it.
-async fn flush(pusher: Pusher, lane: Lane, batch: Vec<Pending>) {
+async fn flush(pusher: Pusher, lane: Lane, batch: Vec<Pending>, arrivals: Arrivals) {
     let jobs: Vec<NewJob> = batch
         .iter()
         .map(|p| NewJob {
@@ -212,6 +235,10 @@ async fn flush(pusher: Pusher, lane: Lane, batch: Vec<Pending>) {
         .push(lane, &jobs, deadline.unwrap_or_else(Instant::now))
         .await;
     drop(jobs);
+    if let Ok(pushed) = &outcome {
+        let queued = pushed.iter().filter(|p| **p == Pushed::Queued).count();
+        arrivals.record(lane, queued as u64);
+    }
     for (i, p) in batch.into_iter().enumerate() {
         let answer = match &outcome {
             Err(e) => Err(e.clone()),

@@ -1,11 +1,12 @@
 //! Admission control as both webhook routes apply it: the verdict, the enqueue it allows (now or
 //! delayed), and the count of what was decided.
 
-use sluice_shared::{job::Queued, lanes::Lane, metrics as m};
+use sluice_console::service::admission::Refused;
+use sluice_shared::{job::Queued, metrics as m};
 use tracing::{Instrument as _, field::Empty};
 
 use crate::{
-    admission::{Subject, Verdict, retry_after_secs},
+    admission::{Subject, Verdict, policy::Limit, retry_after_secs},
     enqueue::Enqueued,
     error::ApiError,
     state::AppState,
@@ -40,16 +41,16 @@ pub async fn admit<J: Queued + Sync>(
     let run_at = match verdict {
         Verdict::Admit => None,
         Verdict::Delay { until } => Some(until),
-        Verdict::Drop(_) => return Ok(counted(lane, &verdict, Taken::Dropped)),
+        Verdict::Drop(_) => return Ok(counted(app, subject, &verdict, Taken::Dropped)),
         Verdict::Reject { limit, wait } => {
-            return refuse(app, job, &verdict, || ApiError::RateLimited {
+            return refuse(app, subject, job, &verdict, || ApiError::RateLimited {
                 limit,
                 retry_after: retry_after_secs(wait),
             })
             .await;
         }
         Verdict::Shed { wait } => {
-            return refuse(app, job, &verdict, || ApiError::Shed {
+            return refuse(app, subject, job, &verdict, || ApiError::Shed {
                 lane,
                 retry_after: retry_after_secs(wait),
             })
@@ -69,36 +70,52 @@ pub async fn admit<J: Queued + Sync>(
     if let Enqueued::New { job_id } = &enqueued {
         span.record("job_id", job_id.as_str());
     }
-    Ok(counted(lane, &verdict, Taken::Queued(enqueued)))
+    Ok(counted(app, subject, &verdict, Taken::Queued(enqueued)))
 }
 
 /// The refusal path: the one place a delivery's duplicate check is paid for before its enqueue.
 async fn refuse<J: Queued + Sync>(
     app: &AppState,
+    subject: &Subject<'_>,
     job: &J,
     verdict: &Verdict,
     refusal: impl FnOnce() -> ApiError,
 ) -> Result<Taken, ApiError> {
     if app.enqueuer.is_known(job).await {
         return Ok(counted(
-            job.lane(),
+            app,
+            subject,
             verdict,
             Taken::Queued(Enqueued::Duplicate),
         ));
     }
-    count(job.lane(), verdict.label());
+    count(app, subject, verdict, verdict.label());
     Err(refusal())
 }
 
-fn counted(lane: Lane, verdict: &Verdict, taken: Taken) -> Taken {
+fn counted(app: &AppState, subject: &Subject<'_>, verdict: &Verdict, taken: Taken) -> Taken {
     let decision = match taken {
         Taken::Queued(Enqueued::Duplicate) => "duplicate",
         _ => verdict.label(),
     };
-    count(lane, decision);
+    count(app, subject, verdict, decision);
     taken
 }
 
-fn count(lane: Lane, decision: &'static str) {
+/// The metric, and the console's tally with the bucket that refused (a delay is not
+/// attributed: the limiters do not say which limit delayed it).
+fn count(app: &AppState, subject: &Subject<'_>, verdict: &Verdict, decision: &'static str) {
+    let lane = subject.lane;
     metrics::counter!(m::ADMISSION_TOTAL, m::LABEL_LANE => lane.as_str(), m::LABEL_DECISION => decision).increment(1);
+    let limit = match verdict {
+        _ if decision == "duplicate" => None,
+        Verdict::Drop(limit) | Verdict::Reject { limit, .. } => Some(*limit),
+        _ => None,
+    };
+    let refused = match (limit, subject.chat) {
+        (Some(Limit::Bot), _) => Some(Refused::Bot(subject.bot)),
+        (Some(Limit::Chat), Some(chat)) => Some(Refused::Chat(subject.bot, chat)),
+        _ => None,
+    };
+    app.tally.record(lane, decision, refused);
 }

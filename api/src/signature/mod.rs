@@ -9,56 +9,15 @@
 pub mod header;
 pub mod hmac;
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use axum::{body::Bytes, http::HeaderMap};
 use sha2::{Digest, Sha256};
 
 use header::{Mac, Malformed, StripeHeader};
 
-/// How a provider signs its deliveries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Scheme {
-    /// `X-Hub-Signature-256: sha256=<hex>`, HMAC-SHA256 of the body.
-    Github,
-    /// `Stripe-Signature: t=<unix>,v1=<hex>...`, HMAC-SHA256 of `"<t>.<body>"`, timestamped.
-    Stripe,
-    /// `X-Signature: <hex>`, HMAC-SHA256 of the body.
-    Plain,
-}
-
-impl Scheme {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Github => "github",
-            Scheme::Stripe => "stripe",
-            Scheme::Plain => "plain",
-        }
-    }
-
-    /// The header carrying the signature (lower case, as `HeaderMap` stores names).
-    pub fn header(self) -> &'static str {
-        match self {
-            Scheme::Github => "x-hub-signature-256",
-            Scheme::Stripe => "stripe-signature",
-            Scheme::Plain => "x-signature",
-        }
-    }
-}
-
-impl FromStr for Scheme {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "github" => Ok(Scheme::Github),
-            "stripe" => Ok(Scheme::Stripe),
-            "plain" => Ok(Scheme::Plain),
-            other => Err(format!(
-                "unknown scheme '{other}' (expected github, stripe or plain)"
-            )),
-        }
-    }
-}
+/// How a provider signs its deliveries (shared with the sources' store).
+pub use sluice_shared::registry::sources::Scheme;
 
 /// The signing secret type is shared with the worker, which signs what it forwards.
 pub use sluice_shared::secret::Secret;

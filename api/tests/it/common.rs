@@ -21,6 +21,8 @@ struct Args {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// The console's listener, when the flags configure a console token.
+    pub console_addr: Option<SocketAddr>,
     pub db: TestDb,
     pub prefix: String,
     pub redis_url: String,
@@ -57,7 +59,13 @@ async fn start(db: TestDb, prefix: String, redis_url: &str, extra: &[&str]) -> T
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (addr, admin_addr) = (listener.local_addr().unwrap(), admin.local_addr().unwrap());
-    let api = Api::build(cfg).await.expect("api builds");
+    let mut api = Api::build(cfg).await.expect("api builds");
+    let mut console_addr = None;
+    if api.console.is_some() {
+        let console = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        console_addr = Some(console.local_addr().unwrap());
+        api = api.with_console_listener(console);
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(api.run(listener, admin, async {
         let _ = stopped.await;
@@ -65,6 +73,7 @@ async fn start(db: TestDb, prefix: String, redis_url: &str, extra: &[&str]) -> T
     TestApp {
         addr,
         admin_addr,
+        console_addr,
         db,
         prefix,
         redis_url: redis_url.to_owned(),

@@ -8,6 +8,7 @@
 //! sluice-load bench ingress --bin-dir target/release     # a benchmark (loadtests/bench/*/run)
 //! sluice-load bench drain                                # the worker benchmark (loadtests/bench/drain)
 //! sluice-load bench ordering                             # what per-chat ordering costs
+//! sluice-load replies --stand-in http://127.0.0.1:8081 --gate  # bots' replies under Telegram's limits
 //! ```
 
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     Traffic(sluice_loadtests::traffic::export::TrafficArgs),
     /// Run a benchmark: start sluice's binaries, load them with wrk, write the figures.
     Bench(bench::BenchArgs),
+    /// The replies profile: updates in for bots that answer each, then the Telegram stand-in's
+    /// record checked against its limits (429s, sends per bot and chat per window).
+    Replies(sluice_loadtests::replies::RepliesArgs),
 }
 
 #[derive(clap::Args)]
@@ -100,6 +104,7 @@ async fn main() -> ExitCode {
             sluice_loadtests::traffic::export::traffic(args).map(|()| ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::bench(args).await,
+        Command::Replies(args) => sluice_loadtests::replies::replies(args).await,
         Command::Profiles => {
             for name in profile::NAMES {
                 let p = profile::Profile::named(name).expect("listed");

@@ -14,9 +14,14 @@ use crate::summary::LedgerEntry;
 /// Bots per `bot = ANY($1)` query, as in delivery verification.
 const BOT_CHUNK: usize = 100;
 
-/// When each acknowledged (bot, update_id) was sent and acknowledged: its first 2xx answer.
+/// When each acknowledged (bot, update_id) was first sent and when it was acknowledged (its
+/// first 2xx answer). "Sent" is the first attempt of any outcome: an attempt answered 503 or
+/// left unanswered may still have been queued (the enqueue finished after the time budget), so
+/// the update may be in the queue from that moment on, and only an update acknowledged before
+/// then is known to precede it. Taking the 2xx attempt's send time instead reported retried
+/// updates as out of order under overload.
 pub fn acknowledged(ledger: &[LedgerEntry]) -> HashMap<(&str, i64), (i64, i64)> {
-    let mut acked = HashMap::new();
+    let mut acked: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
     for e in ledger.iter().filter(|e| (200..300).contains(&e.status)) {
         let times = match (e.sent_us, e.answered_us) {
             (Some(s), Some(a)) => (s as i64, a as i64),
@@ -24,12 +29,19 @@ pub fn acknowledged(ledger: &[LedgerEntry]) -> HashMap<(&str, i64), (i64, i64)> 
         };
         acked
             .entry((e.bot.as_str(), e.update_id))
-            .and_modify(|t: &mut (i64, i64)| {
+            .and_modify(|t| {
                 if times.1 < t.1 {
                     *t = times;
                 }
             })
             .or_insert(times);
+    }
+    for e in ledger {
+        let (Some(sent), Some(t)) = (e.sent_us, acked.get_mut(&(e.bot.as_str(), e.update_id)))
+        else {
+            continue;
+        };
+        t.0 = t.0.min(sent as i64);
     }
     acked
 }

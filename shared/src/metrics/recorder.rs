@@ -93,6 +93,10 @@ fn describe() {
     );
     describe_counter!(JOBS_TOTAL, "Jobs finished by workers, by lane and outcome.");
     describe_counter!(
+        FORWARD_REPLIES_TOTAL,
+        "Webhook replies in forward targets' answers, by Bot API method and outcome (sent, refused, no_token, failed; invalid: not one Telegram takes)."
+    );
+    describe_counter!(
         JOBS_ALREADY_HANDLED_TOTAL,
         "Jobs whose update was already handled, so the handler was not run again, by lane."
     );
@@ -237,9 +241,27 @@ fn describe() {
         ORDER_PARKED,
         "Jobs parked behind an earlier update of their key."
     );
+    describe_counter!(
+        ORDER_NEXT_TOTAL,
+        "How a key's next job got its turn: chained, requeued or resumed."
+    );
     describe_gauge!(
         ORDER_MAX_HOLD_SECONDS,
         Unit::Seconds,
         "SLUICE_ORDER_MAX_HOLD: the longest a failing update may hold its key."
+    );
+    describe_counter!(BOTAPI_CALLS_TOTAL, "Bot API calls, by method and outcome.");
+    describe_histogram!(
+        BOTAPI_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time a Bot API call waited in the shared limiter before it was sent."
+    );
+    describe_gauge!(
+        BOTAPI_FROZEN,
+        "1 while a bot's sends are frozen by a 429 from Telegram, per bot."
+    );
+    describe_counter!(
+        BOTAPI_FREEZES_TOTAL,
+        "429 answers from Telegram that froze a bot's sends, per bot."
     );
 }

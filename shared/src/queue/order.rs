@@ -6,7 +6,9 @@
 //! Redis keys, under `<prefix>:order`:
 //! - `:k:<key>` a hash per key with work: `next` (last sequence given out), `done` (last
 //!   finished), `held`/`since` (the sequence holding the key and when its first attempt
-//!   started), `p:<seq>` (a parked job: `<lane>\n<job bytes>`). It expires 10 minutes after the
+//!   started), `p:<seq>` (a parked job: `<lane>\n<job bytes>`; kept while a chain runs it, as
+//!   the copy to resume after a crash), `c` (the apalis task carrying the chain that runs the
+//!   held job, `sluice_worker::order::chain`). It expires 10 minutes after the
 //!   key goes idle (`done == next`), and after `SLUICE_DEDUP_TTL` of silence otherwise.
 //! - `:holds` a sorted set of held keys by hold start (ms): the held-keys gauges.
 //! - `:parked` the number of parked jobs.

@@ -5,13 +5,14 @@ use std::{
     convert::Infallible,
     future::Future,
     io,
+    net::SocketAddr,
     pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
     time::Duration,
 };
 
-use axum::{Router, body::Body};
+use axum::{Router, body::Body, extract::ConnectInfo};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::{Request, Response, body::Incoming, server::conn::http1};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
@@ -37,7 +38,12 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, router: Router, cfg: &ServeConfig) -> Connection {
+    pub(super) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        router: Router,
+        cfg: &ServeConfig,
+    ) -> Connection {
         let watch = Arc::new(Watch {
             phase: Mutex::new(Phase::Idle(Instant::now())),
             changed: Notify::new(),
@@ -51,6 +57,7 @@ impl Connection {
         let service = Tracked {
             inner: TowerToHyperService::new(router),
             watch: watch.clone(),
+            peer: ConnectInfo(peer),
         };
         // Our own timers replace hyper's header timer (see the module docs of `serve`). The read
         // buffer is capped (hyper's default may grow to ~400 KiB) so that what a connection can
@@ -229,6 +236,9 @@ impl AsyncWrite for Activity {
 struct Tracked {
     inner: TowerToHyperService<Router>,
     watch: Arc<Watch>,
+    /// The client's address, as axum's `ConnectInfo` in every request's extensions (the console
+    /// counts failed sign-ins per client).
+    peer: ConnectInfo<SocketAddr>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Tracked {
@@ -236,8 +246,9 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
         self.watch.request_started();
+        req.extensions_mut().insert(self.peer);
         let busy = Busy(self.watch.clone());
         let answer = self.inner.call(req);
         Box::pin(async move {

@@ -68,9 +68,9 @@ pub async fn serve(
             slot = slots.clone().acquire_owned() => slot.map_err(io::Error::other)?,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning; the slot is returned.
                     tracing::warn!(error = %e, "accept failed");
@@ -81,7 +81,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let watched = conn::Connection::new(stream, router.clone(), &cfg);
+        let watched = conn::Connection::new(stream, peer, router.clone(), &cfg);
         tokio::spawn(watched.run(&graceful, slot));
     }
     drop(listener);

@@ -1,46 +1,71 @@
-//! `forward`: POST the raw update to `SLUICE_FORWARD_URL`, so a bot written in any language can
-//! sit behind sluice. 2xx = done; 5xx, 429 or a timeout = retry; other 4xx = dead letter.
+//! `forward`: POST the raw update to its bot's forward URL (`bots update --forward-url`) or
+//! `SLUICE_FORWARD_URL`, so a bot written in any language, with any framework, can sit behind
+//! sluice unmodified. 2xx = done; 5xx, 429 or a timeout = retry; other 4xx = dead letter.
 //! Redirects are not followed: a 301/308 is a dead letter, any other 3xx a retry.
 //!
 //! # Layout
-//! - [`settings`]: the target URL and secrets, checked at start-up.
+//! - [`settings`]: the default target URL and secrets, checked at start-up.
+//! - [`targets`]: each bot's own URL and Telegram secret token, read with a bounded age.
 //! - [`sign`]: the `X-Sluice-Signature` header and the `X-Sluice-Delivery-Id`.
+//! - [`outcome`]: the target's status as a handler outcome.
+//! - [`reply`]: the webhook reply a target may answer with, read and parsed.
+//! - [`replies`]: what becomes of a reply: executed through `ctx.bot_api`, counted, logged.
 
 pub mod error;
+pub mod outcome;
+pub mod replies;
+pub mod reply;
 pub mod settings;
 pub mod sign;
+pub mod targets;
 
 use std::{
     error::Error as _,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use reqwest::{StatusCode, Url, header::RETRY_AFTER, redirect};
-use sluice_shared::telemetry::propagate;
-use sluice_shared::tls::TlsConfig;
+use reqwest::{
+    Url,
+    header::{HeaderValue, RETRY_AFTER},
+    redirect,
+};
+use sluice_shared::{sealed::Keyring, telemetry::propagate, tls::TlsConfig};
 use tracing::{Instrument as _, field::Empty};
 
 use crate::handler::{HandlerContext, HandlerError, Origin, Update, UpdateHandler};
+pub use outcome::classify;
+use replies::Replies;
 use settings::ForwardSettings;
 use sign::{Signer, delivery_id};
+use targets::{BotTarget, BotTargets, TargetError};
 
-/// At most this much of a target's answer is read (and thrown away): enough for the usual short
-/// answer, so the connection goes back to the pool, and never a target's endless stream.
+/// At most this much of a target's answer is read (and thrown away) when it is no reply:
+/// enough for the usual short answer, so the connection goes back to the pool, and never a
+/// target's endless stream.
 const ANSWER_CAP: usize = 64 * 1024;
+
+/// The header Telegram sends a bot's secret token in; a framework's webhook handler checks it.
+pub const SECRET_TOKEN_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 #[derive(Debug, Clone)]
 pub struct Forward {
     client: reqwest::Client,
+    /// `SLUICE_FORWARD_URL`: for bots without their own, and for signed sources.
     url: Url,
     signer: Signer,
+    targets: BotTargets,
+    replies: Replies,
 }
 
 impl Forward {
-    /// An `https://` target is verified against the system's roots and `SLUICE_CA_FILE`.
+    /// An `https://` target is verified against the system's roots and `SLUICE_CA_FILE`; `keys`
+    /// open the bots' sealed webhook secrets.
     pub fn new(
         settings: ForwardSettings,
         timeout: Duration,
         tls: &TlsConfig,
+        keys: Arc<Keyring>,
     ) -> Result<Self, reqwest::Error> {
         sluice_shared::tls::install_provider();
         let private_ca = match tls.ca_pem() {
@@ -58,12 +83,14 @@ impl Forward {
             client,
             url: settings.url,
             signer: settings.signer,
+            targets: BotTargets::new(keys),
+            replies: Replies::default(),
         })
     }
 
     /// A send error as a retry reason, without the URL: reqwest puts the whole URL (with a
     /// `?token=` if it has one) in its errors, and the reason reaches logs and dead letters.
-    fn send_failed(&self, e: reqwest::Error) -> HandlerError {
+    fn send_failed(&self, e: reqwest::Error, url: &Url) -> HandlerError {
         let e = e.without_url();
         let mut reason = format!("forwarding failed: {e}");
         let mut source = e.source();
@@ -72,16 +99,32 @@ impl Forward {
             source = cause.source();
         }
         // The causes come from hyper and the OS and hold no URL today; make sure of it.
-        reason = reason.replace(self.url.as_str(), "[SLUICE_FORWARD_URL]");
-        if let Some(query) = self.url.query().filter(|q| !q.is_empty()) {
+        reason = reason.replace(url.as_str(), "[forward URL]");
+        if let Some(query) = url.query().filter(|q| !q.is_empty()) {
             reason = reason.replace(query, "[redacted]");
         }
         HandlerError::transient(reason)
     }
+
+    /// Bot `bot`'s own target; a signed source has none.
+    async fn target(
+        &self,
+        ctx: &HandlerContext,
+        origin: &Origin,
+    ) -> Result<Option<Arc<BotTarget>>, HandlerError> {
+        let Origin::Telegram { bot, .. } = origin else {
+            return Ok(None);
+        };
+        match self.targets.get(&ctx.db, bot).await {
+            Ok(target) => Ok(Some(target)),
+            Err(e @ TargetError::BadUrl { .. }) => Err(HandlerError::permanent(e)),
+            Err(e) => Err(HandlerError::transient(e)),
+        }
+    }
 }
 
 impl UpdateHandler for Forward {
-    async fn handle(&self, _: &HandlerContext, update: &Update) -> Result<(), HandlerError> {
+    async fn handle(&self, ctx: &HandlerContext, update: &Update) -> Result<(), HandlerError> {
         let body = update.raw.get();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -91,11 +134,16 @@ impl UpdateHandler for Forward {
             // The receiver's contract (docs/forwarding.md): the source's name, and no update id.
             Origin::Signed { source, .. } => (source.as_str(), 0),
         };
+        let target = self.target(ctx, &update.origin).await?;
+        let url = target
+            .as_ref()
+            .and_then(|t| t.url.as_ref())
+            .unwrap_or(&self.url);
         let id = delivery_id(&update.origin);
         let span = tracing::debug_span!("forward", otel.kind = "client", status = Empty);
         let mut request = self
             .client
-            .post(self.url.clone())
+            .post(url.clone())
             .header("content-type", "application/json")
             .header("x-sluice-bot", bot)
             .header("x-sluice-update-id", update_id.to_string())
@@ -106,6 +154,9 @@ impl UpdateHandler for Forward {
                 self.signer.header(now, body.as_bytes()),
             )
             .body(body.to_owned());
+        if let Some(token) = target.as_ref().and_then(|t| t.secret_token.as_ref()) {
+            request = request.header(SECRET_TOKEN_HEADER, secret_header(bot, token.expose())?);
+        }
         if update.replay {
             request = request.header("x-sluice-replay", "1");
         }
@@ -117,121 +168,34 @@ impl UpdateHandler for Forward {
             .send()
             .instrument(span.clone())
             .await
-            .map_err(|e| self.send_failed(e))?;
+            .map_err(|e| self.send_failed(e, url))?;
         span.record("status", resp.status().as_u16());
-        let outcome = classify(
-            resp.status(),
-            resp.headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        drain(resp).await;
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        let outcome = classify(resp.status(), retry_after);
+        // Only a bot's update can be answered with a Bot API call, and only with a 2xx. The
+        // reply runs before the job is acknowledged; whatever becomes of it, the update was
+        // handled and keeps the target's outcome (see `replies`).
+        if outcome.is_ok() && target.is_some() {
+            let parsed = reply::read(resp, ANSWER_CAP).await;
+            self.replies.observe(&ctx.bot_api, bot, parsed).await;
+        } else {
+            reply::drain(resp, ANSWER_CAP).await;
+        }
         outcome
     }
 }
 
-/// Reads the answer up to [`ANSWER_CAP`]; the status has decided already, so errors are moot.
-async fn drain(mut resp: reqwest::Response) {
-    let mut read = 0;
-    while read <= ANSWER_CAP {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => read += chunk.len(),
-            _ => return,
-        }
-    }
-}
-
-/// The forward target's answer, as a handler outcome.
-pub fn classify(status: StatusCode, retry_after: Option<&str>) -> Result<(), HandlerError> {
-    if status.is_success() {
-        return Ok(());
-    }
-    if status.is_redirection() {
-        return Err(redirected(status));
-    }
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-    {
-        let retry_after = retry_after
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        return Err(HandlerError::Transient {
-            reason: format!("forward target answered {status}"),
-            retry_after,
-        });
-    }
-    Err(HandlerError::permanent(format!(
-        "forward target answered {status}"
-    )))
-}
-
-/// 301 and 308 say the target moved for good: only the operator can fix SLUICE_FORWARD_URL, so
-/// retrying is pointless. Any other 3xx may be a passing state of the target: retry. The reason
-/// names the status, never the `Location` (it may carry a token like the URL itself).
-fn redirected(status: StatusCode) -> HandlerError {
-    let reason = format!("forward target answered {status}; redirects are not followed");
-    if matches!(
-        status,
-        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
-    ) {
-        HandlerError::permanent(format!("{reason} (fix SLUICE_FORWARD_URL)"))
-    } else {
-        HandlerError::transient(reason)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_map_to_outcomes() {
-        assert!(classify(StatusCode::NO_CONTENT, None).is_ok());
-        assert!(matches!(
-            classify(StatusCode::BAD_GATEWAY, None),
-            Err(HandlerError::Transient { .. })
-        ));
-        assert_eq!(
-            classify(StatusCode::TOO_MANY_REQUESTS, Some("7")),
-            Err(HandlerError::Transient {
-                reason: "forward target answered 429 Too Many Requests".into(),
-                retry_after: Some(Duration::from_secs(7))
-            })
-        );
-        assert!(matches!(
-            classify(StatusCode::UNPROCESSABLE_ENTITY, None),
-            Err(HandlerError::Permanent(_))
-        ));
-    }
-
-    #[test]
-    fn redirects_fail_permanent_ones_for_good() {
-        for status in [
-            StatusCode::MOVED_PERMANENTLY,
-            StatusCode::PERMANENT_REDIRECT,
-        ] {
-            assert_eq!(
-                classify(status, None),
-                Err(HandlerError::Permanent(format!(
-                    "forward target answered {status}; redirects are not followed (fix SLUICE_FORWARD_URL)"
-                )))
-            );
-        }
-        for status in [
-            StatusCode::FOUND,
-            StatusCode::SEE_OTHER,
-            StatusCode::TEMPORARY_REDIRECT,
-            StatusCode::MULTIPLE_CHOICES,
-            StatusCode::NOT_MODIFIED,
-        ] {
-            assert!(
-                matches!(
-                    classify(status, Some("5")),
-                    Err(HandlerError::Transient { .. })
-                ),
-                "{status}"
-            );
-        }
-    }
+/// The secret as a header value marked sensitive (left out of `Debug` and HTTP/2 tables). The
+/// api only stores Telegram's alphabet (A-Z a-z 0-9 _ -), so this fails only on a forged row.
+fn secret_header(bot: &str, secret: &str) -> Result<HeaderValue, HandlerError> {
+    let mut value = HeaderValue::from_str(secret).map_err(|_| {
+        HandlerError::permanent(format!(
+            "bot '{bot}' has a webhook secret that is not a valid header value"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }

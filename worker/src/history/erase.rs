@@ -18,7 +18,8 @@ use sluice_shared::{
 use sqlx::PgPool;
 
 use super::{args::EraseArgs, queued};
-use crate::{dlq::DeadLetters, retention::BATCH};
+use crate::retention::BATCH;
+use sluice_shared::dlq::DeadLetters;
 
 /// Whose data.
 #[derive(Debug, Clone)]

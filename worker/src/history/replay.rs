@@ -78,9 +78,20 @@ pub async fn run<H: UpdateHandler>(args: ReplayArgs, handler: H) -> anyhow::Resu
     }
     let quota = Quota::per_second(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::MIN);
+    // A replayed handler's replies pass the same shared limits as live ones.
+    let redis = sluice_shared::queue::connect_with(
+        &cfg.redis.redis_url,
+        &cfg.db.tls,
+        std::time::Duration::from_secs(5),
+    )
+    .context("REDIS_URL is not a valid Redis URL")?;
+    let bot_api = crate::bot_api::build(&cfg, pool.clone(), redis)?;
     let shared = Arc::new(Shared {
         handler,
-        ctx: HandlerContext { db: pool.clone() },
+        ctx: HandlerContext {
+            db: pool.clone(),
+            bot_api,
+        },
         policy: RetryPolicy {
             max_attempts: cfg.retry_max_attempts,
             base: cfg.retry_base,

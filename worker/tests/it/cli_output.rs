@@ -4,9 +4,9 @@
 
 use std::{process::Output, time::Duration};
 
+use sluice_shared::dlq::{DeadLetter, DeadLetters};
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, free_port, prefix, redis_url, wait_until};
-use sluice_worker::dlq::{DeadLetter, DeadLetters};
 use tokio::process::Command;
 
 use crate::common::{envelope, spawn_worker};

@@ -90,6 +90,11 @@ impl WorkerProc {
             .and_then(Result::ok)
     }
 
+    /// The process id (for reading its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("worker still running")
+    }
+
     pub async fn metrics(&self) -> String {
         let url = format!("http://127.0.0.1:{}/metrics", self.admin_port);
         match reqwest::get(url).await {

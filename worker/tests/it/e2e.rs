@@ -93,20 +93,27 @@ async fn json_logs_are_one_object_per_line_and_sigterm_exits_zero() {
     let (redis, prefix) = (redis_url(), prefix());
     let log = std::env::temp_dir().join(format!("{prefix}.log"));
     let file = std::fs::File::create(&log).unwrap();
+    let admin = format!("127.0.0.1:{}", sluice_testkit::free_port());
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice-worker"));
     cmd.env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env("SLUICE_QUEUE_PREFIX", &prefix)
-        .env(
-            "SLUICE_ADMIN_ADDR",
-            format!("127.0.0.1:{}", sluice_testkit::free_port()),
-        )
+        .env("SLUICE_ADMIN_ADDR", &admin)
         .env("SLUICE_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stderr(file)
         .kill_on_drop(true);
     let mut child = cmd.spawn().unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // SIGTERM once the worker runs (its signal handler is installed by then): a fixed sleep
+    // sent it during start-up on a loaded machine, where the default action kills the process.
+    let ready = format!("http://{admin}/healthz");
+    let up = wait_until(Duration::from_secs(60), || async {
+        reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    assert!(up, "the worker's admin listener did not answer");
     let pid = child.id().unwrap().to_string();
     tokio::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use serde_json::value::RawValue;
+use sluice_shared::dlq::{DeadLetter, DeadLetterFilter, DeadLetters};
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
 };
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
-use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
 use crate::common::{envelope, push_jobs, row_stats, spawn_worker};
 
@@ -41,7 +41,11 @@ fn nul_event() -> Job {
 }
 
 async fn dead_letters(dead: &DeadLetters) -> Vec<DeadLetter> {
-    dead.list(Some(Lane::Normal), 100).await.unwrap()
+    let normal = DeadLetterFilter {
+        lane: Some(Lane::Normal),
+        ..Default::default()
+    };
+    dead.list(&normal, None, 100).await.unwrap().letters
 }
 
 #[tokio::test]

@@ -161,11 +161,11 @@ async fn transient_failures_retry_permanent_ones_die_and_replay_makes_no_duplica
 async fn purge_removes_old_dead_letters() {
     let (redis, prefix) = (redis_url(), prefix());
     let conn = sluice_shared::queue::connect(&redis, Duration::from_secs(5)).unwrap();
-    let dead = sluice_worker::dlq::DeadLetters::new(conn, &prefix);
+    let dead = sluice_shared::dlq::DeadLetters::new(conn, &prefix);
     let day = 86_400_000;
     let now = chrono_ms();
     for (i, age_days) in [(1, 10), (2, 8), (3, 1)] {
-        let letter = sluice_worker::dlq::DeadLetter {
+        let letter = sluice_shared::dlq::DeadLetter {
             id: format!("id{i}"),
             reason: "test".into(),
             dead_at_ms: now - age_days * day,

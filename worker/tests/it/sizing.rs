@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use sluice_shared::dlq::{DeadLetter, DeadLetters};
 use sluice_shared::{job::Job, lanes::Lane};
 use sluice_testkit::servers::RedisServer;
-use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
 use crate::common::{enqueuer, envelope};
 

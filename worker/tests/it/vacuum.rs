@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
+use sluice_shared::dlq::{DeadLetter, DeadLetters};
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
-use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
 use crate::{
     api::spawn_api,

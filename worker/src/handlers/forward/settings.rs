@@ -32,15 +32,13 @@ impl ForwardSettings {
 /// An absolute `http://` or `https://` URL with a host (https: the system's roots and
 /// `SLUICE_CA_FILE`, see `Forward::new`).
 fn target_url(raw: &str) -> Result<Url, ForwardConfigError> {
-    let url = Url::parse(raw.trim()).map_err(|e| ForwardConfigError::Invalid(e.to_string()))?;
-    match url.scheme() {
-        "http" | "https" => {}
-        other => return Err(ForwardConfigError::Scheme(other.to_owned())),
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(ForwardConfigError::NoHost);
-    }
-    Ok(url)
+    use sluice_shared::forward_url::{UrlProblem, parse};
+    parse(raw).map_err(|e| match e {
+        UrlProblem::Invalid(reason) => ForwardConfigError::Invalid(reason),
+        UrlProblem::Scheme(scheme) => ForwardConfigError::Scheme(scheme),
+        UrlProblem::NoHost => ForwardConfigError::NoHost,
+        UrlProblem::TooLong => ForwardConfigError::Invalid(e.to_string()),
+    })
 }
 
 #[cfg(test)]

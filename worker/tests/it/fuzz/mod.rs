@@ -144,7 +144,7 @@ fn arbitrary_requests_never_panic_never_500_and_every_2xx_gets_its_row() {
     let mut worker = rt.block_on(async { spawn_worker(&db.url, &redis_url(), &prefix, &[]) });
     let dead = rt.block_on(async {
         let conn = sluice_shared::queue::connect(&redis_url(), Duration::from_secs(5)).unwrap();
-        sluice_worker::dlq::DeadLetters::new(conn, &prefix)
+        sluice_shared::dlq::DeadLetters::new(conn, &prefix)
     });
 
     let cases = std::env::var("PROPTEST_CASES")

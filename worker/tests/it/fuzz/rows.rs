@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use sluice_shared::dlq::{DeadLetterFilter, DeadLetters};
 use sluice_shared::job::Origin;
 use sluice_testkit::TestDb;
-use sluice_worker::dlq::DeadLetters;
 
 use super::inputs::{BOT, SOURCE};
 
@@ -116,8 +116,9 @@ async fn storable(db: &TestDb, body: Option<&String>) -> Result<(), String> {
 /// The promises not kept, each with why (bodies cut to 300 bytes).
 pub async fn unkept(db: &TestDb, dead: &DeadLetters, promises: &[Promise]) -> Vec<String> {
     let dead: HashMap<i64, String> = dead
-        .list(None, 100_000)
+        .list(&DeadLetterFilter::default(), None, 100_000)
         .await
+        .map(|page| page.letters)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|l| match l.envelope.origin {

@@ -2,12 +2,12 @@
 
 use chrono::Duration as Ago;
 use serde_json::value::RawValue;
+use sluice_shared::dlq::{DeadLetter, DeadLetters};
 use sluice_shared::{
     job::{Job, Origin},
     lanes::Lane,
 };
 use sluice_testkit::{TestDb, prefix, redis_url};
-use sluice_worker::dlq::{DeadLetter, DeadLetters};
 
 use super::{Row, history, history_ok, insert};
 use crate::common::push_jobs;

@@ -6,6 +6,7 @@
 //! ran in 112 s in debug on a busy 2-core machine. `SLUICE_ORDER_TEST_CHATS` and
 //! `SLUICE_ORDER_TEST_UPDATES` set their size (a smaller run while iterating).
 
+mod hot;
 mod poison;
 mod receiver;
 mod scenarios;

@@ -1,11 +1,10 @@
 //! Changing sources: validation, the insert that refuses a name in use, the locked
 //! read-modify-write of `update`, secret rotation, and the secret-free listing line.
 
-use sluice_shared::sealed::Keyring;
 use sqlx::PgPool;
 
 use super::{Source, store, valid_name};
-use crate::signature::Secret;
+use crate::{sealed::Keyring, secret::Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourcesError {
@@ -36,7 +35,7 @@ pub async fn add_sealed(db: &PgPool, keys: &Keyring, s: &Source) -> Result<(), S
     if !valid_name(&s.name) {
         return Err(SourcesError::BadName(s.name.clone()));
     }
-    let mut tx = sluice_shared::db::begin(db).await?;
+    let mut tx = crate::db::begin(db).await?;
     let id = store::next_id(&mut *tx).await?;
     if !store::insert(&mut *tx, keys, id, s).await? {
         return Err(SourcesError::Exists(s.name.clone()));
@@ -62,7 +61,7 @@ pub async fn update_sealed(
     name: &str,
     change: impl FnOnce(&mut Source) -> Result<(), SourcesError>,
 ) -> Result<Source, SourcesError> {
-    let mut tx = sluice_shared::db::begin(db).await?;
+    let mut tx = crate::db::begin(db).await?;
     let (id, found) = store::get_for_update(&mut *tx, keys, name)
         .await?
         .ok_or_else(|| SourcesError::NotFound(name.to_owned()))?;
@@ -71,6 +70,14 @@ pub async fn update_sealed(
     store::update(&mut *tx, keys, id, &s).await?;
     tx.commit().await?;
     Ok(s)
+}
+
+/// Deletes source `name`; its webhook answers 404 once the api's registry has reloaded.
+pub async fn remove(db: &PgPool, name: &str) -> Result<(), SourcesError> {
+    if !store::remove(db, name).await? {
+        return Err(SourcesError::NotFound(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// The secret changes of `sources update`.
