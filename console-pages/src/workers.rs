@@ -38,6 +38,8 @@ pub fn render_workers(ctx: &PageContext, view: &WorkersView) -> Markup {
     };
     let stale_count = view.workers.iter().filter(|w| stale(w)).count();
     let in_flight: u64 = view.workers.iter().map(|w| w.in_flight).sum();
+    // apalis-redis keeps no start time: the column appears only when a row has one.
+    let started = view.workers.iter().any(|w| w.started_at.is_some());
     let body = html! {
         p.meta {
             (view.workers.len()) " consumers · " (stale_count) " stale (no heartbeat for "
@@ -45,7 +47,7 @@ pub fn render_workers(ctx: &PageContext, view: &WorkersView) -> Markup {
         }
         table.grid #workers {
             thead { tr {
-                th { "Consumer" } th { "Lane" } th { "Host" } th { "Started" }
+                th { "Consumer" } th { "Lane" } th { "Host" } @if started { th { "Started" } }
                 th { "Last heartbeat" } th.num { "In flight" }
             } }
             tbody {
@@ -54,7 +56,9 @@ pub fn render_workers(ctx: &PageContext, view: &WorkersView) -> Markup {
                         td.mono { (w.name) }
                         td { (w.lane) }
                         td.mono { (w.host) }
-                        td { (w.started_at.map(|t| format::ago(ctx.now, t) + " ago").unwrap_or_else(|| "–".into())) }
+                        @if started {
+                            td { (w.started_at.map(|t| format::ago(ctx.now, t) + " ago").unwrap_or_else(|| "–".into())) }
+                        }
                         td title=(format::timestamp(w.last_heartbeat)) {
                             (format::ago(ctx.now, w.last_heartbeat)) " ago"
                             @if stale(w) { " " span.tag.warn { "stale" } }
@@ -65,7 +69,7 @@ pub fn render_workers(ctx: &PageContext, view: &WorkersView) -> Markup {
                         }
                     }
                 }
-                @if view.workers.is_empty() { tr { td.empty colspan="6" { "No live consumers." } } }
+                @if view.workers.is_empty() { tr { td.empty colspan=(if started { "6" } else { "5" }) { "No live consumers." } } }
             }
         }
     };

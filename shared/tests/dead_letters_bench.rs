@@ -8,127 +8,16 @@
 //! # DLQ_BENCH_JOBS / DLQ_BENCH_LETTERS change the sizes (e.g. 10000 / 5000 for a quick run)
 //! ```
 
-use std::{
-    future::Future,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use redis::{AsyncCommands, aio::ConnectionManager};
-use serde_json::value::RawValue;
 use sluice_shared::{
-    dlq::{DeadLetter, DeadLetterFilter, DeadLetters, OriginFilter, Target},
-    job::{Job, Origin},
+    dlq::{DeadLetterFilter, DeadLetters, OriginFilter, Target},
     lanes::Lane,
-    queue::{PushOptions, Pusher, QueueConfig, connect},
+    queue::connect,
 };
+use sluice_testkit::scale::{NOON, fill_jobs, fill_letters, ms, size, time20 as time};
 use ulid::Ulid;
-
-const NOON: i64 = 1_796_299_200_000; // 2026-12-03T12:00:00Z
-const BOTS: usize = 50;
-/// Reasons in rotation; `RARE` is given to one letter in 10 000.
-const REASONS: [&str; 5] = [
-    "permanent: forward target answered 422 Unprocessable Entity",
-    "transient: forward target timed out after 30s",
-    "held its ordering key for 300.0s (SLUICE_ORDER_MAX_HOLD): connection refused",
-    "permanent: forward target answered 410 Gone",
-    "transient: storing the job: pool timed out",
-];
-const RARE: &str = "permanent: payload rejected by a handler panic (rare)";
-
-fn size(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn job(bot: usize, n: i64, lane: Lane) -> Job {
-    let payload = format!(
-        r#"{{"update_id":{n},"message":{{"message_id":{n},"chat":{{"id":{n},"type":"private"}},"date":1764000000,"text":"hello there, this is update {n}"}}}}"#
-    );
-    Job {
-        origin: Origin::Telegram {
-            bot: format!("bot{bot:02}"),
-            update_id: n,
-            chat: Some(n % 5000),
-            user: Some(n % 5000),
-        },
-        kind: "message".into(),
-        lane,
-        received_at_ms: NOON,
-        payload: RawValue::from_string(payload).unwrap(),
-        attempt: 5,
-        traceparent: None,
-    }
-}
-
-async fn fill_jobs(conn: &ConnectionManager, prefix: &str, n: usize) {
-    let queue = QueueConfig {
-        dedup_ttl: Duration::from_secs(25 * 3600),
-    };
-    let pusher = Pusher::new(conn.clone(), prefix, &queue, PushOptions::default());
-    let mut i = 0;
-    while i < n {
-        let lane = Lane::ALL[(i / 1000) % 3];
-        let batch: Vec<(Vec<u8>, Option<String>)> = (i..(i + 1000).min(n))
-            .map(|k| {
-                let j = job(k % BOTS, k as i64, lane);
-                (serde_json::to_vec(&j).unwrap(), Some(j.origin.dedup_key()))
-            })
-            .collect();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        pusher.push_encoded(lane, &batch, deadline).await.unwrap();
-        i += 1000;
-    }
-}
-
-/// Letters one a second-ish over the day before noon and the afternoon after it.
-fn letter(k: usize) -> DeadLetter {
-    let reason = if k % 10_000 == 7 {
-        RARE
-    } else {
-        REASONS[k % REASONS.len()]
-    };
-    let lane = Lane::ALL[k % 3];
-    DeadLetter {
-        id: Ulid::generate().to_string(),
-        reason: reason.into(),
-        dead_at_ms: NOON - 43_200_000 + (k as i64) * 777,
-        envelope: job((k * 7) % BOTS, 10_000_000 + k as i64, lane),
-    }
-}
-
-async fn fill_letters(dead: &DeadLetters, n: usize) -> Vec<DeadLetter> {
-    let mut kept = Vec::new();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
-        let letters: Vec<DeadLetter> = chunk.iter().map(|&k| letter(k)).collect();
-        futures::future::try_join_all(letters.iter().map(|l| dead.put(l)))
-            .await
-            .unwrap();
-        kept.push(letters[0].clone());
-    }
-    kept
-}
-
-/// Runs `op` 20 times; answers (median, max) and what the last run said.
-async fn time<F, Fut>(mut op: F) -> (Duration, Duration, String)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = String>,
-{
-    let (mut runs, mut said) = (Vec::new(), String::new());
-    for _ in 0..20 {
-        let t = Instant::now();
-        said = op().await;
-        runs.push(t.elapsed());
-    }
-    runs.sort();
-    (runs[runs.len() / 2], runs[runs.len() - 1], said)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: fills Redis with 1 000 000 jobs; run by hand (see the file's doc)"]
@@ -145,10 +34,10 @@ async fn console_questions_at_scale() {
     );
     let dead = DeadLetters::new(conn.clone(), &prefix);
     let t = Instant::now();
-    fill_jobs(&conn, &prefix, jobs).await;
+    fill_jobs(&conn, &prefix, jobs).await.unwrap();
     let fill_jobs_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let sample = fill_letters(&dead, letters).await;
+    let sample = fill_letters(&dead, letters).await.unwrap();
     println!(
         "filled {jobs} jobs in {fill_jobs_s:.1} s and {letters} dead letters in {:.1} s",
         t.elapsed().as_secs_f64()

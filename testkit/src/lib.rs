@@ -15,6 +15,7 @@
 pub mod binaries;
 pub mod bots;
 pub mod browser;
+pub mod scale;
 pub mod servers;
 pub mod settings;
 pub mod telegram_stand_in;

@@ -43,6 +43,13 @@ pub struct Signed {
 }
 
 pub async fn spawn() -> TestConsole {
+    // The dead-letter and workers views never touch Postgres: a pool that connects only when
+    // asked.
+    spawn_on(sqlx::PgPool::connect_lazy(&sluice_testkit::admin_database_url()).unwrap()).await
+}
+
+/// [`spawn`] with the bots and sources of the database behind `db`.
+pub async fn spawn_on(db: sqlx::PgPool) -> TestConsole {
     let prefix = sluice_testkit::prefix();
     let client = redis::Client::open(sluice_testkit::redis_url()).unwrap();
     let redis = client.get_connection_manager().await.unwrap();
@@ -57,9 +64,8 @@ pub async fn spawn() -> TestConsole {
         &prefix,
         Arrivals::default(),
         Ordering::Chat,
-        // The dead-letter and workers views never touch Postgres: a pool that connects only
-        // when asked, and a keyring that can seal nothing.
-        sqlx::PgPool::connect_lazy(&sluice_testkit::admin_database_url()).unwrap(),
+        db,
+        // A keyring that can seal nothing: these tests store no token.
         std::sync::Arc::new(sluice_shared::sealed::Keyring::new(None, None).unwrap()),
     )
     .expect("a token digest is configured");

@@ -19,10 +19,13 @@
 //! - `measure`: one measured wrk run and the CPU, RSS and Redis figures around it;
 //! - `phases`: (a), (b), (c) and the reference at (c)'s rate;
 //! - `backlog`, `drain`, `drain_stats`: (d) and its figures;
+//! - `console_idle`: with `BENCH_CONSOLE_ROUNDS`, the api with and without an idle console
+//!   instead of (b)–(d);
 //! - `machine`, `summary`, `assemble`, `print`: the JSON summary and its printed form.
 
 mod assemble;
 mod backlog;
+mod console_idle;
 mod drain;
 pub mod drain_stats;
 mod machine;
@@ -91,6 +94,13 @@ pub struct IngressArgs {
     pub bench_api_admin: SocketAddr,
     #[arg(long, env, default_value = "127.0.0.1:19091")]
     pub bench_worker_admin: SocketAddr,
+    /// The operator console's listener in the console rounds.
+    #[arg(long, env, default_value = "127.0.0.1:19092")]
+    pub bench_console_addr: SocketAddr,
+    /// Instead of (b)–(d): this many rounds of sluice-api without and with an idle operator
+    /// console, alternating (0: the normal run).
+    #[arg(long, env, default_value_t = 0)]
+    pub bench_console_rounds: u32,
     /// Updates the drain phase starts from.
     #[arg(long, env, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub bench_backlog: u64,
@@ -148,6 +158,9 @@ pub async fn run(args: IngressArgs) -> anyhow::Result<ExitCode> {
 async fn bench(args: &IngressArgs, ts: &str, res: &mut setup::Resources) -> anyhow::Result<()> {
     let ctx = setup::prepare(args, res).await?;
     let a = phases::reference(&ctx).await?;
+    if args.bench_console_rounds > 0 {
+        return console_idle::rounds(&ctx, &a, args.bench_console_rounds).await;
+    }
     let mut api = phases::start_api(&ctx).await?;
     let b = phases::api(&ctx, &mut api).await?;
     let half_rate = (b.wrk.rps / 2.0).floor() as u64;

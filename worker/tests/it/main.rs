@@ -6,6 +6,7 @@ mod api;
 mod budget;
 mod cli_output;
 mod common;
+mod console_browser;
 mod crash;
 mod durability;
 mod e2e;

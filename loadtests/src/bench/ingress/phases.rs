@@ -85,18 +85,27 @@ pub(crate) async fn reference_fixed_rate(ctx: &Ctx, rate: u64) -> anyhow::Result
 pub(crate) struct Api {
     pub process: Started,
     pub rss_idle_kib: u64,
-    url: String,
+    pub url: String,
 }
 
 /// Starts sluice-api with admission control off unless the environment says otherwise: this
 /// measures the durable path, and the default limits (2000/s global, 20/min per chat) would
 /// turn the benchmark's load into 429s by design.
 pub(crate) async fn start_api(ctx: &Ctx) -> anyhow::Result<Api> {
-    let args = &ctx.args;
     say(format!(
         "(b) sluice-api on {}, queue prefix {}",
-        args.bench_api_addr, ctx.prefix
+        ctx.args.bench_api_addr, ctx.prefix
     ));
+    start_api_with(ctx, "sluice-api", &[]).await
+}
+
+/// [`start_api`] with `env` on top, its output in `<run>/<name>.log`.
+pub(crate) async fn start_api_with(
+    ctx: &Ctx,
+    name: &str,
+    env: &[(&str, String)],
+) -> anyhow::Result<Api> {
+    let args = &ctx.args;
     let mut cmd = Command::new(ctx.bin.join("sluice-api"));
     cmd.env("SLUICE_API_ADDR", args.bench_api_addr.to_string())
         .env("SLUICE_ADMIN_ADDR", args.bench_api_admin.to_string())
@@ -108,7 +117,13 @@ pub(crate) async fn start_api(ctx: &Ctx) -> anyhow::Result<Api> {
         .env("SLUICE_SHED_DEPTH_HIGH", &args.sluice_shed_depth_high)
         .env("SLUICE_SHED_DEPTH_NORMAL", &args.sluice_shed_depth_normal)
         .env("SLUICE_SHED_DEPTH_LOW", &args.sluice_shed_depth_low);
-    let mut process = Started::spawn("sluice-api", cmd, &ctx.out)?;
+    // The console is on only where a phase asks for it (the console rounds), not because the
+    // caller's environment happens to carry a token digest.
+    cmd.env_remove("SLUICE_CONSOLE_TOKEN_SHA256");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut process = Started::spawn(name, cmd, &ctx.out)?;
     process
         .wait_ready(args.bench_api_admin, Duration::from_secs(60))
         .await?;
@@ -124,12 +139,15 @@ pub(crate) async fn start_api(ctx: &Ctx) -> anyhow::Result<Api> {
 
 /// One hand-made update must be queued (`{"ok":true,"id":…}`) before anything is measured.
 async fn accepts_an_update(ctx: &Ctx, url: &str) -> anyhow::Result<()> {
+    // A new id at every start: a restarted api would answer a repeat as a duplicate.
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let answer = reqwest::Client::new()
         .post(url)
         .timeout(Duration::from_secs(5))
         .header("Content-Type", "application/json")
         .header("X-Telegram-Bot-Api-Secret-Token", &ctx.secret)
-        .body(r#"{"update_id":1,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"date":1,"text":"hi"}}"#)
+        .body(format!(r#"{{"update_id":{id},"message":{{"message_id":1,"chat":{{"id":1,"type":"private"}},"date":1,"text":"hi"}}}}"#))
         .send()
         .await
         .context("posting a test update to sluice-api")?

@@ -110,6 +110,7 @@ pub(crate) async fn prepare(args: &IngressArgs, res: &mut Resources) -> anyhow::
         args.bench_api_addr,
         args.bench_api_admin,
         args.bench_worker_admin,
+        args.bench_console_addr,
     ] {
         anyhow::ensure!(
             !port_open(addr).await,
