@@ -63,9 +63,10 @@ pub struct WorkerConfig {
           default_value = "50ms", value_parser = duration_at_least(MS))]
     pub poll_interval: Duration,
 
-    /// Jobs fetched from Redis in one round trip.
+    /// Jobs fetched from Redis in one round trip, at most as many as a lane may run at once (its
+    /// concurrency plus its row window), so no fetched job waits in this process for a slot.
     #[arg(long = "fetch-batch", env = "SLUICE_FETCH_BATCH", value_name = "SLUICE_FETCH_BATCH",
-          default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+          default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub fetch_batch: u32,
 
     /// Shares of the capacity when several lanes have work: "high=8,normal=4,low=1". Idle
@@ -144,7 +145,7 @@ pub struct WorkerConfig {
 
     /// Rows per batched insert into `updates`.
     #[arg(long = "insert-batch", env = "SLUICE_INSERT_BATCH", value_name = "SLUICE_INSERT_BATCH",
-          default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+          default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub insert_batch: u32,
 
     /// Batched inserts in flight at once (each holds one pooled connection).

@@ -187,7 +187,7 @@ impl<H: UpdateHandler> Worker<H> {
                 // Each lane may hold the whole capacity when the others are idle; the scheduler
                 // decides who runs when they compete. Beyond it, the row window: jobs whose rows
                 // are being written, which hold no permit.
-                concurrency: self.cfg.concurrency as usize + self.row_window(),
+                concurrency: self.lane_window(),
                 poll_interval: self.cfg.poll_interval,
             };
             let (health, stop) = (self.health.clone(), stop_rx.clone());
@@ -254,6 +254,11 @@ impl<H: UpdateHandler> Worker<H> {
         }
     }
 
+    /// Jobs one lane's consumer runs at once: the handler capacity and the row window.
+    fn lane_window(&self) -> usize {
+        self.cfg.concurrency as usize + self.row_window()
+    }
+
     fn lane_config(&self, lane: Lane) -> apalis_redis::Config {
         let orphan = self.cfg.orphan_timeout.max(Duration::from_secs(2));
         // Heartbeat often enough that a live worker is never mistaken for a dead one; a worker is
@@ -263,7 +268,9 @@ impl<H: UpdateHandler> Worker<H> {
         lane_config(&self.cfg.redis.queue_prefix, lane, &self.cfg.queue)
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(missed)
-            .batch_size(self.cfg.fetch_batch as usize)
+            // Never more than the lane runs at once: the rest would wait in this process, out of
+            // reach of the other replicas, while they are idle.
+            .batch_size((self.cfg.fetch_batch as usize).min(self.lane_window()))
             // Keep on: in apalis-redis 1.0 this flag also gates the acknowledgement itself (without
             // it no job ever leaves its worker's in-flight set).
             .persist_results(true)

@@ -133,7 +133,14 @@ pub async fn insert_updates(
             .push(chrono::DateTime::from_timestamp_millis(r.received_at_ms).unwrap_or_default());
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    let handled = sqlx::query_scalar(INSERT_UPDATES)
+    // Planned at every call (an unnamed statement): the stores-only text leaves out the read of
+    // `handled_at`, whose join over every partition of `updates` is most of the planning.
+    let sql = if stores_only {
+        INSERT_UPDATES_STORED
+    } else {
+        INSERT_UPDATES
+    };
+    let handled = sqlx::query_scalar(sql)
         .persistent(false)
         .bind(bot)
         .bind(update_id)
@@ -175,6 +182,27 @@ const INSERT_UPDATES: &str = "WITH t AS (
    JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
    JOIN updates x ON x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
   WHERE NOT $10::bool AND x.handled_at IS NOT NULL";
+
+/// [`INSERT_UPDATES`] for a stores-only handler: the rows are written handled, and nobody asks
+/// which were handled before (same parameters, no rows answered).
+const INSERT_UPDATES_STORED: &str = "WITH t AS (
+   SELECT DISTINCT ON (b, u) *
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
+                 $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
+    ORDER BY b, u
+ ), claimed AS (
+   INSERT INTO update_keys (bot, update_id, received_at)
+   SELECT b, u, r FROM t
+   ON CONFLICT (bot, update_id) DO NOTHING
+   RETURNING bot, update_id
+ ), ins AS (
+   INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id,
+                        received_at, handled_at)
+   SELECT b, u, k, c, us, l, p::jsonb, j, r, now()
+     FROM t JOIN claimed ON claimed.bot = t.b AND claimed.update_id = t.u
+   ON CONFLICT DO NOTHING
+ )
+ SELECT j FROM t WHERE NOT $10::bool";
 
 /// Inserts a signed event's row; an event already there for (source, idempotency key) is left
 /// alone. `stores_only` as in [`insert_updates`].

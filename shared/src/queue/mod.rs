@@ -90,7 +90,11 @@ pub fn connect(url: &str, response_timeout: Duration) -> redis::RedisResult<Conn
 /// trusting the system's roots and `SLUICE_CA_FILE`.
 pub fn client(url: &str, tls: &TlsConfig) -> redis::RedisResult<redis::Client> {
     crate::tls::install_provider();
-    let info = redis::IntoConnectionInfo::into_connection_info(url)?;
+    // Without TCP_NODELAY (redis-rs's default is off) a command written while the previous
+    // one's reply is outstanding waits for that reply's ACK: pipelined scripts queue behind
+    // each other on the multiplexed connection.
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
     let speaks_tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
     match tls.redis_roots() {
         Some(roots) if speaks_tls => redis::Client::build_with_tls(

@@ -193,9 +193,9 @@ pub struct DrainArgs {
 pub struct WorkerSettings {
     #[arg(skip = env_or("SLUICE_WORKER_CONCURRENCY", "16"))]
     pub concurrency: String,
-    #[arg(skip = env_or("SLUICE_FETCH_BATCH", "32"))]
+    #[arg(skip = env_or("SLUICE_FETCH_BATCH", "256"))]
     pub fetch_batch: String,
-    #[arg(skip = env_or("SLUICE_INSERT_BATCH", "128"))]
+    #[arg(skip = env_or("SLUICE_INSERT_BATCH", "512"))]
     pub insert_batch: String,
     #[arg(skip = env_or("SLUICE_INSERT_PARALLEL", "4"))]
     pub insert_parallel: String,
