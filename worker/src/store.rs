@@ -158,10 +158,10 @@ pub async fn insert_updates(
     Ok(handled)
 }
 
-/// Claims each row's key, inserts the rows whose key was new (once per key even if a batch holds
-/// one twice), and reads `handled_at` of the rows that were there already, found through their
-/// key's `received_at` (one partition each). $10: `stores_only`.
-const INSERT_UPDATES: &str = "WITH t AS (
+/// The statement's part both texts share: the batch, the key claims and the new rows.
+macro_rules! insert_updates_ctes {
+    () => {
+        "WITH t AS (
    SELECT DISTINCT ON (b, u) *
      FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
                  $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
@@ -178,31 +178,27 @@ const INSERT_UPDATES: &str = "WITH t AS (
      FROM t JOIN claimed ON claimed.bot = t.b AND claimed.update_id = t.u
    ON CONFLICT DO NOTHING
  )
- SELECT t.j FROM t
+"
+    };
+}
+
+/// Claims each row's key, inserts the rows whose key was new (once per key even if a batch holds
+/// one twice), and reads `handled_at` of the rows that were there already, found through their
+/// key's `received_at` (one partition each). $10: `stores_only`.
+const INSERT_UPDATES: &str = concat!(
+    insert_updates_ctes!(),
+    " SELECT t.j FROM t
    JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
    JOIN updates x ON x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
-  WHERE NOT $10::bool AND x.handled_at IS NOT NULL";
+  WHERE NOT $10::bool AND x.handled_at IS NOT NULL"
+);
 
 /// [`INSERT_UPDATES`] for a stores-only handler: the rows are written handled, and nobody asks
 /// which were handled before (same parameters, no rows answered).
-const INSERT_UPDATES_STORED: &str = "WITH t AS (
-   SELECT DISTINCT ON (b, u) *
-     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
-                 $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
-    ORDER BY b, u
- ), claimed AS (
-   INSERT INTO update_keys (bot, update_id, received_at)
-   SELECT b, u, r FROM t
-   ON CONFLICT (bot, update_id) DO NOTHING
-   RETURNING bot, update_id
- ), ins AS (
-   INSERT INTO updates (bot, update_id, kind, chat_id, user_id, lane, payload, job_id,
-                        received_at, handled_at)
-   SELECT b, u, k, c, us, l, p::jsonb, j, r, now()
-     FROM t JOIN claimed ON claimed.bot = t.b AND claimed.update_id = t.u
-   ON CONFLICT DO NOTHING
- )
- SELECT j FROM t WHERE NOT $10::bool";
+const INSERT_UPDATES_STORED: &str = concat!(
+    insert_updates_ctes!(),
+    " SELECT j FROM t WHERE NOT $10::bool"
+);
 
 /// Inserts a signed event's row; an event already there for (source, idempotency key) is left
 /// alone. `stores_only` as in [`insert_updates`].
