@@ -108,7 +108,8 @@ pub const ORDER_KEYS_HELD: &str = "sluice_order_keys_held";
 pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
 /// Jobs parked behind an earlier update of their key; aggregate with `max`.
 pub const ORDER_PARKED: &str = "sluice_order_parked";
-/// How a key's next job got its turn once the job before it finished, by `how`: `chained`
+/// How a key's next job got its turn once the job before it finished, by `how`: `handed` (it
+/// was waiting in the finishing worker's memory), `chained`
 /// (handed to the finishing slot, no re-queue), `requeued` (to the front of its lane: the chain
 /// reached its bound, or the worker is stopping) or `resumed` (a chain taken over after its
 /// worker died).

@@ -25,6 +25,7 @@ use crate::store::{self, StoreError};
 struct Pending {
     bot: String,
     update_id: i64,
+    at: chrono::DateTime<chrono::Utc>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -43,7 +44,11 @@ impl HandledMarks {
     }
 
     /// Returns once `handled_at` is committed for the job's row.
-    pub async fn mark(&self, job: &Job) -> Result<(), StoreError> {
+    pub async fn mark(
+        &self,
+        job: &Job,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         match &job.origin {
             Origin::Telegram { bot, update_id, .. } => {
@@ -51,22 +56,25 @@ impl HandledMarks {
                 let pending = Pending {
                     bot: bot.clone(),
                     update_id: *update_id,
+                    at,
                     reply,
                 };
                 self.tx.send(pending).await.map_err(|_| closed())?;
                 rx.await.unwrap_or_else(|_| Err(closed()))
             }
-            Origin::Signed { source, key, .. } => store::mark_event_handled(&self.db, source, key)
-                .await
-                .map_err(StoreError::from),
+            Origin::Signed { source, key, .. } => {
+                store::mark_event_handled(&self.db, source, key, at)
+                    .await
+                    .map_err(StoreError::from)
+            }
         }
     }
 }
 
 async fn mark(db: PgPool, batch: Vec<Pending>) {
-    let mut keys: Vec<(&str, i64)> = batch
+    let mut keys: Vec<(&str, i64, chrono::DateTime<chrono::Utc>)> = batch
         .iter()
-        .map(|p| (p.bot.as_str(), p.update_id))
+        .map(|p| (p.bot.as_str(), p.update_id, p.at))
         .collect();
     let result = store::mark_updates_handled(&db, &mut keys)
         .await

@@ -27,8 +27,9 @@ use crate::{
     handled::HandledMarks,
     handler::{HandlerContext, HandlerError, Update, UpdateHandler},
     order::{
-        Orderer, Start,
+        Next, Orderer, Start,
         chain::{Chain, Chained},
+        local::{Entry, Handoff, Lead, LocalKeys, Waiter},
     },
     retry::{Decision, RetryPolicy},
     rows::{RIDE_OUT, RowWriter},
@@ -51,6 +52,8 @@ pub struct Runtime<H> {
     pub gate: DbGate,
     /// Per-key ordering: which job may start, and waking the next one.
     pub order: Arc<Orderer>,
+    /// Jobs of a key waiting in this process for its job that runs (`order::local`).
+    pub local: Arc<LocalKeys>,
     /// `handled_at` marks left running behind ordered jobs (see [`execute`]); the worker waits
     /// for them before it exits.
     pub marks: tokio_util::task::TaskTracker,
@@ -130,25 +133,37 @@ async fn settle<H: UpdateHandler>(
     }
     let job_id = task_id.to_string();
     let mut chain = Chain::new(job_id.clone());
-    // Its turn first: a job parked behind its key writes no row and runs nothing yet, so the
-    // rows (and `handled_at`) of a key follow its order whatever the handler.
-    let next = match take_turn(&rt.order, tag.as_ref(), &job_id, job.lane).await? {
-        Turn::Run(hold) => {
-            attempt(&rt, &worker, &job, &job_id, tag.as_ref(), hold, &mut chain).await?
+    // Its turn first: a job that waits behind its key runs nothing yet, and only a handler
+    // that does more than store writes its row meanwhile, so the rows (and `handled_at`) of a
+    // key follow its order whatever the handler.
+    let next = match arrive(&rt, &job, &job_id, tag.as_ref()).await? {
+        Arrival::Run { hold, lead, seen } => {
+            let turn = Turn { hold, lead, seen };
+            attempt(&rt, &worker, &job, &job_id, tag.as_ref(), turn, &mut chain).await?
         }
         // This task carried a chain when its worker died: the chained job runs on here.
-        Turn::Resume(chained) => Some(chained),
+        Arrival::Resume(chained, lead) => Some((chained, lead)),
         // Parked on its key (its bytes are there), or finished before: this task is done.
-        Turn::Skip(outcome) => {
-            metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
-                .increment(1);
+        Arrival::Skip(outcome) => {
+            count(lane, outcome);
             None
         }
+        // Run by the job before it, in one run (`order::local`).
+        Arrival::Ran(Ok(outcome)) => {
+            count(lane, outcome);
+            None
+        }
+        Arrival::Ran(Err(e)) => return Err(e.into()),
     };
-    if let Some(first) = next {
-        carry(&rt, &worker, chain, first).await?;
+    if let Some((first, lead)) = next {
+        carry(&rt, &worker, chain, first, lead).await?;
     }
     Ok(())
+}
+
+fn count(lane: &'static str, outcome: &'static str) {
+    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
+        .increment(1);
 }
 
 /// Runs the jobs handed to this slot one after the other, each under its own job id and span,
@@ -158,12 +173,13 @@ async fn carry<H: UpdateHandler>(
     worker: &WorkerContext,
     mut chain: Chain,
     first: Chained,
+    lead: Option<Lead>,
 ) -> Result<(), BoxDynError> {
-    let mut next = Some(first);
-    while let Some(chained) = next.take() {
+    let mut next = Some((first, lead));
+    while let Some((chained, lead)) = next.take() {
         let job_id = Ulid::generate().to_string();
         let span = job_span(&chained.job, &job_id);
-        next = run_chained(rt, worker, &mut chain, chained, &job_id)
+        next = run_chained(rt, worker, &mut chain, chained, lead, &job_id)
             .instrument(span)
             .await?;
     }
@@ -175,9 +191,15 @@ async fn run_chained<H: UpdateHandler>(
     worker: &WorkerContext,
     chain: &mut Chain,
     chained: Chained,
+    lead: Option<Lead>,
     job_id: &str,
-) -> Result<Option<Chained>, BoxDynError> {
-    let Chained { tag, since_ms, job } = chained;
+) -> Result<Option<(Chained, Option<Lead>)>, BoxDynError> {
+    let Chained {
+        tag,
+        since_ms,
+        job,
+        written,
+    } = chained;
     if rt.gate.is_paused() {
         // The lanes paused between two jobs of the chain: it goes back to its lane, its key
         // still held, like a fetched job.
@@ -190,31 +212,63 @@ async fn run_chained<H: UpdateHandler>(
             .increment(1);
         return Ok(None);
     }
-    let hold = Hold {
-        tag: tag.clone(),
-        since_ms,
-        chained: true,
+    let turn = Turn {
+        hold: Some(Hold {
+            tag: tag.clone(),
+            since_ms,
+            chained: true,
+        }),
+        lead,
+        seen: written.then_some(Seen::Unhandled),
     };
-    attempt(rt, worker, &job, job_id, Some(&tag), Some(hold), chain).await
+    attempt(rt, worker, &job, job_id, Some(&tag), turn, chain).await
 }
 
-/// One attempt of a job that may run now (`hold`: the key it holds, if ordered): the row, the
-/// handler, then done, retried or dead. Answers the key's next job when it is handed to this
-/// slot.
+/// A job that may run now.
+struct Turn {
+    /// The key it holds, if ordered.
+    hold: Option<Hold>,
+    /// Its key is led in this process: waiters may be handed the key or written with it.
+    lead: Option<Lead>,
+    /// Its row, when it was written while the job waited.
+    seen: Option<Seen>,
+}
+
+/// One attempt of a job that may run now (`turn.hold`: the key it holds, if ordered): the row,
+/// the handler, then done, retried or dead. Answers the key's next job when it is handed to
+/// this slot.
 async fn attempt<H: UpdateHandler>(
     rt: &Runtime<H>,
     worker: &WorkerContext,
     job: &Job,
     job_id: &str,
     tag: Option<&OrderTag>,
-    hold: Option<Hold>,
+    turn: Turn,
     chain: &mut Chain,
-) -> Result<Option<Chained>, BoxDynError> {
+) -> Result<Option<(Chained, Option<Lead>)>, BoxDynError> {
+    let Turn { hold, lead, seen } = turn;
     let lane = job.lane.as_str();
     // The row before the permit: the permits bound the handlers, not the rows, so every fetched
     // job's row can join the next batched insert (see `startup::row_window`). The job is still
     // acknowledged only after its row is committed.
-    let stored = caught(job, store_row(rt, job, job_id, worker)).await;
+    let mut run = Vec::new();
+    let stored = match seen {
+        Some(seen) => (Ok(seen), false),
+        None => match (&lead, &hold) {
+            (Some(lead), Some(hold)) if rt.handler.stores_only() => {
+                run = lead.take_run(hold.tag.seq);
+                match write_run(rt, job, job_id, &run).await {
+                    Some(seen) => (Ok(seen), false),
+                    None => {
+                        // One at a time then, through the usual ride-out.
+                        lead.put_back(std::mem::take(&mut run));
+                        caught(job, store_row(rt, job, job_id, worker)).await
+                    }
+                }
+            }
+            _ => caught(job, store_row(rt, job, job_id, worker)).await,
+        },
+    };
     let _permit = rt
         .scheduler
         .acquire(job.lane)
@@ -252,50 +306,200 @@ async fn attempt<H: UpdateHandler>(
             // The key moves on only now: an error here leaves the job to apalis's retry, whose
             // re-run is stale (or runs again, at least once) and finishes the key then.
             chain.ran();
-            next = rt
+            let last = run.last().map_or(hold.tag.seq, |(seq, _)| *seq);
+            let waiter = lead.as_ref().and_then(|lead| lead.take(last + 1));
+            let carrier = match waiter {
+                Some(_) => None,
+                None => chain.carrier(worker.is_shutting_down()),
+            };
+            let tag = OrderTag {
+                key: hold.tag.key.clone(),
+                seq: last,
+            };
+            let finished = rt
                 .order
-                .finish(&hold.tag, chain.carrier(worker.is_shutting_down()))
-                .await?;
+                .finish(&tag, hold.tag.seq, carrier, waiter.is_some())
+                .await;
+            let ran = finished.as_ref().map(|_| "done").map_err(|e| e.to_string());
+            for (_, written) in run.drain(..) {
+                written.ran(ran.clone());
+            }
+            next = hand_on(finished?, waiter, lead);
         }
         // Re-queued under a task of its own (after that push: a crash in between runs it twice
         // rather than never).
-        Some(hold) if hold.chained => rt.order.unchain(&hold.tag).await?,
-        _ => {}
+        Some(hold) if hold.chained => {
+            restore(lead.as_ref(), run);
+            rt.order.unchain(&hold.tag).await?
+        }
+        // Still holding its key (retried, released): the waiters ask Redis once the lead drops.
+        _ => restore(lead.as_ref(), run),
     }
-    metrics::counter!(m::JOBS_TOTAL, m::LABEL_LANE => lane, m::LABEL_OUTCOME => outcome)
-        .increment(1);
+    count(lane, outcome);
     Ok(next)
 }
 
-/// What a fetched job does now.
-enum Turn {
-    /// Runs, holding its key (`None`: unordered).
-    Run(Option<Hold>),
-    /// Its task carried a chain whose worker died: the job that holds the key runs instead.
-    Resume(Chained),
-    /// Must not run now: `parked` or `stale`.
-    Skip(&'static str),
+/// Where the key goes after its job finished: to the waiter in this process, or a parked job
+/// chained into this slot (which keeps the lead), or nowhere here (the lead is dropped and the
+/// waiters, if any, ask Redis).
+fn hand_on(
+    next: Next,
+    waiter: Option<Waiter>,
+    lead: Option<Lead>,
+) -> Option<(Chained, Option<Lead>)> {
+    match (next, waiter, lead) {
+        (Next::Handed { since_ms }, Some(waiter), Some(lead)) => {
+            waiter.go(since_ms, lead);
+            None
+        }
+        (Next::Chained(chained), _, lead) => Some((chained, lead)),
+        _ => None,
+    }
 }
 
-async fn take_turn(
-    order: &Orderer,
+/// Waiters taken for a run whose leader did not finish: they wait again (their rows are
+/// written; writing them again on their turn is a no-op).
+fn restore(lead: Option<&Lead>, run: Vec<(u64, Waiter)>) {
+    if let Some(lead) = lead {
+        lead.put_back(run);
+    }
+}
+
+/// A stores-only job's row together with the rows of the jobs waiting right behind it (`run`),
+/// in one statement: for such a handler the row is the whole handling, and one transaction
+/// keeps them in order. `None` when there is no run or the write failed (the caller writes its
+/// own row alone, riding out an outage).
+async fn write_run<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    job: &Job,
+    job_id: &str,
+    run: &[(u64, Waiter)],
+) -> Option<Seen> {
+    if run.is_empty() {
+        return None;
+    }
+    let JobRow::Update(own) = JobRow::of(job, job_id) else {
+        return None;
+    };
+    let mut rows = Vec::with_capacity(run.len() + 1);
+    rows.push(Arc::new(own));
+    rows.extend(run.iter().filter_map(|(_, w)| w.row.clone()));
+    let seen = rt
+        .rows
+        .write_together(rows)
+        .instrument(tracing::debug_span!("insert", job_id, run = run.len()))
+        .await
+        .ok()?;
+    seen.first().copied()
+}
+
+/// What a fetched job does now.
+enum Arrival {
+    /// Runs (`hold`: the key it holds, `None`: unordered; `lead`: its key is led here; `seen`:
+    /// its row, written while it waited).
+    Run {
+        hold: Option<Hold>,
+        lead: Option<Lead>,
+        seen: Option<Seen>,
+    },
+    /// Its task carried a chain whose worker died: the job that holds the key runs instead.
+    Resume(Chained, Option<Lead>),
+    /// Must not run now: `parked` or `stale`, or released (the lanes paused).
+    Skip(&'static str),
+    /// The job before it wrote its row with its own and finished both (`order::local`).
+    Ran(Result<&'static str, String>),
+}
+
+/// Whether the job may run now. An ordered job whose key is busy in this process waits for it
+/// here (`order::local`); otherwise, or when the key is given up here, Redis decides.
+async fn arrive<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    job: &Job,
+    job_id: &str,
     tag: Option<&OrderTag>,
+) -> Result<Arrival, BoxDynError> {
+    let Some(tag) = tag else {
+        return Ok(Arrival::Run {
+            hold: None,
+            lead: None,
+            seen: None,
+        });
+    };
+    let stores_only = rt.handler.stores_only();
+    let row = match JobRow::of(job, job_id) {
+        JobRow::Update(row) => Some(Arc::new(row)),
+        JobRow::Event(_) => None,
+    };
+    // A stores-only handler's row is its handling: it is written on its turn, or by the run it
+    // joins. Any other handler's row now, before its turn, so that its turn starts at its
+    // handler, whether it waits here, is parked (whoever runs it skips the write) or runs at
+    // once. A failed write is tried again on its turn.
+    let (for_run, seen) = match row {
+        Some(row) if stores_only => (Some(row), None),
+        Some(row) => (None, rt.rows.write(row).await.ok()),
+        None => (None, None),
+    };
+    match rt.local.enter(tag, for_run) {
+        Entry::Lead(lead) => Ok(take_turn(rt, tag, job_id, job.lane, Some(lead), seen).await?),
+        Entry::Alone => Ok(take_turn(rt, tag, job_id, job.lane, None, seen).await?),
+        Entry::Wait(handoff) => {
+            match handoff.await {
+                Ok(Handoff::Go { since_ms, lead }) => {
+                    if rt.gate.is_paused() {
+                        // The lanes paused while it waited: back to its lane, its key held.
+                        drop(lead);
+                        let outcome = rt
+                            .gate
+                            .release(&rt.queue, job, Some(tag.keep()), &"fetch paused")
+                            .await?;
+                        return Ok(Arrival::Skip(outcome));
+                    }
+                    let hold = Hold {
+                        tag: tag.clone(),
+                        since_ms,
+                        chained: false,
+                    };
+                    Ok(Arrival::Run {
+                        hold: Some(hold),
+                        lead: Some(lead),
+                        seen,
+                    })
+                }
+                Ok(Handoff::Ran(result)) => Ok(Arrival::Ran(result)),
+                // The key was given up here: as if it had never waited.
+                Err(_) => Ok(take_turn(rt, tag, job_id, job.lane, None, seen).await?),
+            }
+        }
+    }
+}
+
+async fn take_turn<H>(
+    rt: &Runtime<H>,
+    tag: &OrderTag,
     job_id: &str,
     lane: sluice_shared::lanes::Lane,
-) -> redis::RedisResult<Turn> {
-    let Some(tag) = tag else {
-        return Ok(Turn::Run(None));
-    };
-    Ok(match order.start(tag, job_id, lane).await? {
-        Start::Go { since_ms } => Turn::Run(Some(Hold {
-            tag: tag.clone(),
-            since_ms,
-            chained: false,
-        })),
-        Start::Free => Turn::Run(None),
-        Start::Resume(chained) => Turn::Resume(chained),
-        Start::Parked => Turn::Skip("parked"),
-        Start::Stale => Turn::Skip("stale"),
+    lead: Option<Lead>,
+    seen: Option<Seen>,
+) -> redis::RedisResult<Arrival> {
+    let written = seen == Some(Seen::Unhandled);
+    Ok(match rt.order.start(tag, job_id, lane, written).await? {
+        Start::Go { since_ms } => Arrival::Run {
+            hold: Some(Hold {
+                tag: tag.clone(),
+                since_ms,
+                chained: false,
+            }),
+            lead,
+            seen,
+        },
+        Start::Free => Arrival::Run {
+            hold: None,
+            lead: None,
+            seen,
+        },
+        Start::Resume(chained) => Arrival::Resume(chained, lead),
+        Start::Parked => Arrival::Skip("parked"),
+        Start::Stale => Arrival::Skip("stale"),
     })
 }
 
@@ -378,8 +582,9 @@ async fn execute<H: UpdateHandler>(
         // The handler's work is done: failing the job now would only run it again. Unmarked, a
         // later replay of the same update may run it again (at least once).
         let (handled, worker, job) = (rt.handled.clone(), worker.clone(), job.clone());
+        let at = chrono::Utc::now();
         let mark = async move {
-            if let Err(e) = ride_out(&worker, &job, || handled.mark(&job)).await {
+            if let Err(e) = ride_out(&worker, &job, || handled.mark(&job, at)).await {
                 tracing::warn!(error = %e, job = %job.describe(), "could not record the update as handled");
             }
         };

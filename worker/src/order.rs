@@ -11,6 +11,7 @@
 //! and the lane that receives a re-queued one is woken in this process at once ([`Wakers`]).
 
 pub mod chain;
+pub mod local;
 
 use std::{
     sync::{Arc, LazyLock},
@@ -53,6 +54,17 @@ pub enum Start {
     /// This task carried a chain of its key and its worker died: the chained job that still
     /// holds the key runs again here (`chain`).
     Resume(Chained),
+}
+
+/// How a finished job's key goes on.
+#[derive(Debug)]
+pub enum Next {
+    /// Nothing for this slot: no next job, or it was woken to its lane.
+    Nothing,
+    /// The next job waits in this process and holds the key since `since_ms` (`local`).
+    Handed { since_ms: i64 },
+    /// The next job was parked and runs in this slot (`chain`).
+    Chained(Chained),
 }
 
 /// Wakes a lane's consumer in this process when a job is woken into its lane, so the job does
@@ -112,11 +124,14 @@ impl Orderer {
     }
 
     /// Whether the job `task_id` of `lane` may start now; parks it when it may not.
+    /// `row_written`: its row is written and was not handled, which a parked job carries to
+    /// whoever runs it ([`Chained::written`]).
     pub async fn start(
         &self,
         tag: &OrderTag,
         task_id: &str,
         lane: Lane,
+        row_written: bool,
     ) -> redis::RedisResult<Start> {
         let mut conn = self.conn.clone();
         let (what, since_ms, seq, bytes): (String, i64, u64, Vec<u8>) = START
@@ -130,6 +145,7 @@ impl Orderer {
             .arg(task_id)
             .arg(lane.as_str())
             .arg(&tag.key)
+            .arg(if row_written { "1" } else { "" })
             .invoke_async(&mut conn)
             .await?;
         Ok(match what.as_str() {
@@ -153,15 +169,19 @@ impl Orderer {
         })
     }
 
-    /// The job `tag` finished (done or dead-lettered): its key moves on and its next job, if
-    /// parked, gets its turn: returned to run in this slot when `carrier` (the apalis task
-    /// running this slot's chain) is given, else woken to the front of its lane. Records how
-    /// long `tag` held its key.
+    /// The job `tag` finished (done or dead-lettered), with the jobs of its run from `first`
+    /// (`first == tag.seq` but for a run written together, `local`): its key moves on. With
+    /// `hand` its next job waits in this process and holds the key from now ([`Next::Handed`]).
+    /// Otherwise the next job, if parked, gets its turn: returned to run in this slot when
+    /// `carrier` (the apalis task running this slot's chain) is given, else woken to the front
+    /// of its lane. Records how long the key was held.
     pub async fn finish(
         &self,
         tag: &OrderTag,
+        first: u64,
         carrier: Option<&str>,
-    ) -> redis::RedisResult<Option<Chained>> {
+        hand: bool,
+    ) -> redis::RedisResult<Next> {
         let mut conn = self.conn.clone();
         let now = now_ms();
         let mut call = FINISH.key(self.state(&tag.key));
@@ -173,35 +193,47 @@ impl Orderer {
             .arg(IDLE_TTL.as_secs())
             .arg(&tag.key)
             .arg(Ulid::generate().to_string())
-            .arg(carrier.unwrap_or_default());
+            .arg(carrier.unwrap_or_default())
+            .arg(if hand { "1" } else { "" })
+            .arg(first.min(tag.seq));
         for (lane, config) in self.lanes.iter() {
             call.arg(lane.as_str())
                 .arg(config.job_data_hash())
                 .arg(config.job_meta_hash())
                 .arg(config.active_jobs_list());
         }
-        let (held_ms, how, lane, bytes): (i64, String, String, Vec<u8>) =
+        let (held_ms, how, lane, bytes, written): (i64, String, String, Vec<u8>, String) =
             call.invoke_async(&mut conn).await?;
         if held_ms >= 0 {
             metrics::histogram!(m::ORDER_HELD_SECONDS).record(held_ms as f64 / 1000.0);
         }
         match how.as_str() {
+            "handed" => {
+                metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "handed").increment(1);
+                Ok(Next::Handed { since_ms: now })
+            }
             "chained" => {
                 metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "chained").increment(1);
                 let next = OrderTag {
                     key: tag.key.clone(),
                     seq: tag.seq + 1,
                 };
-                self.decoded(next, now, &bytes).await
+                Ok(match self.decoded(next, now, &bytes).await? {
+                    Some(chained) => Next::Chained(Chained {
+                        written: written == "1",
+                        ..chained
+                    }),
+                    None => Next::Nothing,
+                })
             }
             "requeued" => {
                 metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "requeued").increment(1);
                 if let Ok(lane) = lane.parse::<Lane>() {
                     self.wakers.of(lane).wake();
                 }
-                Ok(None)
+                Ok(Next::Nothing)
             }
-            _ => Ok(None),
+            _ => Ok(Next::Nothing),
         }
     }
 
@@ -231,7 +263,8 @@ impl Orderer {
             Ok(chained) => Ok(Some(chained)),
             Err(e) => {
                 tracing::error!(error = %e, "dropping a parked job that cannot be decoded");
-                Box::pin(self.finish(&next, None)).await?;
+                let seq = next.seq;
+                Box::pin(self.finish(&next, seq, None, false)).await?;
                 Ok(None)
             }
         }

@@ -13,10 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{self, Seen, StoreError, UpdateRow};
 
-type Reply = oneshot::Sender<Result<Seen, StoreError>>;
+type Reply = oneshot::Sender<Result<Vec<Seen>, StoreError>>;
 
+/// Rows that go into one statement together (one job's, or an ordered run's: `order::local`),
+/// and where their answers go, in the same order.
 struct Pending {
-    row: Arc<UpdateRow>,
+    rows: Vec<Arc<UpdateRow>>,
     reply: Reply,
 }
 
@@ -38,10 +40,17 @@ impl RowWriter {
     /// Writes the update's row and returns once it is committed (or the insert failed), with
     /// whether a handler had already finished with the update.
     pub async fn write(&self, row: Arc<UpdateRow>) -> Result<Seen, StoreError> {
+        let seen = self.write_together(vec![row]).await?;
+        Ok(seen.first().copied().unwrap_or(Seen::Unhandled))
+    }
+
+    /// Writes `rows` in one statement (so in one transaction: committed together, with one
+    /// `now()`), answering for each in the same order. A refused row fails them all.
+    pub async fn write_together(&self, rows: Vec<Arc<UpdateRow>>) -> Result<Vec<Seen>, StoreError> {
         let (reply, rx) = oneshot::channel();
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         self.tx
-            .send(Pending { row, reply })
+            .send(Pending { rows, reply })
             .await
             .map_err(|_| closed())?;
         rx.await.unwrap_or_else(|_| Err(closed()))
@@ -52,17 +61,24 @@ impl RowWriter {
 /// and tries each half, so the good rows are committed at once and only the refused rows' jobs
 /// get the refusal. One bad row in n costs about 2·log2(n) statements instead of n.
 async fn insert(db: PgPool, batch: Vec<Pending>, stores_only: bool) {
-    metrics::histogram!(m::DB_BATCH_ROWS).record(batch.len() as f64);
+    metrics::histogram!(m::DB_BATCH_ROWS)
+        .record(batch.iter().map(|p| p.rows.len()).sum::<usize>() as f64);
     let mut parts = vec![batch];
     while let Some(mut part) = parts.pop() {
         match insert_part(&db, &part, stores_only).await {
             Ok(handled) => {
                 for p in part {
-                    let seen = if handled.contains(&p.row.job_id) {
-                        Seen::Handled
-                    } else {
-                        Seen::Unhandled
-                    };
+                    let seen = p
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            if handled.contains(&row.job_id) {
+                                Seen::Handled
+                            } else {
+                                Seen::Unhandled
+                            }
+                        })
+                        .collect();
                     let _ = p.reply.send(Ok(seen));
                 }
             }
@@ -87,7 +103,10 @@ async fn insert_part(
     part: &[Pending],
     stores_only: bool,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut rows: Vec<&UpdateRow> = part.iter().map(|p| &*p.row).collect();
+    let mut rows: Vec<&UpdateRow> = part
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| &**r))
+        .collect();
     store::insert_updates(db, &mut rows, stores_only).await
 }
 

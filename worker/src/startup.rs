@@ -92,6 +92,7 @@ impl<H: UpdateHandler> Worker<H> {
             dead: DeadLetters::new(redis.clone(), prefix),
             gate: DbGate::new(db.clone()),
             order: Arc::new(Orderer::new(redis.clone(), prefix, &cfg.queue, &cfg.order)),
+            local: crate::order::local::LocalKeys::new(cfg.order.local_wait.into()),
             marks: tokio_util::task::TaskTracker::new(),
         });
         let id = worker_id(cfg.worker_id.as_deref());

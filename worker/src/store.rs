@@ -248,18 +248,30 @@ pub async fn insert_event(
     })
 }
 
-/// Records that the handler finished with these updates, in one statement; sorted by key like
-/// the inserts so concurrent marks lock rows in the same order.
+/// Records that the handler finished with these updates at the given times, in one statement;
+/// sorted by key like the inserts so concurrent marks lock rows in the same order. The time is
+/// when the handler finished, not when the mark commits: marks may commit out of order (in
+/// parallel, or behind an ordered key that moved on), and `handled_at` orders a key's updates.
 pub async fn mark_updates_handled(
     db: &PgPool,
-    keys: &mut [(&str, i64)],
+    keys: &mut [(&str, i64, chrono::DateTime<chrono::Utc>)],
 ) -> Result<(), sqlx::Error> {
     keys.sort_unstable();
-    let (bots, ids): (Vec<&str>, Vec<i64>) = keys.iter().copied().unzip();
+    let n = keys.len();
+    let (mut bots, mut ids, mut at) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (bot, id, t) in keys.iter() {
+        bots.push(*bot);
+        ids.push(*id);
+        at.push(*t);
+    }
     let mut tx = sluice_shared::db::begin(db).await?;
     sqlx::query(
-        "UPDATE updates x SET handled_at = now()
-         FROM UNNEST($1::text[], $2::int8[]) AS t(b, u)
+        "UPDATE updates x SET handled_at = t.at
+         FROM UNNEST($1::text[], $2::int8[], $3::timestamptz[]) AS t(b, u, at)
          JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
          WHERE x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
            AND x.handled_at IS NULL",
@@ -267,16 +279,22 @@ pub async fn mark_updates_handled(
     .persistent(false)
     .bind(bots)
     .bind(ids)
+    .bind(at)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
 }
 
 /// Records that the handler finished with a signed event.
-pub async fn mark_event_handled(db: &PgPool, source: &str, key: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_event_handled(
+    db: &PgPool,
+    source: &str,
+    key: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
     let mut tx = sluice_shared::db::begin(db).await?;
     sqlx::query(
-        "UPDATE events e SET handled_at = now() FROM event_keys k
+        "UPDATE events e SET handled_at = $3 FROM event_keys k
          WHERE k.source = $1 AND k.idempotency_key = $2 AND e.source = k.source
            AND e.idempotency_key = k.idempotency_key AND e.received_at = k.received_at
            AND e.handled_at IS NULL",
@@ -284,6 +302,7 @@ pub async fn mark_event_handled(db: &PgPool, source: &str, key: &str) -> Result<
     .persistent(false)
     .bind(source)
     .bind(key)
+    .bind(at)
     .execute(&mut *tx)
     .await?;
     tx.commit().await

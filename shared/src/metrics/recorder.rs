@@ -243,7 +243,7 @@ fn describe() {
     );
     describe_counter!(
         ORDER_NEXT_TOTAL,
-        "How a key's next job got its turn: chained, requeued or resumed."
+        "How a key's next job got its turn: handed, chained, requeued or resumed."
     );
     describe_gauge!(
         ORDER_MAX_HOLD_SECONDS,

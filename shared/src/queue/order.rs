@@ -43,6 +43,12 @@ pub struct OrderConfig {
           default_value = "60s",
           value_parser = duration_between(Duration::from_secs(1), Duration::from_secs(24 * 3600)))]
     pub max_hold: Duration,
+
+    /// Jobs of one key that a worker keeps waiting in memory for the job of the key it is
+    /// running, to hand them the key directly; past it they park in Redis (0: always park).
+    #[arg(long = "order-local-wait", env = "SLUICE_ORDER_LOCAL_WAIT", value_name = "SLUICE_ORDER_LOCAL_WAIT",
+          default_value_t = 16, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub local_wait: u16,
 }
 
 impl Default for OrderConfig {
@@ -50,6 +56,7 @@ impl Default for OrderConfig {
         OrderConfig {
             ordering: Ordering::Chat,
             max_hold: Duration::from_secs(60),
+            local_wait: 16,
         }
     }
 }

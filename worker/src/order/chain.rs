@@ -29,6 +29,8 @@ pub struct Chained {
     pub tag: OrderTag,
     pub since_ms: i64,
     pub job: Job,
+    /// Its row was written (not handled) when it was parked: it goes straight to its handler.
+    pub written: bool,
 }
 
 /// A parked job's bytes that are not a job (written by an incompatible version).
@@ -55,6 +57,7 @@ impl Chained {
             },
             since_ms,
             job,
+            written: false,
         })
     }
 }

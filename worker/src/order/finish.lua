@@ -5,26 +5,49 @@
 -- KEYS[1] the key's state hash, KEYS[2] the held-keys set, KEYS[3] the parked counter
 -- ARGV[1] its sequence, ARGV[2] now (ms), ARGV[3] state lifetime while work is queued (s),
 -- ARGV[4] lifetime once idle (s), ARGV[5] the order key, ARGV[6] the task id for a woken job,
--- ARGV[7] the task carrying a chain ("": the next job may not be chained), then four per lane:
--- lane name, data hash, meta hash prefix, active list
+-- ARGV[7] the task carrying a chain ("": the next job may not be chained), ARGV[8] "1" when the
+-- next job waits in the finishing worker (order::local): it holds the key from now, ARGV[9] the
+-- first sequence of the run that finishes (the job that held the key; a run of a handler that
+-- only stores finishes ARGV[9]..ARGV[1] at once), then four per lane: lane name, data hash,
+-- meta hash prefix, active list
 -- Returns {held ms (-1: it was not holding the key), how the next job goes ("chained",
--- "requeued" or ""), its lane, its bytes (chained only)}.
+-- "handed", "requeued" or ""), its lane, its bytes (chained only), "1" when its row is written
+-- (chained only; start.lua's `w:<seq>`)}.
 
 local state = KEYS[1]
 local s = redis.call("hmget", state, "next", "done", "held", "since")
 if not s[1] then
-    return {-1, "", "", ""}
+    return {-1, "", "", "", ""}
 end
 local seq = tonumber(ARGV[1])
-if seq <= tonumber(s[2] or "0") then
-    return {-1, "", "", ""}
+local first = tonumber(ARGV[9])
+if first <= tonumber(s[2] or "0") then
+    return {-1, "", "", "", ""}
 end
 local held = -1
-if s[4] and s[3] == ARGV[1] then
+if s[4] and s[3] == ARGV[9] then
     held = tonumber(ARGV[2]) - tonumber(s[4])
 end
--- Its own parked copy, if it was chained, goes with its hold.
-redis.call("hdel", state, "held", "since", "c", "p:" .. seq)
+-- Its own parked copy, if it was chained, goes with its hold (and a run's, if a copy of one
+-- was parked too).
+redis.call("hdel", state, "held", "since", "c", "p:" .. first, "w:" .. first)
+for i = first + 1, seq do
+    redis.call("hdel", state, "w:" .. i)
+    if redis.call("hdel", state, "p:" .. i) == 1 then
+        redis.call("decr", KEYS[3])
+    end
+end
+
+if ARGV[8] == "1" then
+    -- A parked copy of the next job (a duplicate delivery) is dropped: the waiter runs it.
+    if redis.call("hdel", state, "p:" .. (seq + 1)) == 1 then
+        redis.call("decr", KEYS[3])
+    end
+    redis.call("hset", state, "done", seq, "held", seq + 1, "since", ARGV[2])
+    redis.call("zadd", KEYS[2], ARGV[2], ARGV[5])
+    redis.call("expire", state, ARGV[3])
+    return {held, "handed", "", "", ""}
+end
 
 local how, lane, bytes = "", "", ""
 local field = "p:" .. (seq + 1)
@@ -40,10 +63,10 @@ if parked then
         redis.call("hset", state, "done", seq, "held", seq + 1, "since", ARGV[2], "c", ARGV[7])
         redis.call("zadd", KEYS[2], ARGV[2], ARGV[5])
         redis.call("expire", state, ARGV[3])
-        return {held, "chained", lane, bytes}
+        return {held, "chained", lane, bytes, redis.call("hget", state, "w:" .. (seq + 1)) or ""}
     end
-    redis.call("hdel", state, field)
-    for i = 8, #ARGV, 4 do
+    redis.call("hdel", state, field, "w:" .. (seq + 1))
+    for i = 10, #ARGV, 4 do
         if ARGV[i] == lane then
             local id = ARGV[6]
             redis.call("hset", ARGV[i + 1], id, bytes)
@@ -64,4 +87,4 @@ if tonumber(s[1]) <= seq then
 else
     redis.call("expire", state, ARGV[3])
 end
-return {held, how, lane, ""}
+return {held, how, lane, "", ""}

@@ -4,7 +4,8 @@
 -- KEYS[1] the key's state hash, KEYS[2] the held-keys set, KEYS[3] the parked counter,
 -- KEYS[4] the job's lane data hash (its bytes, copied when it is parked)
 -- ARGV[1] its sequence, ARGV[2] now (ms), ARGV[3] state lifetime (s), ARGV[4] its task id,
--- ARGV[5] its lane, ARGV[6] the order key
+-- ARGV[5] its lane, ARGV[6] the order key, ARGV[7] "1" when its row is already written (and was
+-- not handled): kept beside its parked bytes (`w:<seq>`) so that whoever runs it skips the write
 -- Returns {what, hold start ms, sequence, parked job ("<lane>\n<bytes>")}:
 -- {"go", since} when it is the key's turn (n-1 finished): the key is held from its first attempt
 -- until it finishes; {"parked"} when earlier work of its key has not finished: its bytes wait in
@@ -52,6 +53,9 @@ if redis.call("hexists", state, field) == 0 then
         return {"free", 0, 0, ""}
     end
     redis.call("hset", state, field, ARGV[5] .. "\n" .. bytes)
+    if ARGV[7] == "1" then
+        redis.call("hset", state, "w:" .. ARGV[1], 1)
+    end
     redis.call("incr", KEYS[3])
 end
 redis.call("expire", state, ARGV[3])

@@ -1,6 +1,7 @@
-//! One hot chat: its updates are handed from one job to the next in the finishing slot (a
-//! chain, `order::chain`), bounded, crash-safe, and a poison update in a chain still holds the
-//! chat no longer than the max hold.
+//! One hot chat: its updates are handed from one job to the next, in memory when they wait in
+//! the finishing worker (`order::local`), else in the finishing slot (a chain, `order::chain`),
+//! bounded, crash-safe, and a poison update in a chain still holds the chat no longer than the
+//! max hold.
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use crate::common::WorkerProc;
 const CHAT: i64 = 9;
 
 /// Posts updates `ids` of the chat in order, before any worker runs. The tests make update 1
-/// slow, so that a worker fetches (and parks) the rest while it runs: they are then handed on.
+/// slow, so that a worker fetches the rest while it runs (they wait in it, or park): they are
+/// then handed on.
 async fn post_chat(stack: &Stack, ids: impl IntoIterator<Item = i64>) {
     for id in ids {
         stack.post(&message(id, CHAT)).await;
@@ -74,7 +76,8 @@ async fn a_hot_chat_is_handed_on_in_bounded_chains_and_keeps_its_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_killed_mid_chain_is_taken_over_after_its_lease_without_reordering() {
-    let mut stack = Stack::start("chat", 0, &[]).await;
+    // Nothing waits in memory: every early update parks, so update 5 runs chained.
+    let mut stack = Stack::start("chat", 0, &[("SLUICE_ORDER_LOCAL_WAIT", "0")]).await;
     let slow = 5;
     stack.receiver.slow(1, Duration::from_millis(300));
     stack.receiver.slow(slow, Duration::from_secs(3));
@@ -137,4 +140,71 @@ async fn a_poison_update_in_a_chain_is_dead_lettered_after_the_max_hold() {
         "the poison update held its chat {held:?}"
     );
     assert!(next_total(&stack.workers[0], "chained").await >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn updates_waiting_in_the_worker_are_handed_the_chat_in_memory_in_order() {
+    let n = 40_i64;
+    let mut stack = Stack::start("chat", 0, &[]).await;
+    stack.receiver.slow(1, Duration::from_millis(300));
+    post_chat(&stack, 1..=n).await;
+    let w = stack.spawn_worker();
+    stack.workers.push(w);
+    let all = wait_until(Duration::from_secs(60), || async {
+        stack.receiver.succeeded().len() == n as usize
+    })
+    .await;
+    assert!(all, "{} of {n} ran", stack.receiver.succeeded().len());
+    assert_in_order(&stack.receiver.calls(), |_| CHAT);
+    assert_eq!(succeeded_in_order(&stack), (1..=n).collect::<Vec<_>>());
+    // 2..17 waited in the worker (SLUICE_ORDER_LOCAL_WAIT 16) while 1 ran; later ones parked
+    // past that cap and were chained.
+    let handed = next_total(&stack.workers[0], "handed").await;
+    let chained = next_total(&stack.workers[0], "chained").await;
+    eprintln!("hot chat of {n}, one worker: {handed} handed in memory, {chained} chained");
+    assert!(handed >= 15.0, "handed {handed}");
+    assert!(chained >= 1.0, "chained {chained}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_while_its_waiters_run_is_taken_over_after_its_lease_without_reordering() {
+    let mut stack = Stack::start("chat", 0, &[]).await;
+    let slow = 5;
+    stack.receiver.slow(1, Duration::from_millis(300));
+    stack.receiver.slow(slow, Duration::from_secs(3));
+    post_chat(&stack, 1..=12).await;
+    let mut victim = stack.spawn_worker();
+    // 2..12 wait in the victim while 1 runs; 5 gets the chat in memory from 4.
+    let running = wait_until(Duration::from_secs(30), || async {
+        stack.receiver.begun(slow)
+    })
+    .await;
+    assert!(running, "{:?}", stack.receiver.calls());
+    assert!(
+        next_total(&victim, "handed").await >= 4.0,
+        "updates 2..5 were not handed on in memory"
+    );
+    victim.kill9().await;
+    let killed = std::time::Instant::now();
+    let heir = stack.spawn_worker();
+    stack.workers.push(heir);
+    let all = wait_until(Duration::from_secs(90), || async {
+        stack.receiver.succeeded().len() == 12
+    })
+    .await;
+    assert!(all, "{:?}", stack.receiver.calls());
+    // Their tasks were still the victim's (unacknowledged): after the lease 5 ran again first
+    // (the key named it as its holder), then the rest in order. The receiver records a call
+    // when it ends, so the cut first call of 5 is not there.
+    assert_in_order(&stack.receiver.calls(), |_| CHAT);
+    assert_eq!(succeeded_in_order(&stack), (1..=12).collect::<Vec<_>>());
+    let again = stack
+        .receiver
+        .calls()
+        .into_iter()
+        .find(|c| c.update_id == slow);
+    assert!(
+        again.is_some_and(|c| c.start > killed),
+        "update {slow} ran again after the crash: {again:?}"
+    );
 }

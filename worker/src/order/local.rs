@@ -1,0 +1,262 @@
+//! Hand-offs inside one worker: jobs of a key that this process fetched while another of its
+//! jobs of that key holds (or is taking) the key wait here, in memory, instead of being parked in
+//! Redis. The job that finishes hands the key straight to the waiting next one (one
+//! `finish.lua` call records the move, see `Orderer::hand_on`), so a busy chat costs no parking,
+//! no chain bytes and no second fetch; with a handler that only stores, the holder writes the
+//! rows of the whole waiting run in its own statement and finishes them at once.
+//!
+//! Redis stays the authority: the key's first job here still takes its turn with `start.lua`,
+//! and a waiter whose holder gives up the key any other way (parked, retried, released, or a
+//! worker stopping) is told nothing and asks Redis itself, as if it had never waited. A waiter
+//! is an apalis task of this worker that is not acknowledged until it has run (or was run by
+//! the holder), so a crash re-delivers it after its lease like any job in flight; the key's
+//! state in Redis names the job that holds it, which runs again first.
+//!
+//! Waiting occupies the waiter's place in its lane's fetch window, so waiters per key are
+//! capped (`SLUICE_ORDER_LOCAL_WAIT`); past the cap a job parks in Redis as before.
+
+use std::{
+    collections::{BTreeMap, HashMap, btree_map},
+    sync::{Arc, Mutex},
+};
+
+use sluice_shared::queue::order::OrderTag;
+use tokio::sync::oneshot;
+
+use crate::store::UpdateRow;
+
+/// Keys led in this process and the jobs waiting on each.
+pub struct LocalKeys {
+    keys: Mutex<HashMap<String, Waiting>>,
+    cap: usize,
+}
+
+/// The jobs waiting on one key, by sequence.
+type Waiting = BTreeMap<u64, Waiter>;
+
+/// A job waiting on its key in this process.
+pub struct Waiter {
+    /// Its row, for a holder that writes the rows of a run (handlers that only store).
+    pub row: Option<Arc<UpdateRow>>,
+    tx: oneshot::Sender<Handoff>,
+}
+
+/// What a waiter is told.
+pub enum Handoff {
+    /// Its turn: it holds its key since `since_ms` and leads it here.
+    Go { since_ms: i64, lead: Lead },
+    /// The holder ran it as part of its run (its row was written with the holder's): its
+    /// outcome, or why settling the run failed.
+    Ran(Result<&'static str, String>),
+}
+
+/// What a job does on arrival.
+pub enum Entry {
+    /// No job of its key is led here: it asks Redis for its turn and leads the key here.
+    Lead(Lead),
+    /// Another job of its key leads it here: it waits to be handed the key. A closed channel
+    /// means the leader gave the key up: ask Redis.
+    Wait(oneshot::Receiver<Handoff>),
+    /// Waiting here is full (or off, or a copy of it already waits): ask Redis.
+    Alone,
+}
+
+impl LocalKeys {
+    /// At most `cap` waiting jobs per key (0: no waiting here).
+    pub fn new(cap: usize) -> Arc<Self> {
+        Arc::new(LocalKeys {
+            keys: Mutex::default(),
+            cap,
+        })
+    }
+
+    /// The job `tag` arrives; `row` is kept for a run's holder (see [`Waiter::row`]).
+    pub fn enter(self: &Arc<Self>, tag: &OrderTag, row: Option<Arc<UpdateRow>>) -> Entry {
+        if self.cap == 0 {
+            return Entry::Alone;
+        }
+        let mut keys = self.lock();
+        match keys.get_mut(&tag.key) {
+            None => {
+                keys.insert(tag.key.clone(), Waiting::new());
+                Entry::Lead(Lead {
+                    keys: self.clone(),
+                    key: tag.key.clone(),
+                })
+            }
+            Some(waiting) if waiting.len() >= self.cap => Entry::Alone,
+            Some(waiting) => match waiting.entry(tag.seq) {
+                btree_map::Entry::Occupied(_) => Entry::Alone,
+                btree_map::Entry::Vacant(slot) => {
+                    let (tx, rx) = oneshot::channel();
+                    slot.insert(Waiter { row, tx });
+                    Entry::Wait(rx)
+                }
+            },
+        }
+    }
+
+    /// Jobs waiting in this process, all keys.
+    pub fn waiting(&self) -> usize {
+        self.lock().values().map(BTreeMap::len).sum()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
+        // A panic while holding this lock leaves nothing half-changed (single map operations).
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// This process leads its key: jobs of the key that arrive wait for it. Dropping it gives the
+/// key up here: every waiter's channel closes and each asks Redis for its turn.
+pub struct Lead {
+    keys: Arc<LocalKeys>,
+    key: String,
+}
+
+impl Lead {
+    /// Takes the waiter of sequence `seq`, if one waits.
+    pub fn take(&self, seq: u64) -> Option<Waiter> {
+        self.keys.lock().get_mut(&self.key)?.remove(&seq)
+    }
+
+    /// Takes the waiters of `after + 1`, `after + 2`, … as long as they follow each other and
+    /// carry a row.
+    pub fn take_run(&self, after: u64) -> Vec<(u64, Waiter)> {
+        let mut keys = self.keys.lock();
+        let Some(waiting) = keys.get_mut(&self.key) else {
+            return Vec::new();
+        };
+        let mut run = Vec::new();
+        let mut next = after + 1;
+        while waiting.get(&next).is_some_and(|w| w.row.is_some()) {
+            let waiter = waiting.remove(&next).expect("checked above");
+            run.push((next, waiter));
+            next += 1;
+        }
+        run
+    }
+
+    /// Puts back waiters taken for a run that could not be written together.
+    pub fn put_back(&self, run: Vec<(u64, Waiter)>) {
+        let mut keys = self.keys.lock();
+        let Some(waiting) = keys.get_mut(&self.key) else {
+            // Cannot happen while this lead lives; their channels close and they ask Redis.
+            return;
+        };
+        waiting.extend(run);
+    }
+}
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        self.keys.lock().remove(&self.key);
+    }
+}
+
+impl Waiter {
+    /// Hands it the key and the lead; a waiter that is gone (its task was dropped) drops the
+    /// lead with it, and the key is given up here.
+    pub fn go(self, since_ms: i64, lead: Lead) {
+        let _ = self.tx.send(Handoff::Go { since_ms, lead });
+    }
+
+    /// Tells it how the run it was part of ended.
+    pub fn ran(self, outcome: Result<&'static str, String>) {
+        let _ = self.tx.send(Handoff::Ran(outcome));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(seq: u64) -> OrderTag {
+        OrderTag {
+            key: "c:1".into(),
+            seq,
+        }
+    }
+
+    #[test]
+    fn the_first_job_of_a_key_leads_and_the_next_ones_wait() {
+        let keys = LocalKeys::new(2);
+        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
+            panic!("the first job leads")
+        };
+        assert!(matches!(keys.enter(&tag(2), None), Entry::Wait(_)));
+        assert!(matches!(keys.enter(&tag(2), None), Entry::Alone), "a copy");
+        assert!(matches!(keys.enter(&tag(3), None), Entry::Wait(_)));
+        assert!(matches!(keys.enter(&tag(4), None), Entry::Alone), "full");
+        assert_eq!(keys.waiting(), 2);
+        drop(lead);
+        assert_eq!(keys.waiting(), 0);
+        assert!(matches!(keys.enter(&tag(4), None), Entry::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn dropping_the_lead_closes_every_waiter() {
+        let keys = LocalKeys::new(4);
+        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
+            panic!()
+        };
+        let Entry::Wait(rx) = keys.enter(&tag(3), None) else {
+            panic!()
+        };
+        drop(lead);
+        assert!(rx.await.is_err(), "the waiter asks Redis");
+    }
+
+    #[tokio::test]
+    async fn a_handed_lead_keeps_the_key_led() {
+        let keys = LocalKeys::new(4);
+        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
+            panic!()
+        };
+        let Entry::Wait(rx) = keys.enter(&tag(2), None) else {
+            panic!()
+        };
+        let Entry::Wait(later) = keys.enter(&tag(3), None) else {
+            panic!()
+        };
+        let waiter = lead.take(2).expect("2 waits");
+        waiter.go(5, lead);
+        let Ok(Handoff::Go { since_ms, lead }) = rx.await else {
+            panic!("2 was handed the key")
+        };
+        assert_eq!(since_ms, 5);
+        assert_eq!(keys.waiting(), 1, "3 still waits");
+        drop(lead);
+        assert!(later.await.is_err());
+    }
+
+    #[test]
+    fn a_run_takes_consecutive_waiters_with_rows_only() {
+        let keys = LocalKeys::new(8);
+        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
+            panic!()
+        };
+        let row = || {
+            Some(Arc::new(UpdateRow {
+                bot: "b".into(),
+                update_id: 1,
+                kind: "message".into(),
+                chat: None,
+                user: None,
+                lane: sluice_shared::lanes::Lane::Normal,
+                received_at_ms: 0,
+                payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+                job_id: "j".into(),
+            }))
+        };
+        let _w: Vec<_> = [2, 3, 5]
+            .iter()
+            .map(|&s| keys.enter(&tag(s), row()))
+            .collect();
+        let run = lead.take_run(1);
+        assert_eq!(run.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(keys.waiting(), 1);
+        lead.put_back(run);
+        assert_eq!(keys.waiting(), 3);
+    }
+}
