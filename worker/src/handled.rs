@@ -25,6 +25,7 @@ use crate::store::{self, StoreError};
 struct Pending {
     bot: String,
     update_id: i64,
+    received_at: chrono::DateTime<chrono::Utc>,
     at: chrono::DateTime<chrono::Utc>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
@@ -56,6 +57,8 @@ impl HandledMarks {
                 let pending = Pending {
                     bot: bot.clone(),
                     update_id: *update_id,
+                    received_at: chrono::DateTime::from_timestamp_millis(job.received_at_ms)
+                        .unwrap_or_default(),
                     at,
                     reply,
                 };
@@ -72,9 +75,9 @@ impl HandledMarks {
 }
 
 async fn mark(db: PgPool, batch: Vec<Pending>) {
-    let mut keys: Vec<(&str, i64, chrono::DateTime<chrono::Utc>)> = batch
+    let mut keys: Vec<_> = batch
         .iter()
-        .map(|p| (p.bot.as_str(), p.update_id, p.at))
+        .map(|p| (p.bot.as_str(), p.update_id, p.received_at, p.at))
         .collect();
     let result = store::mark_updates_handled(&db, &mut keys)
         .await

@@ -1,5 +1,6 @@
 //! SQL of the worker, one function per statement, and what a failed statement means.
 
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sluice_shared::{
     job::{Job, Origin},
@@ -133,14 +134,9 @@ pub async fn insert_updates(
             .push(chrono::DateTime::from_timestamp_millis(r.received_at_ms).unwrap_or_default());
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    // Planned at every call (an unnamed statement): the stores-only text leaves out the read of
-    // `handled_at`, whose join over every partition of `updates` is most of the planning.
-    let sql = if stores_only {
-        INSERT_UPDATES_STORED
-    } else {
-        INSERT_UPDATES
-    };
-    let handled = sqlx::query_scalar(sql)
+    // Planned at every call (an unnamed statement), so it reads nothing from `updates`: a join
+    // into the partitioned table cannot be pruned when planned and costs a plan per partition.
+    let unclaimed: Vec<String> = sqlx::query_scalar(INSERT_UPDATES)
         .persistent(false)
         .bind(bot)
         .bind(update_id)
@@ -154,14 +150,37 @@ pub async fn insert_updates(
         .bind(stores_only)
         .fetch_all(&mut *tx)
         .await?;
+    // Keys that were there already (a redelivery, a retry, a replay: rare): which of them a
+    // handler finished with.
+    let handled = if unclaimed.is_empty() {
+        Vec::new()
+    } else {
+        let (bot, update_id): (Vec<&str>, Vec<i64>) = rows
+            .iter()
+            .filter(|r| unclaimed.contains(&r.job_id))
+            .map(|r| (r.bot.as_str(), r.update_id))
+            .unzip();
+        let job: Vec<&str> = rows
+            .iter()
+            .filter(|r| unclaimed.contains(&r.job_id))
+            .map(|r| r.job_id.as_str())
+            .collect();
+        sqlx::query_scalar(HANDLED_BEFORE)
+            .persistent(false)
+            .bind(bot)
+            .bind(update_id)
+            .bind(job)
+            .fetch_all(&mut *tx)
+            .await?
+    };
     tx.commit().await?;
     Ok(handled)
 }
 
-/// The statement's part both texts share: the batch, the key claims and the new rows.
-macro_rules! insert_updates_ctes {
-    () => {
-        "WITH t AS (
+/// Claims each row's key and inserts the rows whose key was new (once per key even if a batch
+/// holds one twice); answers the job ids whose key was there already, unless `$10`
+/// (`stores_only`): then the rows are written handled and nobody asks.
+const INSERT_UPDATES: &str = "WITH t AS (
    SELECT DISTINCT ON (b, u) *
      FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
                  $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
@@ -178,27 +197,17 @@ macro_rules! insert_updates_ctes {
      FROM t JOIN claimed ON claimed.bot = t.b AND claimed.update_id = t.u
    ON CONFLICT DO NOTHING
  )
-"
-    };
-}
+ SELECT t.j FROM t
+  WHERE NOT $10::bool
+    AND NOT EXISTS (SELECT 1 FROM claimed WHERE claimed.bot = t.b AND claimed.update_id = t.u)";
 
-/// Claims each row's key, inserts the rows whose key was new (once per key even if a batch holds
-/// one twice), and reads `handled_at` of the rows that were there already, found through their
-/// key's `received_at` (one partition each). $10: `stores_only`.
-const INSERT_UPDATES: &str = concat!(
-    insert_updates_ctes!(),
-    " SELECT t.j FROM t
+/// Of these keys (bot, update_id, job id), the job ids whose row a handler finished with, found
+/// through their key's `received_at` (one partition each).
+const HANDLED_BEFORE: &str = "SELECT t.j
+   FROM UNNEST($1::text[], $2::int8[], $3::text[]) AS t(b, u, j)
    JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
    JOIN updates x ON x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
-  WHERE NOT $10::bool AND x.handled_at IS NOT NULL"
-);
-
-/// [`INSERT_UPDATES`] for a stores-only handler: the rows are written handled, and nobody asks
-/// which were handled before (same parameters, no rows answered).
-const INSERT_UPDATES_STORED: &str = concat!(
-    insert_updates_ctes!(),
-    " SELECT j FROM t WHERE NOT $10::bool"
-);
+  WHERE x.handled_at IS NOT NULL";
 
 /// Inserts a signed event's row; an event already there for (source, idempotency key) is left
 /// alone. `stores_only` as in [`insert_updates`].
@@ -248,40 +257,70 @@ pub async fn insert_event(
     })
 }
 
-/// Records that the handler finished with these updates at the given times, in one statement;
-/// sorted by key like the inserts so concurrent marks lock rows in the same order. The time is
-/// when the handler finished, not when the mark commits: marks may commit out of order (in
-/// parallel, or behind an ordered key that moved on), and `handled_at` orders a key's updates.
+/// Records that the handler finished with these updates (bot, update_id, when it was received,
+/// when the handler finished), in one statement; sorted by key like the inserts so concurrent
+/// marks lock rows in the same order. The time is when the handler finished, not when the mark
+/// commits: marks may commit out of order (in parallel, or behind an ordered key that moved on),
+/// and `handled_at` orders a key's updates.
+///
+/// The job's own `received_at` names the row's partition when planning (a join through
+/// `update_keys` cannot be pruned then, and planning it over every partition costs ~3 ms); a
+/// row stored from another delivery of the update (other `received_at`) is found through its key
+/// afterwards.
 pub async fn mark_updates_handled(
     db: &PgPool,
-    keys: &mut [(&str, i64, chrono::DateTime<chrono::Utc>)],
+    keys: &mut [(&str, i64, DateTime<Utc>, DateTime<Utc>)],
 ) -> Result<(), sqlx::Error> {
     keys.sort_unstable();
     let n = keys.len();
-    let (mut bots, mut ids, mut at) = (
+    let (mut bots, mut ids, mut received, mut at) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for (bot, id, t) in keys.iter() {
+    for (bot, id, r, t) in keys.iter() {
         bots.push(*bot);
         ids.push(*id);
+        received.push(*r);
         at.push(*t);
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    sqlx::query(
-        "UPDATE updates x SET handled_at = t.at
-         FROM UNNEST($1::text[], $2::int8[], $3::timestamptz[]) AS t(b, u, at)
-         JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
-         WHERE x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
-           AND x.handled_at IS NULL",
+    let marked: Vec<(String, i64)> = sqlx::query_as(
+        "UPDATE updates x SET handled_at = coalesce(x.handled_at, t.at)
+         FROM UNNEST($1::text[], $2::int8[], $3::timestamptz[], $4::timestamptz[]) AS t(b, u, r, at)
+         WHERE x.bot = t.b AND x.update_id = t.u AND x.received_at = t.r
+           AND x.received_at = ANY($3::timestamptz[])
+         RETURNING x.bot, x.update_id",
     )
     .persistent(false)
-    .bind(bots)
-    .bind(ids)
-    .bind(at)
-    .execute(&mut *tx)
+    .bind(&bots)
+    .bind(&ids)
+    .bind(&received)
+    .bind(&at)
+    .fetch_all(&mut *tx)
     .await?;
+    let rest: Vec<usize> = match marked.len() < n {
+        true => (0..n)
+            .filter(|&i| !marked.iter().any(|(b, u)| b == bots[i] && *u == ids[i]))
+            .collect(),
+        false => Vec::new(),
+    };
+    if !rest.is_empty() {
+        sqlx::query(
+            "UPDATE updates x SET handled_at = t.at
+             FROM UNNEST($1::text[], $2::int8[], $3::timestamptz[]) AS t(b, u, at)
+             JOIN update_keys k ON k.bot = t.b AND k.update_id = t.u
+             WHERE x.bot = k.bot AND x.update_id = k.update_id AND x.received_at = k.received_at
+               AND x.handled_at IS NULL",
+        )
+        .persistent(false)
+        .bind(rest.iter().map(|&i| bots[i]).collect::<Vec<_>>())
+        .bind(rest.iter().map(|&i| ids[i]).collect::<Vec<_>>())
+        .bind(rest.iter().map(|&i| at[i]).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await
 }
 
