@@ -108,6 +108,9 @@ pub const ORDER_KEYS_HELD: &str = "sluice_order_keys_held";
 pub const ORDER_OLDEST_HOLD_SECONDS: &str = "sluice_order_oldest_hold_seconds";
 /// Jobs parked behind an earlier update of their key; aggregate with `max`.
 pub const ORDER_PARKED: &str = "sluice_order_parked";
+/// Jobs waiting in this worker's memory behind the running job of their key (per worker: sum
+/// over workers).
+pub const ORDER_WAITING: &str = "sluice_order_waiting";
 /// How a key's next job got its turn once the job before it finished, by `how`: `handed` (it
 /// was waiting in the finishing worker's memory), `chained`
 /// (handed to the finishing slot, no re-queue), `requeued` (to the front of its lane: the chain
@@ -271,6 +274,7 @@ pub const ALL: &[&str] = &[
     ORDER_KEYS_HELD,
     ORDER_OLDEST_HOLD_SECONDS,
     ORDER_PARKED,
+    ORDER_WAITING,
     ORDER_NEXT_TOTAL,
     ORDER_MAX_HOLD_SECONDS,
     PARTITION_ROWS,

@@ -436,7 +436,10 @@ async fn arrive<H: UpdateHandler>(
     // once. A failed write is tried again on its turn.
     let (for_run, seen) = match row {
         Some(row) if stores_only => (Some(row), None),
-        Some(row) => (None, rt.rows.write(row).await.ok()),
+        Some(row) => {
+            let insert = tracing::debug_span!("insert", job_id);
+            (None, rt.rows.write(row).instrument(insert).await.ok())
+        }
         None => (None, None),
     };
     match rt.local.enter(tag, for_run) {

@@ -276,12 +276,14 @@ impl Orderer {
     }
 
     /// Exports the ordering gauges every `every` until the process stops: they describe the
-    /// whole queue (every worker exports the same values: aggregate with `max`).
-    pub async fn export(self: Arc<Self>, every: Duration) {
+    /// whole queue (every worker exports the same values: aggregate with `max`), but for the
+    /// jobs waiting in this worker's memory (`local`: aggregate with `sum`).
+    pub async fn export(self: Arc<Self>, local: Arc<local::LocalKeys>, every: Duration) {
         metrics::gauge!(m::ORDER_MAX_HOLD_SECONDS).set(self.max_hold.as_secs_f64());
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
+            metrics::gauge!(m::ORDER_WAITING).set(local.waiting() as f64);
             if let Err(e) = self.sample().await {
                 tracing::warn!(error = %e, "could not sample the ordering gauges");
             }

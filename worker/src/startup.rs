@@ -176,7 +176,12 @@ impl<H: UpdateHandler> Worker<H> {
             self.cfg.poll_interval,
             self.runtime.order.wakers.clone(),
         ));
-        let order_gauges = tokio::spawn(self.runtime.order.clone().export(Duration::from_secs(2)));
+        let order_gauges = tokio::spawn(
+            self.runtime
+                .order
+                .clone()
+                .export(self.runtime.local.clone(), Duration::from_secs(2)),
+        );
         let mut lanes = tokio::task::JoinSet::new();
         for lane in Lane::ALL {
             let lane_worker = LaneWorker {

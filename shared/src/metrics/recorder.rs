@@ -241,6 +241,10 @@ fn describe() {
         ORDER_PARKED,
         "Jobs parked behind an earlier update of their key."
     );
+    describe_gauge!(
+        ORDER_WAITING,
+        "Jobs waiting in this worker's memory behind the running job of their key."
+    );
     describe_counter!(
         ORDER_NEXT_TOTAL,
         "How a key's next job got its turn: handed, chained, requeued or resumed."
