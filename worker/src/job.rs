@@ -137,8 +137,7 @@ async fn settle<H: UpdateHandler>(
     // that does more than store writes its row meanwhile, so the rows (and `handled_at`) of a
     // key follow its order whatever the handler.
     let next = match arrive(&rt, &job, &job_id, tag.as_ref()).await? {
-        Arrival::Run { hold, lead, seen } => {
-            let turn = Turn { hold, lead, seen };
+        Arrival::Run(turn) => {
             attempt(&rt, &worker, &job, &job_id, tag.as_ref(), turn, &mut chain).await?
         }
         // This task carried a chain when its worker died: the chained job runs on here.
@@ -226,7 +225,7 @@ async fn run_chained<H: UpdateHandler>(
 
 /// A job that may run now.
 struct Turn {
-    /// The key it holds, if ordered.
+    /// The key it holds (`None`: unordered).
     hold: Option<Hold>,
     /// Its key is led in this process: waiters may be handed the key or written with it.
     lead: Option<Lead>,
@@ -395,13 +394,8 @@ async fn write_run<H: UpdateHandler>(
 
 /// What a fetched job does now.
 enum Arrival {
-    /// Runs (`hold`: the key it holds, `None`: unordered; `lead`: its key is led here; `seen`:
-    /// its row, written while it waited).
-    Run {
-        hold: Option<Hold>,
-        lead: Option<Lead>,
-        seen: Option<Seen>,
-    },
+    /// Runs now.
+    Run(Turn),
     /// Its task carried a chain whose worker died: the job that holds the key runs instead.
     Resume(Chained, Option<Lead>),
     /// Must not run now: `parked` or `stale`, or released (the lanes paused).
@@ -419,11 +413,11 @@ async fn arrive<H: UpdateHandler>(
     tag: Option<&OrderTag>,
 ) -> Result<Arrival, BoxDynError> {
     let Some(tag) = tag else {
-        return Ok(Arrival::Run {
+        return Ok(Arrival::Run(Turn {
             hold: None,
             lead: None,
             seen: None,
-        });
+        }));
     };
     let stores_only = rt.handler.stores_only();
     let row = match JobRow::of(job, job_id) {
@@ -462,11 +456,11 @@ async fn arrive<H: UpdateHandler>(
                         since_ms,
                         chained: false,
                     };
-                    Ok(Arrival::Run {
+                    Ok(Arrival::Run(Turn {
                         hold: Some(hold),
                         lead: Some(lead),
                         seen,
-                    })
+                    }))
                 }
                 Ok(Handoff::Ran(result)) => Ok(Arrival::Ran(result)),
                 // The key was given up here: as if it had never waited.
@@ -486,7 +480,7 @@ async fn take_turn<H>(
 ) -> redis::RedisResult<Arrival> {
     let written = seen == Some(Seen::Unhandled);
     Ok(match rt.order.start(tag, job_id, lane, written).await? {
-        Start::Go { since_ms } => Arrival::Run {
+        Start::Go { since_ms } => Arrival::Run(Turn {
             hold: Some(Hold {
                 tag: tag.clone(),
                 since_ms,
@@ -494,12 +488,12 @@ async fn take_turn<H>(
             }),
             lead,
             seen,
-        },
-        Start::Free => Arrival::Run {
+        }),
+        Start::Free => Arrival::Run(Turn {
             hold: None,
             lead: None,
             seen,
-        },
+        }),
         Start::Resume(chained) => Arrival::Resume(chained, lead),
         Start::Parked => Arrival::Skip("parked"),
         Start::Stale => Arrival::Skip("stale"),

@@ -178,64 +178,64 @@ mod tests {
         }
     }
 
+    fn lead(keys: &Arc<LocalKeys>, seq: u64) -> Lead {
+        match keys.enter(&tag(seq), None) {
+            Entry::Lead(lead) => lead,
+            _ => panic!("{seq} should lead"),
+        }
+    }
+
+    fn wait(keys: &Arc<LocalKeys>, seq: u64) -> oneshot::Receiver<Handoff> {
+        match keys.enter(&tag(seq), None) {
+            Entry::Wait(rx) => rx,
+            _ => panic!("{seq} should wait"),
+        }
+    }
+
     #[test]
     fn the_first_job_of_a_key_leads_and_the_next_ones_wait() {
         let keys = LocalKeys::new(2);
-        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
-            panic!("the first job leads")
-        };
-        assert!(matches!(keys.enter(&tag(2), None), Entry::Wait(_)));
+        let first = lead(&keys, 1);
+        let _two = wait(&keys, 2);
         assert!(matches!(keys.enter(&tag(2), None), Entry::Alone), "a copy");
-        assert!(matches!(keys.enter(&tag(3), None), Entry::Wait(_)));
+        let _three = wait(&keys, 3);
         assert!(matches!(keys.enter(&tag(4), None), Entry::Alone), "full");
         assert_eq!(keys.waiting(), 2);
-        drop(lead);
+        drop(first);
         assert_eq!(keys.waiting(), 0);
-        assert!(matches!(keys.enter(&tag(4), None), Entry::Lead(_)));
+        let _four = lead(&keys, 4);
     }
 
     #[tokio::test]
     async fn dropping_the_lead_closes_every_waiter() {
         let keys = LocalKeys::new(4);
-        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
-            panic!()
-        };
-        let Entry::Wait(rx) = keys.enter(&tag(3), None) else {
-            panic!()
-        };
-        drop(lead);
-        assert!(rx.await.is_err(), "the waiter asks Redis");
+        let first = lead(&keys, 1);
+        let three = wait(&keys, 3);
+        drop(first);
+        assert!(three.await.is_err(), "the waiter asks Redis");
     }
 
     #[tokio::test]
     async fn a_handed_lead_keeps_the_key_led() {
         let keys = LocalKeys::new(4);
-        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
-            panic!()
-        };
-        let Entry::Wait(rx) = keys.enter(&tag(2), None) else {
-            panic!()
-        };
-        let Entry::Wait(later) = keys.enter(&tag(3), None) else {
-            panic!()
-        };
-        let waiter = lead.take(2).expect("2 waits");
-        waiter.go(5, lead);
-        let Ok(Handoff::Go { since_ms, lead }) = rx.await else {
+        let first = lead(&keys, 1);
+        let two = wait(&keys, 2);
+        let three = wait(&keys, 3);
+        let waiter = first.take(2).expect("2 waits");
+        waiter.go(5, first);
+        let Ok(Handoff::Go { since_ms, lead }) = two.await else {
             panic!("2 was handed the key")
         };
         assert_eq!(since_ms, 5);
         assert_eq!(keys.waiting(), 1, "3 still waits");
         drop(lead);
-        assert!(later.await.is_err());
+        assert!(three.await.is_err());
     }
 
     #[test]
     fn a_run_takes_consecutive_waiters_with_rows_only() {
         let keys = LocalKeys::new(8);
-        let Entry::Lead(lead) = keys.enter(&tag(1), None) else {
-            panic!()
-        };
+        let first = lead(&keys, 1);
         let row = || {
             Some(Arc::new(UpdateRow {
                 bot: "b".into(),
@@ -253,10 +253,10 @@ mod tests {
             .iter()
             .map(|&s| keys.enter(&tag(s), row()))
             .collect();
-        let run = lead.take_run(1);
+        let run = first.take_run(1);
         assert_eq!(run.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(keys.waiting(), 1);
-        lead.put_back(run);
+        first.put_back(run);
         assert_eq!(keys.waiting(), 3);
     }
 }

@@ -74,26 +74,29 @@ async fn a_hot_chat_is_handed_on_in_bounded_chains_and_keeps_its_order() {
     assert!(requeued >= 1.0, "no chain reached its bound: {requeued}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_worker_killed_mid_chain_is_taken_over_after_its_lease_without_reordering() {
-    // Nothing waits in memory: every early update parks, so update 5 runs chained.
-    let mut stack = Stack::start("chat", 0, &[("SLUICE_ORDER_LOCAL_WAIT", "0")]).await;
+/// Update 5 of 12 (slow) is running, handed the chat `how`, when its worker is killed (-9); an
+/// heir takes over after the lease. Every update ran, in order, 5 again after the kill (the
+/// receiver records a call when it ends, so the cut first call of 5 is not there). Answers the
+/// stack, with the heir as its only worker.
+async fn kill_while_update_5_runs(local_wait: &str, how: &str, at_least: f64) -> Stack {
+    let mut stack = Stack::start("chat", 0, &[("SLUICE_ORDER_LOCAL_WAIT", local_wait)]).await;
     let slow = 5;
     stack.receiver.slow(1, Duration::from_millis(300));
     stack.receiver.slow(slow, Duration::from_secs(3));
     post_chat(&stack, 1..=12).await;
     let mut victim = stack.spawn_worker();
-    // Update 5 runs chained (1 held the chat while 2..12 were fetched and parked).
     let running = wait_until(Duration::from_secs(30), || async {
         stack.receiver.begun(slow)
     })
     .await;
     assert!(running, "{:?}", stack.receiver.calls());
+    let handed = next_total(&victim, how).await;
     assert!(
-        next_total(&victim, "chained").await >= 1.0,
-        "update {slow} was not handed on by a chain"
+        handed >= at_least,
+        "{handed} updates {how}, want {at_least}"
     );
     victim.kill9().await;
+    let killed = std::time::Instant::now();
     let heir = stack.spawn_worker();
     stack.workers.push(heir);
     let all = wait_until(Duration::from_secs(90), || async {
@@ -101,10 +104,25 @@ async fn a_worker_killed_mid_chain_is_taken_over_after_its_lease_without_reorder
     })
     .await;
     assert!(all, "{:?}", stack.receiver.calls());
-    // The chained job ran again after the lease (at least once), and nothing after it had
-    // started by then.
+    // Nothing after 5 had started before it ran again.
     assert_in_order(&stack.receiver.calls(), |_| CHAT);
     assert_eq!(succeeded_in_order(&stack), (1..=12).collect::<Vec<_>>());
+    let again = stack
+        .receiver
+        .calls()
+        .into_iter()
+        .find(|c| c.update_id == slow);
+    assert!(
+        again.is_some_and(|c| c.start > killed),
+        "update {slow} ran again after the crash: {again:?}"
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_chain_is_taken_over_after_its_lease_without_reordering() {
+    // Nothing waits in memory: 2..12 park while 1 runs, so 5 runs chained.
+    let stack = kill_while_update_5_runs("0", "chained", 1.0).await;
     assert!(
         next_total(&stack.workers[0], "resumed").await >= 1.0,
         "the chain was not resumed from its carrier"
@@ -168,43 +186,8 @@ async fn updates_waiting_in_the_worker_are_handed_the_chat_in_memory_in_order() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_killed_while_its_waiters_run_is_taken_over_after_its_lease_without_reordering() {
-    let mut stack = Stack::start("chat", 0, &[]).await;
-    let slow = 5;
-    stack.receiver.slow(1, Duration::from_millis(300));
-    stack.receiver.slow(slow, Duration::from_secs(3));
-    post_chat(&stack, 1..=12).await;
-    let mut victim = stack.spawn_worker();
-    // 2..12 wait in the victim while 1 runs; 5 gets the chat in memory from 4.
-    let running = wait_until(Duration::from_secs(30), || async {
-        stack.receiver.begun(slow)
-    })
-    .await;
-    assert!(running, "{:?}", stack.receiver.calls());
-    assert!(
-        next_total(&victim, "handed").await >= 4.0,
-        "updates 2..5 were not handed on in memory"
-    );
-    victim.kill9().await;
-    let killed = std::time::Instant::now();
-    let heir = stack.spawn_worker();
-    stack.workers.push(heir);
-    let all = wait_until(Duration::from_secs(90), || async {
-        stack.receiver.succeeded().len() == 12
-    })
-    .await;
-    assert!(all, "{:?}", stack.receiver.calls());
-    // Their tasks were still the victim's (unacknowledged): after the lease 5 ran again first
-    // (the key named it as its holder), then the rest in order. The receiver records a call
-    // when it ends, so the cut first call of 5 is not there.
-    assert_in_order(&stack.receiver.calls(), |_| CHAT);
-    assert_eq!(succeeded_in_order(&stack), (1..=12).collect::<Vec<_>>());
-    let again = stack
-        .receiver
-        .calls()
-        .into_iter()
-        .find(|c| c.update_id == slow);
-    assert!(
-        again.is_some_and(|c| c.start > killed),
-        "update {slow} ran again after the crash: {again:?}"
-    );
+    // 2..12 wait in the victim while 1 runs; 2..5 are handed the chat in memory. Their tasks
+    // are still the victim's (unacknowledged): after the lease 5 runs again first (the key
+    // names it as its holder), then the rest.
+    kill_while_update_5_runs("16", "handed", 4.0).await;
 }
