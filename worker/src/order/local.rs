@@ -1,9 +1,9 @@
 //! Hand-offs inside one worker: jobs of a key that this process fetched while another of its
 //! jobs of that key holds (or is taking) the key wait here, in memory, instead of being parked in
 //! Redis. The job that finishes hands the key straight to the waiting next one (one
-//! `finish.lua` call records the move, see `Orderer::hand_on`), so a busy chat costs no parking,
-//! no chain bytes and no second fetch; with a handler that only stores, the holder writes the
-//! rows of the whole waiting run in its own statement and finishes them at once.
+//! `finish.lua` call records the move: `Orderer::finish` with `hand`), so a busy chat costs no
+//! parking, no chain bytes and no second fetch; with a handler that only stores, the holder
+//! writes the rows of the whole waiting run in its own statement and finishes them at once.
 //!
 //! Redis stays the authority: the key's first job here still takes its turn with `start.lua`,
 //! and a waiter whose holder gives up the key any other way (parked, retried, released, or a
