@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sluice_shared::{
     coalesce,
     job::{Job, Origin},
@@ -25,8 +26,8 @@ use crate::store::{self, StoreError};
 struct Pending {
     bot: String,
     update_id: i64,
-    received_at: chrono::DateTime<chrono::Utc>,
-    at: chrono::DateTime<chrono::Utc>,
+    received_at: DateTime<Utc>,
+    at: DateTime<Utc>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -45,11 +46,7 @@ impl HandledMarks {
     }
 
     /// Returns once `handled_at` is committed for the job's row.
-    pub async fn mark(
-        &self,
-        job: &Job,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn mark(&self, job: &Job, at: DateTime<Utc>) -> Result<(), StoreError> {
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         match &job.origin {
             Origin::Telegram { bot, update_id, .. } => {
@@ -57,8 +54,7 @@ impl HandledMarks {
                 let pending = Pending {
                     bot: bot.clone(),
                     update_id: *update_id,
-                    received_at: chrono::DateTime::from_timestamp_millis(job.received_at_ms)
-                        .unwrap_or_default(),
+                    received_at: store::time_of(job.received_at_ms),
                     at,
                     reply,
                 };

@@ -1,5 +1,7 @@
 //! SQL of the worker, one function per statement, and what a failed statement means.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sluice_shared::{
@@ -75,6 +77,11 @@ impl<'a> JobRow<'a> {
     }
 }
 
+/// A job's Unix-millisecond time (`received_at_ms`) as a timestamp, as every row stores it.
+pub fn time_of(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 /// What the insert found for a job's key: whether its handler must still run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
@@ -130,8 +137,7 @@ pub async fn insert_updates(
         lane.push(r.lane.as_str());
         payload.push(r.payload.get());
         job.push(r.job_id.as_str());
-        received
-            .push(chrono::DateTime::from_timestamp_millis(r.received_at_ms).unwrap_or_default());
+        received.push(time_of(r.received_at_ms));
     }
     let mut tx = sluice_shared::db::begin(db).await?;
     // Planned at every call (an unnamed statement), so it reads nothing from `updates`: a join
@@ -155,16 +161,13 @@ pub async fn insert_updates(
     let handled = if unclaimed.is_empty() {
         Vec::new()
     } else {
-        let (bot, update_id): (Vec<&str>, Vec<i64>) = rows
-            .iter()
-            .filter(|r| unclaimed.contains(&r.job_id))
-            .map(|r| (r.bot.as_str(), r.update_id))
-            .unzip();
-        let job: Vec<&str> = rows
-            .iter()
-            .filter(|r| unclaimed.contains(&r.job_id))
-            .map(|r| r.job_id.as_str())
-            .collect();
+        let there = rows.iter().filter(|r| unclaimed.contains(&r.job_id));
+        let (mut bot, mut update_id, mut job) = (Vec::new(), Vec::new(), Vec::new());
+        for r in there {
+            bot.push(r.bot.as_str());
+            update_id.push(r.update_id);
+            job.push(r.job_id.as_str());
+        }
         sqlx::query_scalar(HANDLED_BEFORE)
             .persistent(false)
             .bind(bot)
@@ -217,8 +220,7 @@ pub async fn insert_event(
     stores_only: bool,
 ) -> Result<Seen, sqlx::Error> {
     let job = row.job;
-    let received_at =
-        chrono::DateTime::from_timestamp_millis(job.received_at_ms).unwrap_or_default();
+    let received_at = time_of(job.received_at_ms);
     let mut tx = sluice_shared::db::begin(db).await?;
     let handled: bool = sqlx::query_scalar(
         "WITH claimed AS (
@@ -286,7 +288,7 @@ pub async fn mark_updates_handled(
         at.push(*t);
     }
     let mut tx = sluice_shared::db::begin(db).await?;
-    let marked: Vec<(String, i64)> = sqlx::query_as(
+    let marked: HashSet<(String, i64)> = sqlx::query_as(
         "UPDATE updates x SET handled_at = coalesce(x.handled_at, t.at)
          FROM UNNEST($1::text[], $2::int8[], $3::timestamptz[], $4::timestamptz[]) AS t(b, u, r, at)
          WHERE x.bot = t.b AND x.update_id = t.u AND x.received_at = t.r
@@ -299,13 +301,12 @@ pub async fn mark_updates_handled(
     .bind(&received)
     .bind(&at)
     .fetch_all(&mut *tx)
-    .await?;
-    let rest: Vec<usize> = match marked.len() < n {
-        true => (0..n)
-            .filter(|&i| !marked.iter().any(|(b, u)| b == bots[i] && *u == ids[i]))
-            .collect(),
-        false => Vec::new(),
-    };
+    .await?
+    .into_iter()
+    .collect();
+    let rest: Vec<usize> = (0..n)
+        .filter(|&i| !marked.contains(&(bots[i].to_owned(), ids[i])))
+        .collect();
     if !rest.is_empty() {
         sqlx::query(
             "UPDATE updates x SET handled_at = t.at
@@ -329,7 +330,7 @@ pub async fn mark_event_handled(
     db: &PgPool,
     source: &str,
     key: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = sluice_shared::db::begin(db).await?;
     sqlx::query(

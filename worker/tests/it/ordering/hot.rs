@@ -45,23 +45,30 @@ fn succeeded_in_order(stack: &Stack) -> Vec<i64> {
     ok.iter().map(|c| c.update_id).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hot_chat_is_handed_on_in_bounded_chains_and_keeps_its_order() {
-    let n = 300_i64;
+/// One chat of `n` updates (update 1 slow, so the rest are fetched while it runs) drained by
+/// `workers` workers: every update ran once, in order, one at a time. Answers the stack.
+async fn drain_hot_chat(n: i64, workers: usize, within: Duration) -> Stack {
     let mut stack = Stack::start("chat", 0, &[]).await;
     stack.receiver.slow(1, Duration::from_millis(300));
     post_chat(&stack, 1..=n).await;
-    for _ in 0..2 {
+    for _ in 0..workers {
         let w = stack.spawn_worker();
         stack.workers.push(w);
     }
-    let all = wait_until(Duration::from_secs(120), || async {
+    let all = wait_until(within, || async {
         stack.receiver.succeeded().len() == n as usize
     })
     .await;
     assert!(all, "{} of {n} ran", stack.receiver.succeeded().len());
     assert_in_order(&stack.receiver.calls(), |_| CHAT);
     assert_eq!(succeeded_in_order(&stack), (1..=n).collect::<Vec<_>>());
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hot_chat_is_handed_on_in_bounded_chains_and_keeps_its_order() {
+    let n = 300_i64;
+    let stack = drain_hot_chat(n, 2, Duration::from_secs(120)).await;
     let (mut chained, mut requeued) = (0.0, 0.0);
     for w in &stack.workers {
         chained += next_total(w, "chained").await;
@@ -163,18 +170,7 @@ async fn a_poison_update_in_a_chain_is_dead_lettered_after_the_max_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn updates_waiting_in_the_worker_are_handed_the_chat_in_memory_in_order() {
     let n = 40_i64;
-    let mut stack = Stack::start("chat", 0, &[]).await;
-    stack.receiver.slow(1, Duration::from_millis(300));
-    post_chat(&stack, 1..=n).await;
-    let w = stack.spawn_worker();
-    stack.workers.push(w);
-    let all = wait_until(Duration::from_secs(60), || async {
-        stack.receiver.succeeded().len() == n as usize
-    })
-    .await;
-    assert!(all, "{} of {n} ran", stack.receiver.succeeded().len());
-    assert_in_order(&stack.receiver.calls(), |_| CHAT);
-    assert_eq!(succeeded_in_order(&stack), (1..=n).collect::<Vec<_>>());
+    let stack = drain_hot_chat(n, 1, Duration::from_secs(60)).await;
     // 2..17 waited in the worker (SLUICE_ORDER_LOCAL_WAIT 16) while 1 ran; later ones parked
     // past that cap and were chained.
     let handed = next_total(&stack.workers[0], "handed").await;
