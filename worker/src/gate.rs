@@ -85,7 +85,8 @@ impl DbGate {
         if trusted(&self.last_ok()) {
             return false;
         }
-        if sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN).await {
+        // Boxed: sqlx's future is kilobytes, carried (and copied) by every job's future otherwise.
+        if Box::pin(sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN)).await {
             *self.last_ok() = Some(Instant::now());
             return false;
         }
@@ -126,7 +127,8 @@ impl DbGate {
         loop {
             tokio::time::sleep(backoff.ceiling()).await;
             backoff.next_delay();
-            if sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN).await {
+            // Boxed: sqlx's future is kilobytes, carried (and copied) by every job's future otherwise.
+            if Box::pin(sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN)).await {
                 break;
             }
         }

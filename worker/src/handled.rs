@@ -62,7 +62,8 @@ impl HandledMarks {
                 rx.await.unwrap_or_else(|_| Err(closed()))
             }
             Origin::Signed { source, key, .. } => {
-                store::mark_event_handled(&self.db, source, key, at)
+                // Boxed: see `job::store_row`.
+                Box::pin(store::mark_event_handled(&self.db, source, key, at))
                     .await
                     .map_err(StoreError::from)
             }

@@ -537,8 +537,10 @@ async fn store_row<H: UpdateHandler>(
                 .await?
         }
         JobRow::Event(row) => {
+            // Boxed: sqlx's transaction future is kilobytes, and every job's future would
+            // carry (and copy) its space though few jobs are events.
             ride_out(worker, job, || async {
-                store::insert_event(&rt.ctx.db, &row, stores_only)
+                Box::pin(store::insert_event(&rt.ctx.db, &row, stores_only))
                     .await
                     .map_err(StoreError::from)
             })

@@ -128,7 +128,14 @@ pub async fn insert_updates(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    // Once per key: a batch may hold an update twice (two deliveries). Deduplicated here, on
+    // rows already sorted, rather than by a DISTINCT ON that Postgres would sort again.
+    let mut last: Option<(&str, i64)> = None;
     for r in rows.iter() {
+        if last == Some((r.bot.as_str(), r.update_id)) {
+            continue;
+        }
+        last = Some((r.bot.as_str(), r.update_id));
         bot.push(r.bot.as_str());
         update_id.push(r.update_id);
         kind.push(r.kind.as_str());
@@ -180,14 +187,13 @@ pub async fn insert_updates(
     Ok(handled)
 }
 
-/// Claims each row's key and inserts the rows whose key was new (once per key even if a batch
-/// holds one twice); answers the job ids whose key was there already, unless `$10`
+/// Claims each row's key and inserts the rows whose key was new (the caller passes each key
+/// once, sorted); answers the job ids whose key was there already, unless `$10`
 /// (`stores_only`): then the rows are written handled and nobody asks.
 const INSERT_UPDATES: &str = "WITH t AS (
-   SELECT DISTINCT ON (b, u) *
+   SELECT *
      FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[],
                  $7::text[], $8::text[], $9::timestamptz[]) AS t(b, u, k, c, us, l, p, j, r)
-    ORDER BY b, u
  ), claimed AS (
    INSERT INTO update_keys (bot, update_id, received_at)
    SELECT b, u, r FROM t

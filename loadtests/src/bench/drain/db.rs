@@ -107,11 +107,14 @@ impl Db {
     }
 
     /// Empties `updates` and its dedup keys (`update_keys`: a key left behind would make the
-    /// next phase's row a duplicate, never inserted).
+    /// next phase's row a duplicate, never inserted), then checkpoints: every phase starts with
+    /// the previous phase's WAL flushed, so none pays for another's checkpoint (and the burst of
+    /// full-page images after it) by landing on it.
     pub async fn truncate(&self) -> anyhow::Result<()> {
         sqlx::query("TRUNCATE updates, update_keys")
             .execute(&self.pool)
             .await?;
+        sqlx::query("CHECKPOINT").execute(&self.pool).await?;
         Ok(())
     }
 
