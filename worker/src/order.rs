@@ -5,7 +5,8 @@
 //! failing holds its key for at most `SLUICE_ORDER_MAX_HOLD`. The enqueue side and the Redis
 //! layout are in `sluice_shared::queue::order`.
 //!
-//! Cost per ordered job: one `start.lua` and one `finish.lua` call; a parked job also costs a
+//! Cost per ordered job: its share of a batched `start.lua` call and of a batched `finish.lua`
+//! call (the starts, and the finishes, of jobs that come together go in one call each); a parked job also costs a
 //! fetch and an acknowledgement of its own, and a second of each only when it is re-queued at a
 //! chain's bound. Nothing polls: a parked job is handed on by the finish of the job before it,
 //! and the lane that receives a re-queued one is woken in this process at once ([`Wakers`]).
@@ -21,6 +22,7 @@ use std::{
 use futures::task::AtomicWaker;
 use redis::{Script, aio::ConnectionManager};
 use sluice_shared::{
+    coalesce,
     lanes::{Lane, PerLane},
     metrics as m,
     queue::{
@@ -28,12 +30,42 @@ use sluice_shared::{
         order::{OrderConfig, OrderTag, Ordering, order_namespace},
     },
 };
+use tokio::sync::{mpsc, oneshot};
 use ulid::Ulid;
 
 use self::chain::Chained;
 
-static START: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/start.lua")));
-static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/finish.lua")));
+/// `start.lua` for a batch of jobs (see [`batched`]): 4 keys and 7 arguments a job.
+static START: LazyLock<Script> = LazyLock::new(|| batched(include_str!("order/start.lua"), 4, 7));
+/// `finish.lua` for a batch of jobs (see [`batched`]): 3 keys and 9 arguments a job, then the
+/// lanes' arguments, which every job shares.
+static FINISH: LazyLock<Script> = LazyLock::new(|| batched(include_str!("order/finish.lua"), 3, 9));
+
+/// Jobs per batched script call, and calls in flight (of starts, and of finishes): the jobs of a
+/// fetched batch share a few round trips, while a lone job (a hot chat's next one) never waits
+/// for a batch to fill (`sluice_shared::coalesce`).
+const SCRIPT_BATCH: usize = 64;
+const SCRIPT_PARALLEL: usize = 4;
+
+/// A script that runs `body` (a script for one job) once per job of a batch, in the batch's
+/// order: ARGV[1] is the number of jobs n, then n groups of `args` arguments, then arguments
+/// every job gets after its own; KEYS holds n groups of `keys` keys. Answers one answer of
+/// `body` per job. A failing job fails the whole call, as it would fail its own.
+fn batched(body: &str, keys: usize, args: usize) -> Script {
+    Script::new(&format!(
+        "local function one(KEYS, ARGV)\n{body}\nend\n\
+         local n = tonumber(ARGV[1])\n\
+         local out = {{}}\n\
+         for i = 0, n - 1 do\n\
+           local k, a = {{}}, {{}}\n\
+           for j = 1, {keys} do k[j] = KEYS[i * {keys} + j] end\n\
+           for j = 1, {args} do a[j] = ARGV[1 + i * {args} + j] end\n\
+           for j = 2 + n * {args}, #ARGV do a[#a + 1] = ARGV[j] end\n\
+           out[i + 1] = one(k, a)\n\
+         end\n\
+         return out\n"
+    ))
+}
 
 /// How long a key's state outlives its last finished job when nothing else of it is queued:
 /// long enough that a copy of a finished job re-run after a lost acknowledgement (orphan
@@ -84,9 +116,40 @@ impl Wakers {
     }
 }
 
+/// One job's `start.lua` answer: what, hold start, sequence, parked job.
+type StartAnswer = (String, i64, u64, Vec<u8>);
+
+/// One job's `finish.lua` answer: held ms, how the next job goes, its lane, bytes, written.
+type FinishAnswer = (i64, String, String, Vec<u8>, String);
+
+/// One job's finish, waiting for its batch (see [`FINISH`]).
+struct FinishCall {
+    state: String,
+    seq: u64,
+    key: String,
+    carrier: String,
+    hand: bool,
+    first: u64,
+    reply: oneshot::Sender<redis::RedisResult<(i64, FinishAnswer)>>,
+}
+
+/// One job's start, waiting for its batch (see [`START`]).
+struct StartCall {
+    state: String,
+    data_hash: String,
+    seq: u64,
+    task_id: String,
+    lane: Lane,
+    key: String,
+    row_written: bool,
+    reply: oneshot::Sender<redis::RedisResult<StartAnswer>>,
+}
+
 /// The worker's side of ordering; cheap to share.
 pub struct Orderer {
     conn: ConnectionManager,
+    starts: mpsc::Sender<StartCall>,
+    finishes: mpsc::Sender<FinishCall>,
     namespace: String,
     lanes: PerLane<apalis_redis::Config>,
     busy_ttl: Duration,
@@ -102,10 +165,34 @@ impl Orderer {
         queue: &QueueConfig,
         order: &OrderConfig,
     ) -> Self {
+        let namespace = order_namespace(prefix);
+        let starts = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
+            let (conn, ns, ttl) = (conn.clone(), namespace.clone(), queue.dedup_ttl);
+            move |batch| start_batch(conn.clone(), ns.clone(), ttl, batch)
+        });
+        let lanes = PerLane::from_fn(|lane| lane_config(prefix, lane, queue));
+        let finishes = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
+            let (conn, ns, ttl) = (conn.clone(), namespace.clone(), queue.dedup_ttl);
+            let lanes: Vec<String> = lanes
+                .iter()
+                .flat_map(|(lane, config): (Lane, &apalis_redis::Config)| {
+                    [
+                        lane.as_str().to_owned(),
+                        config.job_data_hash(),
+                        config.job_meta_hash(),
+                        config.active_jobs_list(),
+                    ]
+                })
+                .collect();
+            let lanes = Arc::new(lanes);
+            move |batch| finish_batch(conn.clone(), ns.clone(), ttl, lanes.clone(), batch)
+        });
         Orderer {
             conn,
-            namespace: order_namespace(prefix),
-            lanes: PerLane::from_fn(|lane| lane_config(prefix, lane, queue)),
+            starts,
+            finishes,
+            namespace,
+            lanes,
             busy_ttl: queue.dedup_ttl,
             max_hold: order.max_hold,
             wakers: Wakers::default(),
@@ -133,21 +220,21 @@ impl Orderer {
         lane: Lane,
         row_written: bool,
     ) -> redis::RedisResult<Start> {
-        let mut conn = self.conn.clone();
-        let (what, since_ms, seq, bytes): (String, i64, u64, Vec<u8>) = START
-            .key(self.state(&tag.key))
-            .key(format!("{}:holds", self.namespace))
-            .key(format!("{}:parked", self.namespace))
-            .key(self.lanes[lane].job_data_hash())
-            .arg(tag.seq)
-            .arg(now_ms())
-            .arg(self.busy_ttl.as_secs().max(1))
-            .arg(task_id)
-            .arg(lane.as_str())
-            .arg(&tag.key)
-            .arg(if row_written { "1" } else { "" })
-            .invoke_async(&mut conn)
-            .await?;
+        let (reply, answer) = oneshot::channel();
+        let call = StartCall {
+            state: self.state(&tag.key),
+            data_hash: self.lanes[lane].job_data_hash(),
+            seq: tag.seq,
+            task_id: task_id.to_owned(),
+            lane,
+            key: tag.key.clone(),
+            row_written,
+            reply,
+        };
+        let gone =
+            || redis::RedisError::from((redis::ErrorKind::Client, "the start batcher stopped"));
+        self.starts.send(call).await.map_err(|_| gone())?;
+        let (what, since_ms, seq, bytes) = answer.await.map_err(|_| gone())??;
         Ok(match what.as_str() {
             "go" => Start::Go { since_ms },
             "parked" => Start::Parked,
@@ -182,28 +269,20 @@ impl Orderer {
         carrier: Option<&str>,
         hand: bool,
     ) -> redis::RedisResult<Next> {
-        let mut conn = self.conn.clone();
-        let now = now_ms();
-        let mut call = FINISH.key(self.state(&tag.key));
-        call.key(format!("{}:holds", self.namespace))
-            .key(format!("{}:parked", self.namespace))
-            .arg(tag.seq)
-            .arg(now)
-            .arg(self.busy_ttl.as_secs().max(1))
-            .arg(IDLE_TTL.as_secs())
-            .arg(&tag.key)
-            .arg(Ulid::generate().to_string())
-            .arg(carrier.unwrap_or_default())
-            .arg(if hand { "1" } else { "" })
-            .arg(first.min(tag.seq));
-        for (lane, config) in self.lanes.iter() {
-            call.arg(lane.as_str())
-                .arg(config.job_data_hash())
-                .arg(config.job_meta_hash())
-                .arg(config.active_jobs_list());
-        }
-        let (held_ms, how, lane, bytes, written): (i64, String, String, Vec<u8>, String) =
-            call.invoke_async(&mut conn).await?;
+        let (reply, answer) = oneshot::channel();
+        let call = FinishCall {
+            state: self.state(&tag.key),
+            seq: tag.seq,
+            key: tag.key.clone(),
+            carrier: carrier.unwrap_or_default().to_owned(),
+            hand,
+            first: first.min(tag.seq),
+            reply,
+        };
+        let gone =
+            || redis::RedisError::from((redis::ErrorKind::Client, "the finish batcher stopped"));
+        self.finishes.send(call).await.map_err(|_| gone())?;
+        let (now, (held_ms, how, lane, bytes, written)) = answer.await.map_err(|_| gone())??;
         if held_ms >= 0 {
             metrics::histogram!(m::ORDER_HELD_SECONDS).record(held_ms as f64 / 1000.0);
         }
@@ -314,6 +393,98 @@ impl Orderer {
         metrics::gauge!(m::ORDER_OLDEST_HOLD_SECONDS).set(age);
         metrics::gauge!(m::ORDER_PARKED).set(parked.unwrap_or(0).max(0) as f64);
         Ok(())
+    }
+}
+
+/// One [`START`] call for the starts waiting together; each caller gets its own answer, or the
+/// call's error.
+async fn start_batch(
+    mut conn: ConnectionManager,
+    namespace: String,
+    busy_ttl: Duration,
+    batch: Vec<StartCall>,
+) {
+    let (holds, parked) = (format!("{namespace}:holds"), format!("{namespace}:parked"));
+    let (now, ttl) = (now_ms(), busy_ttl.as_secs().max(1));
+    let mut call = START.prepare_invoke();
+    call.arg(batch.len());
+    for c in &batch {
+        call.key(&c.state)
+            .key(&holds)
+            .key(&parked)
+            .key(&c.data_hash);
+        call.arg(c.seq)
+            .arg(now)
+            .arg(ttl)
+            .arg(&c.task_id)
+            .arg(c.lane.as_str())
+            .arg(&c.key)
+            .arg(if c.row_written { "1" } else { "" });
+    }
+    let answers: redis::RedisResult<Vec<StartAnswer>> = call.invoke_async(&mut conn).await;
+    answer_each(batch, answers, |c| c.reply, |a| a);
+}
+
+/// One [`FINISH`] call for the finishes waiting together; each caller gets its own answer and
+/// the call's time (the time its key was handed on), or the call's error.
+async fn finish_batch(
+    mut conn: ConnectionManager,
+    namespace: String,
+    busy_ttl: Duration,
+    lanes: Arc<Vec<String>>,
+    batch: Vec<FinishCall>,
+) {
+    let (holds, parked) = (format!("{namespace}:holds"), format!("{namespace}:parked"));
+    let (now, ttl) = (now_ms(), busy_ttl.as_secs().max(1));
+    let mut call = FINISH.prepare_invoke();
+    call.arg(batch.len());
+    for c in &batch {
+        call.key(&c.state).key(&holds).key(&parked);
+        call.arg(c.seq)
+            .arg(now)
+            .arg(ttl)
+            .arg(IDLE_TTL.as_secs())
+            .arg(&c.key)
+            .arg(Ulid::generate().to_string())
+            .arg(&c.carrier)
+            .arg(if c.hand { "1" } else { "" })
+            .arg(c.first);
+    }
+    for arg in lanes.iter() {
+        call.arg(arg);
+    }
+    let answers: redis::RedisResult<Vec<FinishAnswer>> = call.invoke_async(&mut conn).await;
+    answer_each(batch, answers, |c| c.reply, |a| (now, a));
+}
+
+/// Sends each call of a batch its own answer, or the batch's error to all.
+fn answer_each<C, A, R>(
+    batch: Vec<C>,
+    answers: redis::RedisResult<Vec<A>>,
+    reply: impl Fn(C) -> oneshot::Sender<redis::RedisResult<R>>,
+    wrap: impl Fn(A) -> R,
+) {
+    match answers {
+        Ok(answers) if answers.len() == batch.len() => {
+            for (c, answer) in batch.into_iter().zip(answers) {
+                let _ = reply(c).send(Ok(wrap(answer)));
+            }
+        }
+        Ok(answers) => {
+            let e = redis::RedisError::from((
+                redis::ErrorKind::UnexpectedReturnType,
+                "an ordering script answered for another number of jobs",
+                format!("{} answers for {} jobs", answers.len(), batch.len()),
+            ));
+            for c in batch {
+                let _ = reply(c).send(Err(e.clone()));
+            }
+        }
+        Err(e) => {
+            for c in batch {
+                let _ = reply(c).send(Err(e.clone()));
+            }
+        }
     }
 }
 
