@@ -127,8 +127,7 @@ impl DbGate {
         loop {
             tokio::time::sleep(backoff.ceiling()).await;
             backoff.next_delay();
-            // Boxed: sqlx's future is kilobytes, carried (and copied) by every job's future otherwise.
-            if Box::pin(sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN)).await {
+            if sluice_shared::db::ping(&self.inner.db, PROBE_WITHIN).await {
                 break;
             }
         }

@@ -5,9 +5,9 @@
 //! failing holds its key for at most `SLUICE_ORDER_MAX_HOLD`. The enqueue side and the Redis
 //! layout are in `sluice_shared::queue::order`.
 //!
-//! Cost per ordered job: its share of a batched `start.lua` call and of a batched `finish.lua`
-//! call (the starts, and the finishes, of jobs that come together go in one call each); a parked job also costs a
-//! fetch and an acknowledgement of its own, and a second of each only when it is re-queued at a
+//! Cost per ordered job: one `start.lua` and one `finish.lua` run, batched with the other jobs'
+//! that come at the same moment into one script call each ([`batched`]); a parked job also costs
+//! a fetch and an acknowledgement of its own, and a second of each only when it is re-queued at a
 //! chain's bound. Nothing polls: a parked job is handed on by the finish of the job before it,
 //! and the lane that receives a re-queued one is woken in this process at once ([`Wakers`]).
 
