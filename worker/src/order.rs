@@ -136,7 +136,6 @@ struct FinishCall {
 /// One job's start, waiting for its batch (see [`START`]).
 struct StartCall {
     state: String,
-    data_hash: String,
     seq: u64,
     task_id: String,
     lane: Lane,
@@ -145,13 +144,28 @@ struct StartCall {
     reply: oneshot::Sender<redis::RedisResult<StartAnswer>>,
 }
 
+/// What every batched script call needs besides its jobs, worked out once.
+struct Scripts {
+    conn: ConnectionManager,
+    /// The held-keys set and the parked counter.
+    holds: String,
+    parked: String,
+    /// Each lane's data hash, where `start.lua` copies a parked job's bytes from.
+    data: PerLane<String>,
+    /// `finish.lua`'s shared arguments: per lane its name, data hash, meta hash prefix and
+    /// active list (where a woken job goes).
+    lanes: Vec<String>,
+    /// A key's state lifetime while work is queued, in seconds.
+    busy_ttl_s: u64,
+}
+
 /// The worker's side of ordering; cheap to share.
 pub struct Orderer {
     conn: ConnectionManager,
+    scripts: Arc<Scripts>,
     starts: mpsc::Sender<StartCall>,
     finishes: mpsc::Sender<FinishCall>,
     namespace: String,
-    lanes: PerLane<apalis_redis::Config>,
     busy_ttl: Duration,
     pub max_hold: Duration,
     pub wakers: Wakers,
@@ -166,14 +180,13 @@ impl Orderer {
         order: &OrderConfig,
     ) -> Self {
         let namespace = order_namespace(prefix);
-        let starts = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
-            let (conn, ns, ttl) = (conn.clone(), namespace.clone(), queue.dedup_ttl);
-            move |batch| start_batch(conn.clone(), ns.clone(), ttl, batch)
-        });
         let lanes = PerLane::from_fn(|lane| lane_config(prefix, lane, queue));
-        let finishes = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
-            let (conn, ns, ttl) = (conn.clone(), namespace.clone(), queue.dedup_ttl);
-            let lanes: Vec<String> = lanes
+        let scripts = Arc::new(Scripts {
+            conn: conn.clone(),
+            holds: format!("{namespace}:holds"),
+            parked: format!("{namespace}:parked"),
+            data: PerLane::from_fn(|lane| lanes[lane].job_data_hash()),
+            lanes: lanes
                 .iter()
                 .flat_map(|(lane, config): (Lane, &apalis_redis::Config)| {
                     [
@@ -183,16 +196,23 @@ impl Orderer {
                         config.active_jobs_list(),
                     ]
                 })
-                .collect();
-            let lanes = Arc::new(lanes);
-            move |batch| finish_batch(conn.clone(), ns.clone(), ttl, lanes.clone(), batch)
+                .collect(),
+            busy_ttl_s: queue.dedup_ttl.as_secs().max(1),
+        });
+        let starts = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
+            let scripts = scripts.clone();
+            move |batch| start_batch(scripts.clone(), batch)
+        });
+        let finishes = coalesce::spawn(SCRIPT_BATCH, SCRIPT_PARALLEL, {
+            let scripts = scripts.clone();
+            move |batch| finish_batch(scripts.clone(), batch)
         });
         Orderer {
             conn,
+            scripts,
             starts,
             finishes,
             namespace,
-            lanes,
             busy_ttl: queue.dedup_ttl,
             max_hold: order.max_hold,
             wakers: Wakers::default(),
@@ -223,7 +243,6 @@ impl Orderer {
         let (reply, answer) = oneshot::channel();
         let call = StartCall {
             state: self.state(&tag.key),
-            data_hash: self.lanes[lane].job_data_hash(),
             seq: tag.seq,
             task_id: task_id.to_owned(),
             lane,
@@ -370,19 +389,19 @@ impl Orderer {
     }
 
     async fn sample(&self) -> redis::RedisResult<()> {
-        let holds = format!("{}:holds", self.namespace);
+        let holds = &self.scripts.holds;
         let mut conn = self.conn.clone();
         // A hold older than a state's lifetime belongs to a key whose state expired.
         let stale = now_ms() - self.busy_ttl.as_millis() as i64;
         let (_, held, oldest, parked): ((), u64, Vec<(String, i64)>, Option<i64>) = redis::pipe()
             .cmd("ZREMRANGEBYSCORE")
-            .arg(&holds)
+            .arg(holds)
             .arg("-inf")
             .arg(stale)
             .ignore()
-            .zcard(&holds)
-            .zrange_withscores(&holds, 0, 0)
-            .get(format!("{}:parked", self.namespace))
+            .zcard(holds)
+            .zrange_withscores(holds, 0, 0)
+            .get(&self.scripts.parked)
             .query_async(&mut conn)
             .await
             .map(|(h, o, p)| ((), h, o, p))?;
@@ -398,51 +417,39 @@ impl Orderer {
 
 /// One [`START`] call for the starts waiting together; each caller gets its own answer, or the
 /// call's error.
-async fn start_batch(
-    mut conn: ConnectionManager,
-    namespace: String,
-    busy_ttl: Duration,
-    batch: Vec<StartCall>,
-) {
-    let (holds, parked) = (format!("{namespace}:holds"), format!("{namespace}:parked"));
-    let (now, ttl) = (now_ms(), busy_ttl.as_secs().max(1));
+async fn start_batch(scripts: Arc<Scripts>, batch: Vec<StartCall>) {
+    let now = now_ms();
     let mut call = START.prepare_invoke();
     call.arg(batch.len());
     for c in &batch {
         call.key(&c.state)
-            .key(&holds)
-            .key(&parked)
-            .key(&c.data_hash);
+            .key(&scripts.holds)
+            .key(&scripts.parked)
+            .key(&scripts.data[c.lane]);
         call.arg(c.seq)
             .arg(now)
-            .arg(ttl)
+            .arg(scripts.busy_ttl_s)
             .arg(&c.task_id)
             .arg(c.lane.as_str())
             .arg(&c.key)
             .arg(if c.row_written { "1" } else { "" });
     }
-    let answers: redis::RedisResult<Vec<StartAnswer>> = call.invoke_async(&mut conn).await;
+    let answers: redis::RedisResult<Vec<StartAnswer>> =
+        call.invoke_async(&mut scripts.conn.clone()).await;
     answer_each(batch, answers, |c| c.reply, |a| a);
 }
 
 /// One [`FINISH`] call for the finishes waiting together; each caller gets its own answer and
 /// the call's time (the time its key was handed on), or the call's error.
-async fn finish_batch(
-    mut conn: ConnectionManager,
-    namespace: String,
-    busy_ttl: Duration,
-    lanes: Arc<Vec<String>>,
-    batch: Vec<FinishCall>,
-) {
-    let (holds, parked) = (format!("{namespace}:holds"), format!("{namespace}:parked"));
-    let (now, ttl) = (now_ms(), busy_ttl.as_secs().max(1));
+async fn finish_batch(scripts: Arc<Scripts>, batch: Vec<FinishCall>) {
+    let now = now_ms();
     let mut call = FINISH.prepare_invoke();
     call.arg(batch.len());
     for c in &batch {
-        call.key(&c.state).key(&holds).key(&parked);
+        call.key(&c.state).key(&scripts.holds).key(&scripts.parked);
         call.arg(c.seq)
             .arg(now)
-            .arg(ttl)
+            .arg(scripts.busy_ttl_s)
             .arg(IDLE_TTL.as_secs())
             .arg(&c.key)
             .arg(Ulid::generate().to_string())
@@ -450,10 +457,11 @@ async fn finish_batch(
             .arg(if c.hand { "1" } else { "" })
             .arg(c.first);
     }
-    for arg in lanes.iter() {
+    for arg in &scripts.lanes {
         call.arg(arg);
     }
-    let answers: redis::RedisResult<Vec<FinishAnswer>> = call.invoke_async(&mut conn).await;
+    let answers: redis::RedisResult<Vec<FinishAnswer>> =
+        call.invoke_async(&mut scripts.conn.clone()).await;
     answer_each(batch, answers, |c| c.reply, |a| (now, a));
 }
 
