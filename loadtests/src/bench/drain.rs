@@ -24,7 +24,7 @@ mod drains;
 mod endurance;
 mod host;
 mod machine;
-mod metrics;
+pub(crate) mod metrics;
 mod mix;
 mod pgbench;
 mod priority;

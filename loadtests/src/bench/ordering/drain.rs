@@ -1,16 +1,18 @@
 //! One measured drain: a backlog posted through sluice-api with no worker running, then one
 //! sluice-worker started and timed until every update is handled.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::OrderingArgs;
-use super::figures::Figure;
+use super::figures::{Figure, HandlerTime};
 use super::post::{Plan, Webhook, post_chats};
 use super::receiver::{Delay, Receiver};
 use super::stack::Stack;
+use crate::bench::drain::metrics;
 use crate::bench::redis_probe::RedisProbe;
 use crate::bench::say;
 use crate::ordering::{self, Ordering};
@@ -121,13 +123,17 @@ impl<'a> Drain<'a> {
         say(format!("{mode}: draining with one worker"));
         let before = self.redis.commandstats().await?;
         let started = Instant::now();
-        let mut worker = self
+        let (mut worker, admin) = self
             .stack
-            .start_worker(&format!("worker-{name}"), &env)
+            .start_worker_at(&format!("worker-{name}"), &env)
             .await?;
         let waited = self.wait_handled(n, &mut worker).await;
         let wall_s = started.elapsed().as_secs_f64();
         let after = self.redis.commandstats().await?;
+        let in_worker = match &receiver {
+            Some(_) if waited.is_ok() => self.handler_in_worker(admin).await?,
+            _ => None,
+        };
         worker.stop().await;
         let (first, last) = waited?;
         let commands: u64 = after
@@ -143,8 +149,26 @@ impl<'a> Drain<'a> {
             (first, last, wall_s),
             commands,
             check.violations,
-            receiver.and_then(|r| r.mean_call()),
+            receiver
+                .and_then(|r| r.mean_call())
+                .map(|target| HandlerTime { target, in_worker }),
         ))
+    }
+
+    /// The handler's mean time per job as the worker timed it (`sluice_job_duration_seconds`:
+    /// the forward call from building the request to reading the answer), from its `/metrics`.
+    async fn handler_in_worker(&self, admin: SocketAddr) -> anyhow::Result<Option<Duration>> {
+        let text = self
+            .http
+            .get(format!("http://{admin}/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let sum = metrics::sum(&text, "sluice_job_duration_seconds_sum", "");
+        let count = metrics::sum(&text, "sluice_job_duration_seconds_count", "");
+        Ok((count > 0.0).then(|| Duration::from_secs_f64(sum / count)))
     }
 
     /// Waits until `n` rows are handled; their first and last handling times.

@@ -32,6 +32,20 @@ pub struct Figure {
     pub handler_per_s: Option<f64>,
     /// (b): rows_per_s / handler_per_s (1.0: the chat drains at the handler's own speed).
     pub of_handler_speed: Option<f64>,
+    /// (b): the handler's mean time per job as the worker timed it (the target's time plus the
+    /// HTTP exchange), and rows_per_s against 1 / that: the share of the time the chat's
+    /// handler was running, so 1 - it is what ordering itself adds between two jobs.
+    pub handler_in_worker_ms: Option<f64>,
+    pub of_handler_in_worker: Option<f64>,
+}
+
+/// (b): how long the forward handler takes per call.
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerTime {
+    /// In the target, from the request's arrival to its answer.
+    pub target: Duration,
+    /// In the worker (`sluice_job_duration_seconds`), when it could be read.
+    pub in_worker: Option<Duration>,
 }
 
 impl Figure {
@@ -40,7 +54,7 @@ impl Figure {
         (first, last, wall_s): (DateTime<Utc>, DateTime<Utc>, f64),
         redis_commands: u64,
         ordering_violations: u64,
-        handler: Option<Duration>,
+        handler: Option<HandlerTime>,
     ) -> Figure {
         let updates = plan.chats * plan.per_chat;
         let seconds = (last - first).num_microseconds().unwrap_or(0) as f64 / 1e6;
@@ -50,7 +64,9 @@ impl Figure {
         } else {
             0.0
         };
-        let handler_per_s = handler.map(|d| 1.0 / d.as_secs_f64().max(1e-9));
+        let per_s = |d: Duration| 1.0 / d.as_secs_f64().max(1e-9);
+        let handler_per_s = handler.map(|h| per_s(h.target));
+        let in_worker = handler.and_then(|h| h.in_worker);
         Figure {
             mode: mode.to_owned(),
             round,
@@ -62,9 +78,11 @@ impl Figure {
             redis_commands,
             redis_commands_per_job: round_to(redis_commands as f64 / updates.max(1) as f64, 2),
             ordering_violations,
-            handler_ms: handler.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
+            handler_ms: handler.map(|h| round_to(h.target.as_secs_f64() * 1000.0, 3)),
             handler_per_s: handler_per_s.map(|h| round_to(h, 1)),
             of_handler_speed: handler_per_s.map(|h| round_to(rows_per_s / h, 3)),
+            handler_in_worker_ms: in_worker.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
+            of_handler_in_worker: in_worker.map(|d| round_to(rows_per_s / per_s(d), 3)),
         }
     }
 
@@ -86,6 +104,11 @@ impl Figure {
         {
             line += &format!(
                 "; handler {ms:.3} ms a call = {per_s:.1}/s, the drain at {share:.3} of it"
+            );
+        }
+        if let (Some(ms), Some(share)) = (self.handler_in_worker_ms, self.of_handler_in_worker) {
+            line += &format!(
+                "; {ms:.3} ms a call as the worker times it, the drain at {share:.3} of that"
             );
         }
         line
@@ -169,6 +192,12 @@ impl Summary {
                 h.handler_per_s.map_or("n/a".into(), |s| format!("{s:.1}")),
                 h.redis_commands_per_job
             ));
+            if let (Some(ms), Some(share)) = (h.handler_in_worker_ms, h.of_handler_in_worker) {
+                lines.push(format!(
+                    "    the handler as the worker times it (the HTTP exchange included): \
+                     {ms:.3} ms a call; the chat's handler was running {share:.3} of the time"
+                ));
+            }
         }
         lines
     }
@@ -178,7 +207,7 @@ impl Summary {
 mod tests {
     use super::*;
 
-    fn figure(mode: &str, round: u32, seconds: i64, handler: Option<Duration>) -> Figure {
+    fn figure(mode: &str, round: u32, seconds: i64, handler: Option<HandlerTime>) -> Figure {
         let plan = Plan {
             chats: 10,
             per_chat: 100,
@@ -193,13 +222,36 @@ mod tests {
 
     #[test]
     fn rates_span_the_first_to_the_last_row() {
-        let f = figure("chat", 0, 2, Some(Duration::from_millis(4)));
+        let handler = HandlerTime {
+            target: Duration::from_millis(4),
+            in_worker: Some(Duration::from_millis(2)),
+        };
+        let f = figure("chat", 0, 2, Some(handler));
         assert_eq!((f.updates, f.rows_per_s), (1000, 499.5));
         assert_eq!(f.redis_commands_per_job, 4.5);
         assert_eq!(
             (f.handler_per_s, f.of_handler_speed),
             (Some(250.0), Some(1.998))
         );
+        assert_eq!(
+            (f.handler_in_worker_ms, f.of_handler_in_worker),
+            (Some(2.0), Some(0.999))
+        );
+        assert!(
+            f.line().contains("the drain at 0.999 of that"),
+            "{}",
+            f.line()
+        );
+        let unread = figure(
+            "chat",
+            0,
+            2,
+            Some(HandlerTime {
+                in_worker: None,
+                ..handler
+            }),
+        );
+        assert_eq!(unread.of_handler_in_worker, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! sluice-api and sluice-worker as processes on one database and queue prefix, for the ordering
 //! bench and the load tests' end-to-end ordering check.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,13 +72,21 @@ impl Stack {
         name: &str,
         env: &[(&str, String)],
     ) -> anyhow::Result<Started> {
+        Ok(self.start_worker_at(name, env).await?.0)
+    }
+
+    /// [`Stack::start_worker`], and the address of its admin server (`/metrics`).
+    pub async fn start_worker_at(
+        &self,
+        name: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<(Started, SocketAddr)> {
         let admin = free_port()?;
         let mut cmd = self.command(&self.worker_bin, admin, env);
         cmd.arg("run");
         let mut process = Started::spawn(name, cmd, &self.log_dir)?;
-        process
-            .wait_ready(([127, 0, 0, 1], admin).into(), Duration::from_secs(30))
-            .await?;
-        Ok(process)
+        let addr = SocketAddr::from(([127, 0, 0, 1], admin));
+        process.wait_ready(addr, Duration::from_secs(30)).await?;
+        Ok((process, addr))
     }
 }
