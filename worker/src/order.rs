@@ -262,12 +262,11 @@ impl Orderer {
         };
         let gone =
             || redis::RedisError::from((redis::ErrorKind::Client, "the start batcher stopped"));
-        let alone = Waiting::enter(&self.waiting_starts);
-        if alone.first() {
-            start_batch(self.scripts.clone(), vec![call]).await;
-        } else {
-            self.starts.send(call).await.map_err(|_| gone())?;
-        }
+        let _waiting = submit(&self.waiting_starts, &self.starts, call, |one| {
+            start_batch(self.scripts.clone(), one)
+        })
+        .await
+        .map_err(|_| gone())?;
         let (what, since_ms, seq, bytes) = answer.await.map_err(|_| gone())??;
         Ok(match what.as_str() {
             "go" => Start::Go { since_ms },
@@ -315,12 +314,11 @@ impl Orderer {
         };
         let gone =
             || redis::RedisError::from((redis::ErrorKind::Client, "the finish batcher stopped"));
-        let alone = Waiting::enter(&self.waiting_finishes);
-        if alone.first() {
-            finish_batch(self.scripts.clone(), vec![call]).await;
-        } else {
-            self.finishes.send(call).await.map_err(|_| gone())?;
-        }
+        let _waiting = submit(&self.waiting_finishes, &self.finishes, call, |one| {
+            finish_batch(self.scripts.clone(), one)
+        })
+        .await
+        .map_err(|_| gone())?;
         let (now, (held_ms, how, lane, bytes, written)) = answer.await.map_err(|_| gone())??;
         if held_ms >= 0 {
             metrics::histogram!(m::ORDER_HELD_SECONDS).record(held_ms as f64 / 1000.0);
@@ -457,6 +455,27 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, AtomicOrdering::AcqRel);
     }
+}
+
+/// Hands `call` to Redis: from this task (`alone`, a batch of one) when no other caller waits for
+/// an answer of its kind, else through its batcher. Returns the count to hold until the answer
+/// comes ([`Waiting`]); `Err` when the batcher has stopped.
+async fn submit<'a, C, Fut>(
+    waiting: &'a AtomicUsize,
+    batcher: &mpsc::Sender<C>,
+    call: C,
+    alone: impl FnOnce(Vec<C>) -> Fut,
+) -> Result<Waiting<'a>, mpsc::error::SendError<C>>
+where
+    Fut: Future<Output = ()>,
+{
+    let waiting = Waiting::enter(waiting);
+    if waiting.first() {
+        alone(vec![call]).await;
+    } else {
+        batcher.send(call).await?;
+    }
+    Ok(waiting)
 }
 
 /// One [`START`] call for the starts waiting together; each caller gets its own answer, or the
