@@ -165,7 +165,6 @@ struct Scripts {
 
 /// The worker's side of ordering; cheap to share.
 pub struct Orderer {
-    conn: ConnectionManager,
     scripts: Arc<Scripts>,
     starts: mpsc::Sender<StartCall>,
     finishes: mpsc::Sender<FinishCall>,
@@ -190,7 +189,7 @@ impl Orderer {
         let namespace = order_namespace(prefix);
         let lanes = PerLane::from_fn(|lane| lane_config(prefix, lane, queue));
         let scripts = Arc::new(Scripts {
-            conn: conn.clone(),
+            conn,
             holds: format!("{namespace}:holds"),
             parked: format!("{namespace}:parked"),
             data: PerLane::from_fn(|lane| lanes[lane].job_data_hash()),
@@ -216,7 +215,6 @@ impl Orderer {
             move |batch| finish_batch(scripts.clone(), batch)
         });
         Orderer {
-            conn,
             scripts,
             starts,
             finishes,
@@ -250,8 +248,7 @@ impl Orderer {
         lane: Lane,
         row_written: bool,
     ) -> redis::RedisResult<Start> {
-        let (reply, answer) = oneshot::channel();
-        let call = StartCall {
+        let call = |reply| StartCall {
             state: self.state(&tag.key),
             seq: tag.seq,
             task_id: task_id.to_owned(),
@@ -260,14 +257,14 @@ impl Orderer {
             row_written,
             reply,
         };
-        let gone =
-            || redis::RedisError::from((redis::ErrorKind::Client, "the start batcher stopped"));
-        let _waiting = submit(&self.waiting_starts, &self.starts, call, |one| {
-            start_batch(self.scripts.clone(), one)
-        })
-        .await
-        .map_err(|_| gone())?;
-        let (what, since_ms, seq, bytes) = answer.await.map_err(|_| gone())??;
+        let (what, since_ms, seq, bytes) = ask(
+            &self.waiting_starts,
+            &self.starts,
+            "the start batcher stopped",
+            call,
+            |one| start_batch(self.scripts.clone(), one),
+        )
+        .await?;
         Ok(match what.as_str() {
             "go" => Start::Go { since_ms },
             "parked" => Start::Parked,
@@ -302,8 +299,7 @@ impl Orderer {
         carrier: Option<&str>,
         hand: bool,
     ) -> redis::RedisResult<Next> {
-        let (reply, answer) = oneshot::channel();
-        let call = FinishCall {
+        let call = |reply| FinishCall {
             state: self.state(&tag.key),
             seq: tag.seq,
             key: tag.key.clone(),
@@ -312,14 +308,14 @@ impl Orderer {
             first: first.min(tag.seq),
             reply,
         };
-        let gone =
-            || redis::RedisError::from((redis::ErrorKind::Client, "the finish batcher stopped"));
-        let _waiting = submit(&self.waiting_finishes, &self.finishes, call, |one| {
-            finish_batch(self.scripts.clone(), one)
-        })
-        .await
-        .map_err(|_| gone())?;
-        let (now, (held_ms, how, lane, bytes, written)) = answer.await.map_err(|_| gone())??;
+        let (now, (held_ms, how, lane, bytes, written)) = ask(
+            &self.waiting_finishes,
+            &self.finishes,
+            "the finish batcher stopped",
+            call,
+            |one| finish_batch(self.scripts.clone(), one),
+        )
+        .await?;
         if held_ms >= 0 {
             metrics::histogram!(m::ORDER_HELD_SECONDS).record(held_ms as f64 / 1000.0);
         }
@@ -357,7 +353,7 @@ impl Orderer {
     /// database outage) now has its own task: the key forgets the chain and its parked copy, so
     /// the carrier's re-delivery after a crash does not run it a second time.
     pub async fn unchain(&self, tag: &OrderTag) -> redis::RedisResult<()> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.scripts.conn.clone();
         redis::cmd("HDEL")
             .arg(self.state(&tag.key))
             .arg("c")
@@ -408,7 +404,7 @@ impl Orderer {
 
     async fn sample(&self) -> redis::RedisResult<()> {
         let holds = &self.scripts.holds;
-        let mut conn = self.conn.clone();
+        let mut conn = self.scripts.conn.clone();
         // A hold older than a state's lifetime belongs to a key whose state expired.
         let stale = now_ms() - self.busy_ttl.as_millis() as i64;
         let (_, held, oldest, parked): ((), u64, Vec<(String, i64)>, Option<i64>) = redis::pipe()
@@ -457,25 +453,30 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Hands `call` to Redis: from this task (`alone`, a batch of one) when no other caller waits for
-/// an answer of its kind, else through its batcher. Returns the count to hold until the answer
-/// comes ([`Waiting`]); `Err` when the batcher has stopped.
-async fn submit<'a, C, Fut>(
-    waiting: &'a AtomicUsize,
+/// One job's script answer. The call is built around its reply channel, then made from this
+/// task (`alone`, a batch of one) when no other caller waits for an answer of its kind, else
+/// through its batcher; the caller is counted as waiting ([`Waiting`]) until the answer comes.
+/// `stopped` is the error when the batcher has stopped.
+async fn ask<C, R, Fut>(
+    waiting: &AtomicUsize,
     batcher: &mpsc::Sender<C>,
-    call: C,
+    stopped: &'static str,
+    call: impl FnOnce(oneshot::Sender<redis::RedisResult<R>>) -> C,
     alone: impl FnOnce(Vec<C>) -> Fut,
-) -> Result<Waiting<'a>, mpsc::error::SendError<C>>
+) -> redis::RedisResult<R>
 where
     Fut: Future<Output = ()>,
 {
-    let waiting = Waiting::enter(waiting);
-    if waiting.first() {
+    let gone = || redis::RedisError::from((redis::ErrorKind::Client, stopped));
+    let (reply, answer) = oneshot::channel();
+    let call = call(reply);
+    let counted = Waiting::enter(waiting);
+    if counted.first() {
         alone(vec![call]).await;
     } else {
-        batcher.send(call).await?;
+        batcher.send(call).await.map_err(|_| gone())?;
     }
-    Ok(waiting)
+    answer.await.map_err(|_| gone())?
 }
 
 /// One [`START`] call for the starts waiting together; each caller gets its own answer, or the
