@@ -53,19 +53,21 @@ const SCRIPT_PARALLEL: usize = 4;
 
 /// A script that runs `body` (a script for one job) once per job of a batch, in the batch's
 /// order: ARGV[1] is the number of jobs n, then n groups of `args` arguments, then arguments
-/// every job gets after its own; KEYS holds n groups of `keys` keys. Answers one answer of
-/// `body` per job. A failing job fails the whole call, as it would fail its own.
+/// every job shares, which `body` reads from the table `SHARED` (built once per call, not
+/// copied into every job's ARGV); KEYS holds n groups of `keys` keys. Answers one answer of `body` per job. A failing job
+/// fails the whole call, as it would fail its own.
 fn batched(body: &str, keys: usize, args: usize) -> Script {
     Script::new(&format!(
-        "local function one(KEYS, ARGV)\n{body}\nend\n\
+        "local function one(KEYS, ARGV, SHARED)\n{body}\nend\n\
          local n = tonumber(ARGV[1])\n\
+         local shared = {{}}\n\
+         for j = 2 + n * {args}, #ARGV do shared[#shared + 1] = ARGV[j] end\n\
          local out = {{}}\n\
          for i = 0, n - 1 do\n\
            local k, a = {{}}, {{}}\n\
            for j = 1, {keys} do k[j] = KEYS[i * {keys} + j] end\n\
            for j = 1, {args} do a[j] = ARGV[1 + i * {args} + j] end\n\
-           for j = 2 + n * {args}, #ARGV do a[#a + 1] = ARGV[j] end\n\
-           out[i + 1] = one(k, a)\n\
+           out[i + 1] = one(k, a, shared)\n\
          end\n\
          return out\n"
     ))

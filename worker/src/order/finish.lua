@@ -8,8 +8,8 @@
 -- ARGV[7] the task carrying a chain ("": the next job may not be chained), ARGV[8] "1" when the
 -- next job waits in the finishing worker (order::local): it holds the key from now, ARGV[9] the
 -- first sequence of the run that finishes (the job that held the key; a run of a handler that
--- only stores finishes ARGV[9]..ARGV[1] at once), then four per lane: lane name, data hash,
--- meta hash prefix, active list
+-- only stores finishes ARGV[9]..ARGV[1] at once); SHARED (order::batched): four per lane: lane
+-- name, data hash, meta hash prefix, active list
 -- Returns {held ms (-1: it was not holding the key), how the next job goes ("chained",
 -- "handed", "requeued" or ""), its lane, its bytes (chained only), "1" when its row is written
 -- (chained only; start.lua's `w:<seq>`)}.
@@ -31,10 +31,18 @@ end
 -- Its own parked copy, if it was chained, goes with its hold (and a run's, if a copy of one
 -- was parked too).
 redis.call("hdel", state, "held", "since", "c", "p:" .. first, "w:" .. first)
-for i = first + 1, seq do
-    redis.call("hdel", state, "w:" .. i)
-    if redis.call("hdel", state, "p:" .. i) == 1 then
-        redis.call("decr", KEYS[3])
+if seq > first then
+    -- One command for the run's flags and one for its parked copies (duplicates, rare), not
+    -- two a job.
+    local flags, copies = {}, {}
+    for i = first + 1, seq do
+        flags[#flags + 1] = "w:" .. i
+        copies[#copies + 1] = "p:" .. i
+    end
+    redis.call("hdel", state, unpack(flags))
+    local dropped = redis.call("hdel", state, unpack(copies))
+    if dropped > 0 then
+        redis.call("decrby", KEYS[3], dropped)
     end
 end
 
@@ -66,16 +74,16 @@ if parked then
         return {held, "chained", lane, bytes, redis.call("hget", state, "w:" .. (seq + 1)) or ""}
     end
     redis.call("hdel", state, field, "w:" .. (seq + 1))
-    for i = 10, #ARGV, 4 do
-        if ARGV[i] == lane then
+    for i = 1, #SHARED, 4 do
+        if SHARED[i] == lane then
             local id = ARGV[6]
-            redis.call("hset", ARGV[i + 1], id, bytes)
-            redis.call("hset", ARGV[i + 2] .. ":" .. id, "attempts", 0, "max_attempts", 25,
+            redis.call("hset", SHARED[i + 1], id, bytes)
+            redis.call("hset", SHARED[i + 2] .. ":" .. id, "attempts", 0, "max_attempts", 25,
                 "status", "Pending", "idempotency_key", "", "order_key", ARGV[5],
                 "order_seq", seq + 1)
             -- The front: it was next in its key long ago, and its lane's order across keys is
             -- by when a job can run.
-            redis.call("lpush", ARGV[i + 3], id)
+            redis.call("lpush", SHARED[i + 3], id)
             how = "requeued"
         end
     end

@@ -130,10 +130,16 @@ impl<'a> Drain<'a> {
         let waited = self.wait_handled(n, &mut worker).await;
         let wall_s = started.elapsed().as_secs_f64();
         let after = self.redis.commandstats().await?;
-        let in_worker = match &receiver {
-            Some(_) if waited.is_ok() => self.handler_in_worker(admin).await?,
-            _ => None,
+        let exposition = match waited {
+            Ok(_) => self.worker_metrics(admin).await?,
+            Err(_) => String::new(),
         };
+        let in_worker = receiver
+            .as_ref()
+            .and_then(|_| handler_in_worker(&exposition));
+        if mode != "off" && !exposition.is_empty() {
+            say(turns(&exposition));
+        }
         worker.stop().await;
         let (first, last) = waited?;
         let commands: u64 = after
@@ -155,20 +161,16 @@ impl<'a> Drain<'a> {
         ))
     }
 
-    /// The handler's mean time per job as the worker timed it (`sluice_job_duration_seconds`:
-    /// the forward call from building the request to reading the answer), from its `/metrics`.
-    async fn handler_in_worker(&self, admin: SocketAddr) -> anyhow::Result<Option<Duration>> {
-        let text = self
+    /// The worker's `/metrics` exposition.
+    async fn worker_metrics(&self, admin: SocketAddr) -> anyhow::Result<String> {
+        Ok(self
             .http
             .get(format!("http://{admin}/metrics"))
             .send()
             .await?
             .error_for_status()?
             .text()
-            .await?;
-        let sum = metrics::sum(&text, "sluice_job_duration_seconds_sum", "");
-        let count = metrics::sum(&text, "sluice_job_duration_seconds_count", "");
-        Ok((count > 0.0).then(|| Duration::from_secs_f64(sum / count)))
+            .await?)
     }
 
     /// Waits until `n` rows are handled; their first and last handling times.
@@ -205,4 +207,32 @@ impl<'a> Drain<'a> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// The handler's mean time per job as the worker timed it (`sluice_job_duration_seconds`: the
+/// forward call from building the request to reading the answer).
+fn handler_in_worker(exposition: &str) -> Option<Duration> {
+    let sum = metrics::sum(exposition, "sluice_job_duration_seconds_sum", "");
+    let count = metrics::sum(exposition, "sluice_job_duration_seconds_count", "");
+    (count > 0.0).then(|| Duration::from_secs_f64(sum / count))
+}
+
+/// How each ordered job's next one got its turn (`sluice_order_next_total`): handed in the
+/// worker's memory, chained into the finishing slot, or re-queued to its lane.
+fn turns(exposition: &str) -> String {
+    // `max(0.0)`: an empty sum of f64 is -0.
+    let count = |how: &str| {
+        metrics::sum(
+            exposition,
+            "sluice_order_next_total",
+            &format!(r#"how="{how}""#),
+        )
+        .max(0.0)
+    };
+    format!(
+        "next jobs: {} handed in memory, {} chained, {} re-queued",
+        count("handed"),
+        count("chained"),
+        count("requeued"),
+    )
 }

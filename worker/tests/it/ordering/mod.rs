@@ -9,6 +9,7 @@
 mod hot;
 mod poison;
 mod receiver;
+mod runs;
 mod scenarios;
 
 use std::{collections::HashMap, time::Duration};
