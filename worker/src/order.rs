@@ -54,8 +54,8 @@ const SCRIPT_PARALLEL: usize = 4;
 /// A script that runs `body` (a script for one job) once per job of a batch, in the batch's
 /// order: ARGV[1] is the number of jobs n, then n groups of `args` arguments, then arguments
 /// every job shares, which `body` reads from the table `SHARED` (built once per call, not
-/// copied into every job's ARGV); KEYS holds n groups of `keys` keys. Answers one answer of `body` per job. A failing job
-/// fails the whole call, as it would fail its own.
+/// copied into every job's ARGV); KEYS holds n groups of `keys` keys. Answers one answer of
+/// `body` per job. A failing job fails the whole call, as it would fail its own.
 fn batched(body: &str, keys: usize, args: usize) -> Script {
     Script::new(&format!(
         "local function one(KEYS, ARGV, SHARED)\n{body}\nend\n\
