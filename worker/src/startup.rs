@@ -1,7 +1,14 @@
 //! Building and running the worker: one supervised apalis worker per lane sharing one capacity,
 //! the row writer, the vacuum and the admin listener, until shutdown.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering as AtomicOrdering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use apalis::prelude::*;
@@ -183,8 +190,9 @@ impl<H: UpdateHandler> Worker<H> {
                 .export(self.runtime.local.clone(), Duration::from_secs(2)),
         );
         let mut lanes = tokio::task::JoinSet::new();
+        let mut consumers = Vec::new();
         for lane in Lane::ALL {
-            let lane_worker = LaneWorker {
+            let lane_worker = Arc::new(LaneWorker {
                 lane,
                 id: self.id.clone(),
                 redis: self.redis.clone(),
@@ -195,9 +203,11 @@ impl<H: UpdateHandler> Worker<H> {
                 // are being written, which hold no permit.
                 concurrency: self.lane_window(),
                 poll_interval: self.cfg.poll_interval,
-            };
+                incarnations: AtomicU64::new(0),
+            });
+            consumers.push(lane_worker.clone());
             let (health, stop) = (self.health.clone(), stop_rx.clone());
-            lanes.spawn(Arc::new(lane_worker).supervise(health, stop));
+            lanes.spawn(lane_worker.supervise(health, stop));
         }
         tracing::info!(worker = %self.id, concurrency = self.cfg.concurrency, weights = ?self.cfg.lane_weights, "sluice-worker draining lanes high, normal, low");
         shutdown.await;
@@ -225,7 +235,8 @@ impl<H: UpdateHandler> Worker<H> {
                 "some handled_at marks did not finish; a replay of those updates may run them again"
             );
         }
-        match self.runtime.queue.release_held(&self.id).await {
+        let names: Vec<(Lane, String)> = consumers.iter().flat_map(|c| c.names()).collect();
+        match self.runtime.queue.release_held(&names).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "released jobs fetched but never started"),
             Err(e) => tracing::warn!(
@@ -300,9 +311,21 @@ struct LaneWorker<H> {
     runtime: Arc<Runtime<H>>,
     concurrency: usize,
     poll_interval: Duration,
+    /// Consumers started so far, each under its own name ([`LaneWorker::name`]).
+    incarnations: AtomicU64,
 }
 
 impl<H: UpdateHandler> LaneWorker<H> {
+    /// The apalis worker name of the lane's `incarnation`-th consumer.
+    fn name(&self, incarnation: u64) -> String {
+        format!("{}-{}-{incarnation}", self.id, self.lane)
+    }
+
+    /// Every consumer name this lane has run under, for releasing what they still hold.
+    fn names(&self) -> impl Iterator<Item = (Lane, String)> + '_ {
+        (0..self.incarnations.load(AtomicOrdering::Acquire)).map(|i| (self.lane, self.name(i)))
+    }
+
     /// Runs the lane's apalis worker until the stop signal, restarting it under a new name
     /// whenever it fails, ends or panics (see `supervise`). A new name per incarnation lets
     /// orphan recovery re-enqueue what the failed incarnation held.
@@ -312,8 +335,9 @@ impl<H: UpdateHandler> LaneWorker<H> {
         supervise(lane, health, stop, move |incarnation| {
             let (this, stop) = (self.clone(), run.clone());
             async move {
-                let name = format!("{}-{}-{incarnation}", this.id, this.lane);
-                this.run_once(&name, stop).await
+                this.incarnations
+                    .fetch_max(incarnation + 1, AtomicOrdering::AcqRel);
+                this.run_once(&this.name(incarnation), stop).await
             }
         })
         .await

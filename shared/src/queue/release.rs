@@ -3,6 +3,7 @@
 use redis::Script;
 
 use super::push::Pusher;
+use crate::lanes::Lane;
 
 /// Moves every member of an in-flight set (KEYS[1]) to the end of the active list (KEYS[2]),
 /// marks each Pending in its meta hash (ARGV[1]:id, as apalis-redis keeps them) and wakes the
@@ -22,54 +23,32 @@ return #ids
 "#;
 
 impl Pusher {
-    /// Once every lane consumer of the worker `worker_id` has stopped, puts back at the end of
-    /// its lane every job still in one of their in-flight sets, and returns how many.
+    /// Once the lane consumers `consumers` (each a lane and the consumer's apalis worker name)
+    /// have stopped, puts back at the end of its lane every job still in one of their in-flight
+    /// sets, and returns how many.
     ///
     /// apalis hands fetched-but-unstarted jobs back when a consumer stops, but a fetch that
     /// completes while the consumer is stopping leaves its whole batch in the in-flight set, where
     /// only orphan recovery (after `SLUICE_ORPHAN_TIMEOUT_S`) would find it. Releasing a job
     /// whose acknowledgement was lost is harmless: the `updates` row is idempotent.
-    pub async fn release_held(&self, worker_id: &str) -> redis::RedisResult<u64> {
+    ///
+    /// The caller names its consumers: finding them with `SCAN` walked the whole keyspace (one
+    /// meta hash per queued job) on every worker stop, blocking Redis about a millisecond per
+    /// step, a second or more per stop behind a large backlog.
+    pub async fn release_held(&self, consumers: &[(Lane, String)]) -> redis::RedisResult<u64> {
         let release = Script::new(RELEASE_HELD);
         let mut released = 0;
-        for (lane, config) in self.keys().lanes.iter() {
-            let mut conn = self.conn(lane);
-            // Consumer names are `{worker_id}-{lane}-{incarnation}` (see the worker's startup).
-            let pattern = format!("{}:{worker_id}-{lane}-*", config.inflight_jobs_set());
-            for set in scan(&mut conn, &pattern).await? {
-                let n: u64 = release
-                    .key(&set)
-                    .key(config.active_jobs_list())
-                    .key(config.signal_list())
-                    .arg(config.job_meta_hash())
-                    .invoke_async(&mut conn)
-                    .await?;
-                released += n;
-            }
+        for (lane, name) in consumers {
+            let (lane, config) = (*lane, &self.keys().lanes[*lane]);
+            let n: u64 = release
+                .key(format!("{}:{name}", config.inflight_jobs_set()))
+                .key(config.active_jobs_list())
+                .key(config.signal_list())
+                .arg(config.job_meta_hash())
+                .invoke_async(&mut self.conn(lane))
+                .await?;
+            released += n;
         }
         Ok(released)
-    }
-}
-
-/// Every key matching `pattern`.
-async fn scan(
-    conn: &mut redis::aio::ConnectionManager,
-    pattern: &str,
-) -> redis::RedisResult<Vec<String>> {
-    let (mut keys, mut cursor) = (Vec::new(), 0u64);
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
-            .await?;
-        keys.extend(batch);
-        if next == 0 {
-            return Ok(keys);
-        }
-        cursor = next;
     }
 }

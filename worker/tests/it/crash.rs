@@ -74,6 +74,21 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
         .await
         .expect("exited within the grace period");
     assert!(status.success(), "exit status {status:?}");
+    // Whatever its consumers still held went back to the lane (`Pusher::release_held`, by the
+    // consumers' names): nothing waits in an in-flight set for orphan recovery.
+    let mut conn = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for set in sluice_testkit::scan(&mut conn, &format!("{prefix}:*:inflight:*")).await {
+        let held: i64 = redis::cmd("SCARD")
+            .arg(&set)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(held, 0, "{set} still holds jobs after the worker stopped");
+    }
 
     let _second = spawn_worker(&db.url, &redis, &prefix, &slow_orphans);
     let done = wait_until(Duration::from_secs(60), || async {
@@ -129,7 +144,9 @@ async fn jobs_left_in_a_stopped_workers_in_flight_set_are_released() {
         .await
         .unwrap();
 
-    assert_eq!(requeue.release_held("w1").await.unwrap(), 2);
+    let consumers = [(Lane::Low, "w1-low-0"), (Lane::Normal, "w1-normal-0")]
+        .map(|(lane, name)| (lane, name.to_owned()));
+    assert_eq!(requeue.release_held(&consumers).await.unwrap(), 2);
 
     let mut active: Vec<String> = redis::cmd("LRANGE")
         .arg(low.active_jobs_list())
@@ -160,7 +177,7 @@ async fn jobs_left_in_a_stopped_workers_in_flight_set_are_released() {
         .unwrap();
     assert_eq!(status.as_deref(), Some("Pending"));
     assert_eq!(
-        requeue.release_held("w1").await.unwrap(),
+        requeue.release_held(&consumers).await.unwrap(),
         0,
         "nothing twice"
     );
