@@ -38,8 +38,8 @@ impl Pusher {
     pub async fn release_held(&self, consumers: &[(Lane, String)]) -> redis::RedisResult<u64> {
         let release = Script::new(RELEASE_HELD);
         let mut released = 0;
-        for (lane, name) in consumers {
-            let (lane, config) = (*lane, &self.keys().lanes[*lane]);
+        for &(lane, ref name) in consumers {
+            let config = &self.keys().lanes[lane];
             let n: u64 = release
                 .key(format!("{}:{name}", config.inflight_jobs_set()))
                 .key(config.active_jobs_list())

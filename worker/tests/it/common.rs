@@ -195,22 +195,27 @@ pub async fn row_stats(pool: &sqlx::PgPool) -> (i64, i64) {
 
 /// Jobs still pending or in flight in every lane under `prefix`.
 pub async fn unfinished(redis_url: &str, prefix: &str) -> i64 {
-    let client = redis::Client::open(redis_url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut total = 0;
+    let mut total = in_flight(redis_url, prefix).await;
     for lane in ["high", "normal", "low"] {
         total += sluice_testkit::queue_len(redis_url, prefix, lane)
             .await
             .unwrap();
-        let keys = sluice_testkit::scan(&mut conn, &format!("{prefix}:{lane}:inflight:*")).await;
-        for k in keys {
-            let n: i64 = redis::cmd("SCARD")
-                .arg(k)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            total += n;
-        }
+    }
+    total
+}
+
+/// Jobs in some consumer's in-flight set, every lane under `prefix`.
+pub async fn in_flight(redis_url: &str, prefix: &str) -> i64 {
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut total = 0;
+    for set in sluice_testkit::scan(&mut conn, &format!("{prefix}:*:inflight:*")).await {
+        let n: i64 = redis::cmd("SCARD")
+            .arg(set)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += n;
     }
     total
 }

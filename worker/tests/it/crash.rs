@@ -5,7 +5,7 @@ use std::time::Duration;
 use sluice_shared::lanes::Lane;
 use sluice_testkit::{TestDb, prefix, redis_url, wait_until};
 
-use crate::common::{backlog, enqueuer, row_stats, spawn_worker, unfinished};
+use crate::common::{backlog, enqueuer, in_flight, row_stats, spawn_worker, unfinished};
 
 const FAST_ORPHANS: &[(&str, &str)] = &[
     ("SLUICE_ORPHAN_TIMEOUT", "2s"),
@@ -76,19 +76,11 @@ async fn sigterm_finishes_in_flight_jobs_and_releases_the_rest() {
     assert!(status.success(), "exit status {status:?}");
     // Whatever its consumers still held went back to the lane (`Pusher::release_held`, by the
     // consumers' names): nothing waits in an in-flight set for orphan recovery.
-    let mut conn = redis::Client::open(redis.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    for set in sluice_testkit::scan(&mut conn, &format!("{prefix}:*:inflight:*")).await {
-        let held: i64 = redis::cmd("SCARD")
-            .arg(&set)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(held, 0, "{set} still holds jobs after the worker stopped");
-    }
+    assert_eq!(
+        in_flight(&redis, &prefix).await,
+        0,
+        "jobs still in an in-flight set after the worker stopped"
+    );
 
     let _second = spawn_worker(&db.url, &redis, &prefix, &slow_orphans);
     let done = wait_until(Duration::from_secs(60), || async {
