@@ -111,8 +111,10 @@ pub const ORDER_PARKED: &str = "sluice_order_parked";
 /// Jobs waiting in this worker's memory behind the running job of their key (per worker: sum
 /// over workers).
 pub const ORDER_WAITING: &str = "sluice_order_waiting";
-/// How a key's next job got its turn once the job before it finished, by `how`: `handed` (it
-/// was waiting in the finishing worker's memory), `chained`
+/// How a key's next job got its turn once the job before it finished, by `how`: `run` (a
+/// stores-only handler's job written with the jobs before it that waited in the same worker, in
+/// their statement or one right after it), `handed` (it was waiting in the finishing worker's
+/// memory), `chained`
 /// (handed to the finishing slot, no re-queue), `requeued` (to the front of its lane: the chain
 /// reached its bound, or the worker is stopping) or `resumed` (a chain taken over after its
 /// worker died).

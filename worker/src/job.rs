@@ -268,7 +268,7 @@ async fn attempt<H: UpdateHandler>(
             _ => caught(job, store_row(rt, job, job_id, worker)).await,
         },
     };
-    let _permit = rt
+    let permit = rt
         .scheduler
         .acquire(job.lane)
         .instrument(tracing::debug_span!("capacity", lane))
@@ -299,12 +299,18 @@ async fn attempt<H: UpdateHandler>(
             outcome => outcome,
         },
     };
+    // The capacity is for handlers: what follows (more rows of a run, the key's finish) must
+    // not keep a handler waiting.
+    drop(permit);
     let mut next = None;
     match &hold {
         Some(hold) if matches!(outcome, "done" | "dead") => {
             // The key moves on only now: an error here leaves the job to apalis's retry, whose
             // re-run is stale (or runs again, at least once) and finishes the key then.
             chain.ran();
+            if let (Some(lead), "done", true) = (&lead, outcome, rt.handler.stores_only()) {
+                write_more_runs(rt, lead, hold.tag.seq, &mut run).await;
+            }
             let last = run.last().map_or(hold.tag.seq, |(seq, _)| *seq);
             let waiter = lead.as_ref().and_then(|lead| lead.take(last + 1));
             let carrier = match waiter {
@@ -320,6 +326,10 @@ async fn attempt<H: UpdateHandler>(
                 .finish(&tag, hold.tag.seq, carrier, waiter.is_some())
                 .await;
             let ran = finished.as_ref().map(|_| "done").map_err(|e| e.to_string());
+            if finished.is_ok() && !run.is_empty() {
+                metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "run")
+                    .increment(run.len() as u64);
+            }
             for (_, written) in run.drain(..) {
                 written.ran(ran.clone());
             }
@@ -390,6 +400,47 @@ async fn write_run<H: UpdateHandler>(
         .await
         .ok()?;
     seen.first().copied()
+}
+
+/// Most jobs one hold of a key writes in successive runs before its one `finish.lua`.
+const MAX_HELD_RUN: usize = 64;
+
+/// After a stores-only run committed: the jobs of its key that came to wait here meanwhile are
+/// written next, a run per statement in the key's order, and join `run`, so one `finish.lua`
+/// finishes them all (up to [`MAX_HELD_RUN`]). Between two runs no Redis round trip is needed:
+/// for such a handler the committed row is the whole handling, so after a crash a copy of a
+/// written job finds its row and does nothing (`Seen::Handled`), whatever Redis recorded. A
+/// failed write puts its jobs back: they wait for their turn after the finish as before.
+async fn write_more_runs<H: UpdateHandler>(
+    rt: &Runtime<H>,
+    lead: &Lead,
+    first: u64,
+    run: &mut Vec<(u64, Waiter)>,
+) {
+    while run.len() < MAX_HELD_RUN {
+        let after = run.last().map_or(first, |(seq, _)| *seq);
+        let mut more = lead.take_run(after);
+        if more.is_empty() {
+            return;
+        }
+        if more.len() > MAX_HELD_RUN - run.len() {
+            let rest = more.split_off(MAX_HELD_RUN - run.len());
+            lead.put_back(rest);
+        }
+        let rows: Vec<_> = more.iter().filter_map(|(_, w)| w.row.clone()).collect();
+        let written = rt
+            .rows
+            .write_together(rows)
+            .instrument(tracing::debug_span!("insert", run = more.len()))
+            .await;
+        match written {
+            Ok(_) => run.append(&mut more),
+            Err(_) => {
+                lead.put_back(more);
+                return;
+            }
+        }
+    }
 }
 
 /// What a fetched job does now.
@@ -463,7 +514,13 @@ async fn arrive<H: UpdateHandler>(
                     }))
                 }
                 Ok(Handoff::Ran(result)) => Ok(Arrival::Ran(result)),
-                // The key was given up here: as if it had never waited.
+                // The key was given up here without a hand-off: this job leads it now, as if it
+                // had arrived first.
+                Ok(Handoff::Lead(lead)) => {
+                    Ok(take_turn(rt, tag, job_id, job.lane, Some(lead), seen).await?)
+                }
+                // Taken to be handed the key, then dropped (its holder's finish failed): as if
+                // it had never waited.
                 Err(_) => Ok(take_turn(rt, tag, job_id, job.lane, None, seen).await?),
             }
         }

@@ -6,8 +6,11 @@
 //! writes the rows of the whole waiting run in its own statement and finishes them at once.
 //!
 //! Redis stays the authority: the key's first job here still takes its turn with `start.lua`,
-//! and a waiter whose holder gives up the key any other way (parked, retried, released, or a
-//! worker stopping) is told nothing and asks Redis itself, as if it had never waited. A waiter
+//! and when the holder gives up the key any other way (nothing was waiting when it finished,
+//! parked, retried, released, or a worker stopping) the lowest waiter takes over the lead and
+//! asks Redis itself, as if it had arrived first; the others keep waiting behind it. Were they
+//! all to ask Redis, the second would find the key held by the first and be parked, a fetch, a
+//! copy and a chain for a key this very process runs. A waiter
 //! is an apalis task of this worker that is not acknowledged until it has run (or was run by
 //! the holder), so a crash re-delivers it after its lease like any job in flight; the key's
 //! state in Redis names the job that holds it, which runs again first.
@@ -48,14 +51,17 @@ pub enum Handoff {
     /// The holder ran it as part of its run (its row was written with the holder's): its
     /// outcome, or why settling the run failed.
     Ran(Result<&'static str, String>),
+    /// The holder gave the key up here without handing it on, and this was the lowest waiter:
+    /// it leads the key here now and asks Redis for its turn.
+    Lead(Lead),
 }
 
 /// What a job does on arrival.
 pub enum Entry {
     /// No job of its key is led here: it asks Redis for its turn and leads the key here.
     Lead(Lead),
-    /// Another job of its key leads it here: it waits to be handed the key. A closed channel
-    /// means the leader gave the key up: ask Redis.
+    /// Another job of its key leads it here: it waits to be handed the key or the lead. A
+    /// closed channel means the lead is gone: ask Redis.
     Wait(oneshot::Receiver<Handoff>),
     /// Waiting here is full (or off, or a copy of it already waits): ask Redis.
     Alone,
@@ -107,8 +113,8 @@ impl LocalKeys {
     }
 }
 
-/// This process leads its key: jobs of the key that arrive wait for it. Dropping it gives the
-/// key up here: every waiter's channel closes and each asks Redis for its turn.
+/// This process leads its key: jobs of the key that arrive wait for it. Dropping it passes the
+/// lead to the lowest waiter (which asks Redis for its turn), or ends it when none waits.
 pub struct Lead {
     keys: Arc<LocalKeys>,
     key: String,
@@ -150,7 +156,26 @@ impl Lead {
 
 impl Drop for Lead {
     fn drop(&mut self) {
-        self.keys.lock().remove(&self.key);
+        let next = {
+            let mut keys = self.keys.lock();
+            let Some(waiting) = keys.get_mut(&self.key) else {
+                return;
+            };
+            let next = waiting.pop_first();
+            if next.is_none() {
+                keys.remove(&self.key);
+            }
+            next
+        };
+        // Outside the lock: a waiter that is gone drops this new lead at once, which passes it
+        // on to the next one (at most `cap` deep).
+        if let Some((_, waiter)) = next {
+            let lead = Lead {
+                keys: self.keys.clone(),
+                key: std::mem::take(&mut self.key),
+            };
+            let _ = waiter.tx.send(Handoff::Lead(lead));
+        }
     }
 }
 
@@ -196,23 +221,50 @@ mod tests {
     fn the_first_job_of_a_key_leads_and_the_next_ones_wait() {
         let keys = LocalKeys::new(2);
         let first = lead(&keys, 1);
-        let _two = wait(&keys, 2);
+        let two = wait(&keys, 2);
         assert!(matches!(keys.enter(&tag(2), None), Entry::Alone), "a copy");
-        let _three = wait(&keys, 3);
+        let three = wait(&keys, 3);
         assert!(matches!(keys.enter(&tag(4), None), Entry::Alone), "full");
         assert_eq!(keys.waiting(), 2);
         drop(first);
+        assert_eq!(keys.waiting(), 1, "2 leads now");
+        drop((two, three));
         assert_eq!(keys.waiting(), 0);
         let _four = lead(&keys, 4);
     }
 
     #[tokio::test]
-    async fn dropping_the_lead_closes_every_waiter() {
+    async fn dropping_the_lead_passes_it_to_the_lowest_waiter() {
         let keys = LocalKeys::new(4);
         let first = lead(&keys, 1);
+        let mut four = wait(&keys, 4);
         let three = wait(&keys, 3);
         drop(first);
-        assert!(three.await.is_err(), "the waiter asks Redis");
+        let Ok(Handoff::Lead(lead)) = three.await else {
+            panic!("3 leads now and asks Redis")
+        };
+        assert!(four.try_recv().is_err(), "4 still waits");
+        assert!(
+            matches!(keys.enter(&tag(5), None), Entry::Wait(_)),
+            "the key is still led here"
+        );
+        drop(lead);
+        assert!(matches!(four.await, Ok(Handoff::Lead(_))));
+    }
+
+    #[tokio::test]
+    async fn a_lead_passes_over_waiters_that_are_gone() {
+        let keys = LocalKeys::new(4);
+        let first = lead(&keys, 1);
+        drop(wait(&keys, 2));
+        let three = wait(&keys, 3);
+        drop(first);
+        let Ok(Handoff::Lead(lead)) = three.await else {
+            panic!("3 leads: 2's task is gone")
+        };
+        drop(lead);
+        assert_eq!(keys.waiting(), 0);
+        let _six = self::lead(&keys, 6);
     }
 
     #[tokio::test]
@@ -229,7 +281,7 @@ mod tests {
         assert_eq!(since_ms, 5);
         assert_eq!(keys.waiting(), 1, "3 still waits");
         drop(lead);
-        assert!(three.await.is_err());
+        assert!(matches!(three.await, Ok(Handoff::Lead(_))));
     }
 
     #[test]

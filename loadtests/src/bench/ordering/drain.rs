@@ -13,6 +13,7 @@ use super::post::{Plan, Webhook, post_chats};
 use super::receiver::{Delay, Receiver};
 use super::stack::Stack;
 use crate::bench::drain::metrics;
+use crate::bench::procfs;
 use crate::bench::redis_probe::RedisProbe;
 use crate::bench::say;
 use crate::ordering::{self, Ordering};
@@ -104,6 +105,10 @@ impl<'a> Drain<'a> {
         let mut env = vec![
             ordering,
             ("SLUICE_WORKER_CONCURRENCY", self.concurrency.to_string()),
+            // The vacuum's default 5 s tick lands inside a drain of more than 5 s and outside a
+            // shorter one: one mode would pay for removing 100 000 finished jobs and the other
+            // not. Every second, each drain pays for its own, as under steady load.
+            ("SLUICE_VACUUM_INTERVAL", "1s".to_owned()),
         ];
         let receiver = match handler {
             Handler::Store => None,
@@ -122,6 +127,7 @@ impl<'a> Drain<'a> {
         };
         say(format!("{mode}: draining with one worker"));
         let before = self.redis.commandstats().await?;
+        let (machine0, redis0) = (procfs::machine_busy_s()?, self.redis.cpu_s().await?);
         let started = Instant::now();
         let (mut worker, admin) = self
             .stack
@@ -130,10 +136,24 @@ impl<'a> Drain<'a> {
         let waited = self.wait_handled(n, &mut worker).await;
         let wall_s = started.elapsed().as_secs_f64();
         let after = self.redis.commandstats().await?;
+        // CPU per job: steadier than a rate on a shared, noisy machine (the rate also counts
+        // the time a process waited for a core).
+        let per_job = |s: f64| s * 1e6 / n as f64;
+        say(format!(
+            "{mode}: CPU per job: machine {:.1} µs (worker {:.1}, redis {:.1})",
+            per_job(procfs::machine_busy_s()? - machine0),
+            per_job(procfs::process_cpu_s(worker.pid())?),
+            per_job(self.redis.cpu_s().await? - redis0),
+        ));
         let exposition = match waited {
             Ok(_) => self.worker_metrics(admin).await?,
             Err(_) => String::new(),
         };
+        // Beside the worker's log: the batch sizes and turns behind a figure, for a later look.
+        let dump = self.stack.log_dir.join(format!("worker-{name}.metrics"));
+        if let Err(e) = std::fs::write(&dump, &exposition) {
+            say(format!("could not write {}: {e}", dump.display()));
+        }
         let in_worker = receiver
             .as_ref()
             .and_then(|_| handler_in_worker(&exposition));
@@ -142,8 +162,19 @@ impl<'a> Drain<'a> {
         }
         worker.stop().await;
         let (first, last) = waited?;
-        let commands: u64 = after
-            .since(&before)
+        let spent = after.since(&before);
+        let table: String = spent
+            .iter()
+            .map(|(cmd, c)| format!("{cmd} {} {}\n", c.calls, c.usec))
+            .collect();
+        let stats = self
+            .stack
+            .log_dir
+            .join(format!("redis-{name}.commandstats"));
+        if let Err(e) = std::fs::write(&stats, format!("# command calls usec\n{table}")) {
+            say(format!("could not write {}: {e}", stats.display()));
+        }
+        let commands: u64 = spent
             .iter()
             .filter(|(cmd, _)| !cmd.starts_with("info"))
             .map(|(_, c)| c.calls)
@@ -217,8 +248,9 @@ fn handler_in_worker(exposition: &str) -> Option<Duration> {
     (count > 0.0).then(|| Duration::from_secs_f64(sum / count))
 }
 
-/// How each ordered job's next one got its turn (`sluice_order_next_total`): handed in the
-/// worker's memory, chained into the finishing slot, or re-queued to its lane.
+/// How each ordered job's next one got its turn (`sluice_order_next_total`): written in its
+/// key's run, handed in the worker's memory, chained into the finishing slot, or re-queued to
+/// its lane.
 fn turns(exposition: &str) -> String {
     // `max(0.0)`: an empty sum of f64 is -0.
     let count = |how: &str| {
@@ -230,7 +262,8 @@ fn turns(exposition: &str) -> String {
         .max(0.0)
     };
     format!(
-        "next jobs: {} handed in memory, {} chained, {} re-queued",
+        "next jobs: {} in their key's run, {} handed in memory, {} chained, {} re-queued",
+        count("run"),
         count("handed"),
         count("chained"),
         count("requeued"),

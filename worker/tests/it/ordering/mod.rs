@@ -11,6 +11,7 @@ mod poison;
 mod receiver;
 mod runs;
 mod scenarios;
+mod stored;
 
 use std::{collections::HashMap, time::Duration};
 
