@@ -185,6 +185,14 @@ fn chrono_now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Update rows a handler finished with (`handled_at` set).
+pub async fn handled_rows(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM updates WHERE handled_at IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// Rows, distinct update_ids, and the number of (bot, update_id) present more than once.
 pub async fn row_stats(pool: &sqlx::PgPool) -> (i64, i64) {
     sqlx::query_as("SELECT count(*), count(DISTINCT (bot, update_id)) FROM updates")

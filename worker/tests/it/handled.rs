@@ -98,12 +98,7 @@ async fn a_replay_after_the_dedup_window_or_in_another_lane_is_not_forwarded_aga
     let worker = spawn_worker(&db.url, &redis, &prefix, &env);
     let enq = enqueuer(&redis, &prefix);
     let n = |id: i64| calls.lock().unwrap().get(&id).copied().unwrap_or(0);
-    let handled_rows = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM updates WHERE handled_at IS NOT NULL")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
-    };
+    let handled_rows = || crate::common::handled_rows(&db.pool);
     for id in [1, 2] {
         let r = enq.enqueue(&envelope("replayed", id, Lane::Normal)).await;
         assert!(matches!(r, Ok(Pushed::Queued)), "{r:?}");

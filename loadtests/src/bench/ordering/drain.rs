@@ -150,10 +150,7 @@ impl<'a> Drain<'a> {
             Err(_) => String::new(),
         };
         // Beside the worker's log: the batch sizes and turns behind a figure, for a later look.
-        let dump = self.stack.log_dir.join(format!("worker-{name}.metrics"));
-        if let Err(e) = std::fs::write(&dump, &exposition) {
-            say(format!("could not write {}: {e}", dump.display()));
-        }
+        self.keep(&format!("worker-{name}.metrics"), &exposition);
         let in_worker = receiver
             .as_ref()
             .and_then(|_| handler_in_worker(&exposition));
@@ -167,13 +164,10 @@ impl<'a> Drain<'a> {
             .iter()
             .map(|(cmd, c)| format!("{cmd} {} {}\n", c.calls, c.usec))
             .collect();
-        let stats = self
-            .stack
-            .log_dir
-            .join(format!("redis-{name}.commandstats"));
-        if let Err(e) = std::fs::write(&stats, format!("# command calls usec\n{table}")) {
-            say(format!("could not write {}: {e}", stats.display()));
-        }
+        self.keep(
+            &format!("redis-{name}.commandstats"),
+            &format!("# command calls usec\n{table}"),
+        );
         let commands: u64 = spent
             .iter()
             .filter(|(cmd, _)| !cmd.starts_with("info"))
@@ -190,6 +184,14 @@ impl<'a> Drain<'a> {
                 .and_then(|r| r.mean_call())
                 .map(|target| HandlerTime { target, in_worker }),
         ))
+    }
+
+    /// Writes `text` to `file` in the run's folder; a failure is reported, not fatal.
+    fn keep(&self, file: &str, text: &str) {
+        let path = self.stack.log_dir.join(file);
+        if let Err(e) = std::fs::write(&path, text) {
+            say(format!("could not write {}: {e}", path.display()));
+        }
     }
 
     /// The worker's `/metrics` exposition.

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use sluice_testkit::wait_until;
 
-use super::{Stack, assert_in_order, message};
-use crate::common::WorkerProc;
+use super::{Stack, assert_in_order, message, next_total};
 
 const CHAT: i64 = 9;
 
@@ -19,18 +18,6 @@ async fn post_chat(stack: &Stack, ids: impl IntoIterator<Item = i64>) {
     for id in ids {
         stack.post(&message(id, CHAT)).await;
     }
-}
-
-/// `sluice_order_next_total{how=...}` of one worker.
-async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
-    let label = format!(r#"how="{how}""#);
-    worker
-        .metrics()
-        .await
-        .lines()
-        .filter(|l| l.starts_with("sluice_order_next_total{") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// The chat's successful calls, in the order they started.

@@ -128,6 +128,18 @@ impl Stack {
     }
 }
 
+/// `sluice_order_next_total{how=...}` of one worker.
+async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
+    let label = format!(r#"how="{how}""#);
+    worker
+        .metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("sluice_order_next_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn message(update_id: i64, chat: i64) -> String {
     format!(
         r#"{{"update_id":{update_id},"message":{{"message_id":{update_id},"from":{{"id":{chat},"is_bot":false,"first_name":"U"}},"chat":{{"id":{chat},"type":"private"}},"date":1764000000,"text":"step {update_id}"}}}}"#

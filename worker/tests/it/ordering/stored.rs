@@ -8,30 +8,11 @@ use std::time::Duration;
 
 use sluice_testkit::wait_until;
 
-use super::{Stack, message};
-use crate::common::WorkerProc;
+use super::{Stack, message, next_total};
+use crate::common::handled_rows;
 
 const CHATS: i64 = 12;
 const PER_CHAT: i64 = 80;
-
-/// Rows with `handled_at`, all chats.
-async fn handled(db: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM updates WHERE handled_at IS NOT NULL")
-        .fetch_one(db)
-        .await
-        .unwrap()
-}
-
-/// `sluice_order_next_total{how="run"}` of one worker.
-async fn in_runs(worker: &WorkerProc) -> f64 {
-    worker
-        .metrics()
-        .await
-        .lines()
-        .filter(|l| l.starts_with("sluice_order_next_total{") && l.contains(r#"how="run""#))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stores_only_worker_killed_between_runs_loses_and_reorders_no_row() {
@@ -56,29 +37,29 @@ async fn a_stores_only_worker_killed_between_runs_loses_and_reorders_no_row() {
         }
     }))
     .await;
-    let db = sqlx::PgPool::connect(&stack.db.url).await.unwrap();
+    let db = stack.db.pool.clone();
     let total = CHATS * PER_CHAT;
 
     let mut victim = stack.spawn_worker();
     let third = wait_until(Duration::from_secs(60), || async {
-        handled(&db).await >= total / 3
+        handled_rows(&db).await >= total / 3
     })
     .await;
-    assert!(third, "a third never ran: {}", handled(&db).await);
-    let ran_in_runs = in_runs(&victim).await;
+    assert!(third, "a third never ran: {}", handled_rows(&db).await);
+    let ran_in_runs = next_total(&victim, "run").await;
     victim.kill9().await;
     eprintln!(
         "killed at {} of {total} rows, {ran_in_runs} written in their chat's run",
-        handled(&db).await
+        handled_rows(&db).await
     );
     let heir = stack.spawn_worker();
     let all = wait_until(Duration::from_secs(90), || async {
-        handled(&db).await == total
+        handled_rows(&db).await == total
     })
     .await;
-    assert!(all, "{} of {total} rows", handled(&db).await);
+    assert!(all, "{} of {total} rows", handled_rows(&db).await);
     assert!(
-        ran_in_runs + in_runs(&heir).await > 0.0,
+        ran_in_runs + next_total(&heir, "run").await > 0.0,
         "no update was written in its chat's run"
     );
     stack.workers.push(heir);
