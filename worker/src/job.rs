@@ -255,7 +255,7 @@ async fn attempt<H: UpdateHandler>(
         Some(seen) => (Ok(seen), false),
         None => match (&lead, &hold) {
             (Some(lead), Some(hold)) if rt.handler.stores_only() => {
-                run = lead.take_run(hold.tag.seq);
+                run = lead.take_run(hold.tag.seq, usize::MAX);
                 match write_run(rt, job, job_id, &run).await {
                     Some(seen) => (Ok(seen), false),
                     None => {
@@ -419,13 +419,9 @@ async fn write_more_runs<H: UpdateHandler>(
 ) {
     while run.len() < MAX_HELD_RUN {
         let after = run.last().map_or(first, |(seq, _)| *seq);
-        let mut more = lead.take_run(after);
+        let mut more = lead.take_run(after, MAX_HELD_RUN - run.len());
         if more.is_empty() {
             return;
-        }
-        if more.len() > MAX_HELD_RUN - run.len() {
-            let rest = more.split_off(MAX_HELD_RUN - run.len());
-            lead.put_back(rest);
         }
         let rows: Vec<_> = more.iter().filter_map(|(_, w)| w.row.clone()).collect();
         let written = rt

@@ -127,15 +127,15 @@ impl Lead {
     }
 
     /// Takes the waiters of `after + 1`, `after + 2`, … as long as they follow each other and
-    /// carry a row.
-    pub fn take_run(&self, after: u64) -> Vec<(u64, Waiter)> {
+    /// carry a row, at most `most` of them.
+    pub fn take_run(&self, after: u64, most: usize) -> Vec<(u64, Waiter)> {
         let mut keys = self.keys.lock();
         let Some(waiting) = keys.get_mut(&self.key) else {
             return Vec::new();
         };
         let mut run = Vec::new();
         let mut next = after + 1;
-        while waiting.get(&next).is_some_and(|w| w.row.is_some()) {
+        while run.len() < most && waiting.get(&next).is_some_and(|w| w.row.is_some()) {
             let waiter = waiting.remove(&next).expect("checked above");
             run.push((next, waiter));
             next += 1;
@@ -305,10 +305,17 @@ mod tests {
             .iter()
             .map(|&s| keys.enter(&tag(s), row()))
             .collect();
-        let run = first.take_run(1);
+        let run = first.take_run(1, usize::MAX);
         assert_eq!(run.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(keys.waiting(), 1);
         first.put_back(run);
         assert_eq!(keys.waiting(), 3);
+        let one = first.take_run(1, 1);
+        assert_eq!(
+            one.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![2],
+            "at most one"
+        );
+        first.put_back(one);
     }
 }
