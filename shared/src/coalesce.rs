@@ -3,7 +3,8 @@
 //! Callers send items (each carrying its own reply channel) to a channel; one task takes
 //! whatever is waiting, up to a batch, and flushes it, with up to `parallel` flushes in flight.
 //! Under load one round trip serves many callers; with a single caller nothing waits for a batch
-//! to fill, so a lone request pays no extra latency.
+//! to fill, so a lone request pays no extra latency. [`spawn_filling`] also keeps a trickle of
+//! items from going out in many small flushes beside one in flight.
 
 use std::future::Future;
 
@@ -18,25 +19,59 @@ where
     F: Fn(Vec<T>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    spawn_filling(max_batch, parallel, 1, flush)
+}
+
+/// As [`spawn`], but a batch starts beside a flush already in flight only once it holds
+/// `min_fill` items. With none in flight it starts at once, so a lone item waits for nothing.
+/// Under load, items that come in a trickle (each caller after a round trip of its own) wait at
+/// most for one flush to end, and go out together, instead of in many small flushes that each
+/// cost a whole round trip and commit.
+pub fn spawn_filling<T, F, Fut>(
+    max_batch: usize,
+    parallel: usize,
+    min_fill: usize,
+    flush: F,
+) -> mpsc::Sender<T>
+where
+    T: Send + 'static,
+    F: Fn(Vec<T>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (max_batch, parallel) = (max_batch.max(1), parallel.max(1));
+    let min_fill = min_fill.clamp(1, max_batch);
     let (tx, mut rx) = mpsc::channel::<T>(max_batch * parallel * 2);
     tokio::spawn(async move {
         let mut inflight = FuturesUnordered::new();
         let mut batch = Vec::with_capacity(max_batch);
+        let mut open = true;
         loop {
+            let slot = inflight.len() < parallel;
+            if slot
+                && !batch.is_empty()
+                && (inflight.is_empty() || batch.len() >= min_fill || !open)
+            {
+                inflight.push(flush(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(max_batch),
+                )));
+                continue;
+            }
+            if !open && inflight.is_empty() {
+                break;
+            }
+            let room = max_batch - batch.len();
             tokio::select! {
                 // Take more only while a flush slot is free: the rest wait in the channel and
                 // form the next, larger batch.
-                n = rx.recv_many(&mut batch, max_batch), if inflight.len() < parallel => {
+                n = rx.recv_many(&mut batch, room), if open && slot && room > 0 => {
                     if n == 0 {
-                        break;
+                        open = false;
                     }
-                    inflight.push(flush(std::mem::replace(&mut batch, Vec::with_capacity(max_batch))));
                 }
                 Some(()) = inflight.next(), if !inflight.is_empty() => {}
             }
         }
-        while inflight.next().await.is_some() {}
     });
     tx
 }
@@ -76,5 +111,94 @@ mod tests {
         let sizes = sizes.lock().unwrap();
         assert!(sizes.len() < 100, "items were coalesced: {sizes:?}");
         assert!(sizes.iter().all(|&s| s <= 16));
+    }
+
+    /// A flusher that records each batch and holds it until told to finish: `gate` releases
+    /// one flush per permit.
+    fn gated(
+        sizes: Arc<Mutex<Vec<Vec<u32>>>>,
+        gate: Arc<tokio::sync::Semaphore>,
+    ) -> impl Fn(Vec<(u32, oneshot::Sender<u32>)>) -> futures::future::BoxFuture<'static, ()> {
+        move |batch| {
+            let (sizes, gate) = (sizes.clone(), gate.clone());
+            Box::pin(async move {
+                sizes
+                    .lock()
+                    .unwrap()
+                    .push(batch.iter().map(|(n, _)| *n).collect());
+                gate.acquire().await.unwrap().forget();
+                for (n, reply) in batch {
+                    let _ = reply.send(n);
+                }
+            })
+        }
+    }
+
+    async fn send(
+        tx: &mpsc::Sender<(u32, oneshot::Sender<u32>)>,
+        n: u32,
+    ) -> oneshot::Receiver<u32> {
+        let (reply, rx) = oneshot::channel();
+        tx.send((n, reply)).await.unwrap();
+        rx
+    }
+
+    /// Lets the batching task run until it has nothing left to do.
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trickle_waits_beside_a_flush_in_flight_until_it_fills_or_the_flush_ends() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let tx = spawn_filling(16, 4, 3, gated(sizes.clone(), gate.clone()));
+
+        // Nothing in flight: a lone item goes at once.
+        let one = send(&tx, 1).await;
+        settle().await;
+        assert_eq!(*sizes.lock().unwrap(), vec![vec![1]]);
+
+        // One flush in flight: two items (fewer than 3) wait; a free slot is not enough.
+        let two = send(&tx, 2).await;
+        let three = send(&tx, 3).await;
+        settle().await;
+        let flushed = sizes.lock().unwrap().clone();
+        assert_eq!(flushed, vec![vec![1]], "2 and 3 wait beside 1's flush");
+
+        // A third fills the batch: it goes beside the one in flight.
+        let four = send(&tx, 4).await;
+        settle().await;
+        assert_eq!(sizes.lock().unwrap()[1], vec![2, 3, 4]);
+
+        // Below the fill again, but once every flush in flight ended it goes as it is.
+        let five = send(&tx, 5).await;
+        settle().await;
+        let flushed = sizes.lock().unwrap().len();
+        assert_eq!(flushed, 2, "5 waits beside two flushes");
+        gate.add_permits(2);
+        settle().await;
+        assert_eq!(sizes.lock().unwrap()[2], vec![5]);
+        gate.add_permits(1);
+        for (rx, n) in [(one, 1), (two, 2), (three, 3), (four, 4), (five, 5)] {
+            assert_eq!(rx.await.unwrap(), n);
+        }
+    }
+
+    #[tokio::test]
+    async fn items_left_below_the_fill_are_flushed_when_the_senders_are_gone() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let tx = spawn_filling(16, 4, 8, gated(sizes.clone(), gate.clone()));
+        let first = send(&tx, 1).await;
+        settle().await;
+        let second = send(&tx, 2).await;
+        drop(tx);
+        settle().await;
+        assert_eq!(*sizes.lock().unwrap(), vec![vec![1], vec![2]]);
+        gate.add_permits(2);
+        assert_eq!((first.await.unwrap(), second.await.unwrap()), (1, 2));
     }
 }

@@ -21,7 +21,7 @@ use sluice_shared::{
     job::Job,
     lanes::Lane,
     metrics as m,
-    queue::{PushOptions, Pusher, lane_config},
+    queue::{PushOptions, Pusher, lane_config, order::Ordering},
 };
 use tokio::{net::TcpListener, sync::watch};
 
@@ -262,12 +262,20 @@ impl<H: UpdateHandler> Worker<H> {
     /// A handler that does more than store gets one batch's worth only up to the concurrency: its
     /// own work is the limit there, and every job fetched ahead must finish within the shutdown
     /// grace.
+    ///
+    /// With ordering on, the store handler's window is twice that: most fetched jobs of a busy
+    /// chat wait in this worker for the job before them (`order::local`; 78–86 % of the ordering
+    /// bench's jobs are written in their key's run), holding a place in the window while they
+    /// do nothing, so one batch's worth left too few rows being written (docs/performance.md,
+    /// "Fewer, fuller inserts").
     fn row_window(&self) -> usize {
         let batch = self.cfg.insert_batch as usize;
-        if self.runtime.handler.stores_only() {
-            batch
-        } else {
+        if !self.runtime.handler.stores_only() {
             batch.min(self.cfg.concurrency as usize)
+        } else if self.cfg.order.ordering != Ordering::Off {
+            batch * 2
+        } else {
+            batch
         }
     }
 
