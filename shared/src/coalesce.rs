@@ -113,31 +113,35 @@ mod tests {
         assert!(sizes.iter().all(|&s| s <= 16));
     }
 
-    /// A flusher that records each batch and holds it until told to finish: `gate` releases
-    /// one flush per permit.
+    /// Flushes recorded by the items they held, each held until `gate` gives it a permit.
+    type Flushes = Arc<Mutex<Vec<Vec<u32>>>>;
+    type Item = (u32, oneshot::Sender<u32>);
+
+    /// A batcher whose flushes are recorded and wait for the returned gate.
     fn gated(
-        sizes: Arc<Mutex<Vec<Vec<u32>>>>,
-        gate: Arc<tokio::sync::Semaphore>,
-    ) -> impl Fn(Vec<(u32, oneshot::Sender<u32>)>) -> futures::future::BoxFuture<'static, ()> {
-        move |batch| {
-            let (sizes, gate) = (sizes.clone(), gate.clone());
-            Box::pin(async move {
-                sizes
-                    .lock()
+        max_batch: usize,
+        parallel: usize,
+        min_fill: usize,
+    ) -> (mpsc::Sender<Item>, Flushes, Arc<tokio::sync::Semaphore>) {
+        let sizes = Flushes::default();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (seen, held) = (sizes.clone(), gate.clone());
+        let tx = spawn_filling(max_batch, parallel, min_fill, move |batch: Vec<Item>| {
+            let (seen, held) = (seen.clone(), held.clone());
+            async move {
+                seen.lock()
                     .unwrap()
                     .push(batch.iter().map(|(n, _)| *n).collect());
-                gate.acquire().await.unwrap().forget();
+                held.acquire().await.unwrap().forget();
                 for (n, reply) in batch {
                     let _ = reply.send(n);
                 }
-            })
-        }
+            }
+        });
+        (tx, sizes, gate)
     }
 
-    async fn send(
-        tx: &mpsc::Sender<(u32, oneshot::Sender<u32>)>,
-        n: u32,
-    ) -> oneshot::Receiver<u32> {
+    async fn send(tx: &mpsc::Sender<Item>, n: u32) -> oneshot::Receiver<u32> {
         let (reply, rx) = oneshot::channel();
         tx.send((n, reply)).await.unwrap();
         rx
@@ -152,9 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_trickle_waits_beside_a_flush_in_flight_until_it_fills_or_the_flush_ends() {
-        let sizes = Arc::new(Mutex::new(Vec::new()));
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let tx = spawn_filling(16, 4, 3, gated(sizes.clone(), gate.clone()));
+        let (tx, sizes, gate) = gated(16, 4, 3);
 
         // Nothing in flight: a lone item goes at once.
         let one = send(&tx, 1).await;
@@ -189,9 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn items_left_below_the_fill_are_flushed_when_the_senders_are_gone() {
-        let sizes = Arc::new(Mutex::new(Vec::new()));
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let tx = spawn_filling(16, 4, 8, gated(sizes.clone(), gate.clone()));
+        let (tx, sizes, gate) = gated(16, 4, 8);
         let first = send(&tx, 1).await;
         settle().await;
         let second = send(&tx, 2).await;
