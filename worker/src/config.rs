@@ -69,6 +69,15 @@ pub struct WorkerConfig {
           default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub fetch_batch: u32,
 
+    /// apalis consumers per lane in this process, each with its own fetch loop. apalis-redis
+    /// 1.0's consumer waits for each acknowledgement and each fetch in turn (1.6–4 ms apiece
+    /// under load), so one consumer leaves the process idle between round trips; a second
+    /// overlaps them. The lane's window (its concurrency plus its row window) is shared among
+    /// them, so the jobs a process holds do not grow (but see `Worker::consumer_window`).
+    #[arg(long = "lane-consumers", env = "SLUICE_LANE_CONSUMERS", value_name = "SLUICE_LANE_CONSUMERS",
+          default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=crate::order::MAX_LANE_CONSUMERS as i64))]
+    pub lane_consumers: u8,
+
     /// Shares of the capacity when several lanes have work: "high=8,normal=4,low=1". Idle
     /// capacity of one lane goes to the others; no weight can be 0, so no lane starves.
     #[arg(

@@ -105,20 +105,31 @@ pub enum Next {
     Chained(Chained),
 }
 
-/// Wakes a lane's consumer in this process when a job is woken into its lane, so the job does
-/// not wait for the next poll tick (`crate::poll::Tick` registers each lane's waker here).
+/// Most consumers a lane has in one process (`SLUICE_LANE_CONSUMERS`).
+pub const MAX_LANE_CONSUMERS: usize = 8;
+
+/// Wakes a lane's consumers in this process when a job is woken into its lane, so the job does
+/// not wait for the next poll tick (`crate::poll::Tick` registers each consumer's waker here).
 #[derive(Clone)]
-pub struct Wakers(Arc<PerLane<AtomicWaker>>);
+pub struct Wakers(Arc<PerLane<[AtomicWaker; MAX_LANE_CONSUMERS]>>);
 
 impl Default for Wakers {
     fn default() -> Self {
-        Wakers(Arc::new(PerLane::from_fn(|_| AtomicWaker::new())))
+        Wakers(Arc::new(PerLane::from_fn(|_| {
+            std::array::from_fn(|_| AtomicWaker::new())
+        })))
     }
 }
 
 impl Wakers {
-    pub fn of(&self, lane: Lane) -> &AtomicWaker {
-        &self.0[lane]
+    /// The waker of `lane`'s consumer `index` (taken modulo [`MAX_LANE_CONSUMERS`]).
+    pub fn of(&self, lane: Lane, index: usize) -> &AtomicWaker {
+        &self.0[lane][index % MAX_LANE_CONSUMERS]
+    }
+
+    /// Wakes every consumer of `lane`: whichever fetches first takes the job.
+    pub fn wake(&self, lane: Lane) {
+        self.0[lane].iter().for_each(AtomicWaker::wake);
     }
 }
 
@@ -343,7 +354,7 @@ impl Orderer {
             "requeued" => {
                 metrics::counter!(m::ORDER_NEXT_TOTAL, m::LABEL_HOW => "requeued").increment(1);
                 if let Ok(lane) = lane.parse::<Lane>() {
-                    self.wakers.of(lane).wake();
+                    self.wakers.wake(lane);
                 }
                 Ok(Next::Nothing)
             }

@@ -21,8 +21,9 @@ use crate::order::Wakers;
 pub struct Tick {
     every: Duration,
     timer: Option<Pin<Box<Sleep>>>,
-    /// Woken when a job is put at the front of this lane by this process.
-    wake: Option<(Wakers, sluice_shared::lanes::Lane)>,
+    /// Woken when a job is put at the front of this lane by this process: the lane and which
+    /// of its consumers this is.
+    wake: Option<(Wakers, sluice_shared::lanes::Lane, usize)>,
 }
 
 impl std::fmt::Debug for Tick {
@@ -40,16 +41,22 @@ impl Tick {
         }
     }
 
-    /// A tick that also fires when `lane`'s waker in `wakers` is woken.
-    pub fn waking(every: Duration, wakers: Wakers, lane: sluice_shared::lanes::Lane) -> Self {
+    /// A tick that also fires when `lane` is woken in `wakers` (`consumer`: which of the lane's
+    /// consumers this is).
+    pub fn waking(
+        every: Duration,
+        wakers: Wakers,
+        lane: sluice_shared::lanes::Lane,
+        consumer: usize,
+    ) -> Self {
         Tick {
-            wake: Some((wakers, lane)),
+            wake: Some((wakers, lane, consumer)),
             ..Tick::new(every)
         }
     }
 
     fn waker(&self) -> Option<&AtomicWaker> {
-        self.wake.as_ref().map(|(w, lane)| w.of(*lane))
+        self.wake.as_ref().map(|(w, lane, i)| w.of(*lane, *i))
     }
 }
 

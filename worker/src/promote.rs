@@ -101,7 +101,7 @@ pub async fn run(mut conn: ConnectionManager, prefix: String, every: Duration, w
         tick.tick().await;
         for lane in Lane::ALL {
             match promote_all(&mut conn, &prefix, lane).await {
-                Ok((_, fronted)) if fronted > 0 => wakers.of(lane).wake(),
+                Ok((_, fronted)) if fronted > 0 => wakers.wake(lane),
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(error = %e, %lane, "promotion skipped: redis unavailable")

@@ -191,25 +191,26 @@ impl<H: UpdateHandler> Worker<H> {
         );
         let mut lanes = tokio::task::JoinSet::new();
         let mut consumers = Vec::new();
+        let per_lane = usize::from(self.cfg.lane_consumers.max(1));
         for lane in Lane::ALL {
-            let lane_worker = Arc::new(LaneWorker {
-                lane,
-                id: self.id.clone(),
-                redis: self.redis.clone(),
-                config: self.lane_config(lane),
-                runtime: self.runtime.clone(),
-                // Each lane may hold the whole capacity when the others are idle; the scheduler
-                // decides who runs when they compete. Beyond it, the row window: jobs whose rows
-                // are being written, which hold no permit.
-                concurrency: self.lane_window(),
-                poll_interval: self.cfg.poll_interval,
-                incarnations: AtomicU64::new(0),
-            });
-            consumers.push(lane_worker.clone());
-            let (health, stop) = (self.health.clone(), stop_rx.clone());
-            lanes.spawn(lane_worker.supervise(health, stop));
+            for index in 0..per_lane {
+                let lane_worker = Arc::new(LaneWorker {
+                    lane,
+                    index,
+                    id: self.id.clone(),
+                    redis: self.redis.clone(),
+                    config: self.lane_config(lane),
+                    runtime: self.runtime.clone(),
+                    concurrency: self.consumer_window(),
+                    poll_interval: self.cfg.poll_interval,
+                    incarnations: AtomicU64::new(0),
+                });
+                consumers.push(lane_worker.clone());
+                let (health, stop) = (self.health.consumer(index), stop_rx.clone());
+                lanes.spawn(lane_worker.supervise(health, stop));
+            }
         }
-        tracing::info!(worker = %self.id, concurrency = self.cfg.concurrency, weights = ?self.cfg.lane_weights, "sluice-worker draining lanes high, normal, low");
+        tracing::info!(worker = %self.id, concurrency = self.cfg.concurrency, consumers_per_lane = per_lane, weights = ?self.cfg.lane_weights, "sluice-worker draining lanes high, normal, low");
         shutdown.await;
         tracing::info!(grace = ?self.cfg.shutdown_grace, "shutdown requested: no new jobs, finishing in-flight ones");
         let _ = stop_tx.send(true);
@@ -279,9 +280,25 @@ impl<H: UpdateHandler> Worker<H> {
         }
     }
 
-    /// Jobs one lane's consumer runs at once: the handler capacity and the row window.
+    /// Jobs one lane runs at once: the handler capacity and the row window. Each lane may hold
+    /// the whole capacity when the others are idle; the scheduler decides who runs when they
+    /// compete. Beyond it, the row window: jobs whose rows are being written, which hold no
+    /// permit.
     fn lane_window(&self) -> usize {
         self.cfg.concurrency as usize + self.row_window()
+    }
+
+    /// Jobs one of a lane's consumers runs at once: its share of the lane's window
+    /// (`SLUICE_LANE_CONSUMERS`), so that more consumers overlap their round trips without
+    /// holding more jobs. Ordered jobs of the store handler are the exception: most of them
+    /// wait in memory behind their key (see [`Self::row_window`]), so each consumer gets the whole
+    /// window; a shared one left `chat` short of jobs in flight again.
+    fn consumer_window(&self) -> usize {
+        if self.runtime.handler.stores_only() && self.cfg.order.ordering != Ordering::Off {
+            return self.lane_window();
+        }
+        self.lane_window()
+            .div_ceil(usize::from(self.cfg.lane_consumers.max(1)))
     }
 
     fn lane_config(&self, lane: Lane) -> apalis_redis::Config {
@@ -293,9 +310,9 @@ impl<H: UpdateHandler> Worker<H> {
         lane_config(&self.cfg.redis.queue_prefix, lane, &self.cfg.queue)
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(missed)
-            // Never more than the lane runs at once: the rest would wait in this process, out of
-            // reach of the other replicas, while they are idle.
-            .batch_size((self.cfg.fetch_batch as usize).min(self.lane_window()))
+            // Never more than the consumer runs at once: the rest would wait in this process, out
+            // of reach of the other replicas, while they are idle.
+            .batch_size((self.cfg.fetch_batch as usize).min(self.consumer_window()))
             // Keep on: in apalis-redis 1.0 this flag also gates the acknowledgement itself (without
             // it no job ever leaves its worker's in-flight set).
             .persist_results(true)
@@ -310,9 +327,11 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// One lane's consumer and what it needs to (re)start.
+/// One of a lane's consumers and what it needs to (re)start.
 struct LaneWorker<H> {
     lane: Lane,
+    /// Which of the lane's consumers (`SLUICE_LANE_CONSUMERS`).
+    index: usize,
     id: String,
     redis: ConnectionManager,
     config: apalis_redis::Config,
@@ -324,9 +343,13 @@ struct LaneWorker<H> {
 }
 
 impl<H: UpdateHandler> LaneWorker<H> {
-    /// The apalis worker name of the lane's `incarnation`-th consumer.
+    /// The apalis worker name of this consumer's `incarnation`-th run: `<id>-<lane>-<n>` for a
+    /// lane's first consumer, `<id>-<lane>.<index>-<n>` for the others (the console reads both).
     fn name(&self, incarnation: u64) -> String {
-        format!("{}-{}-{incarnation}", self.id, self.lane)
+        match self.index {
+            0 => format!("{}-{}-{incarnation}", self.id, self.lane),
+            i => format!("{}-{}.{i}-{incarnation}", self.id, self.lane),
+        }
     }
 
     /// Every consumer name this lane has run under, for releasing what they still hold.
@@ -354,7 +377,10 @@ impl<H: UpdateHandler> LaneWorker<H> {
     async fn run_once(&self, name: &str, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let storage = RedisStorage::<Job>::new(self.redis.clone()).with_config(self.config.clone());
         let wakers = self.runtime.order.wakers.clone();
-        let storage = PollWith::new(storage, Tick::waking(self.poll_interval, wakers, self.lane));
+        let storage = PollWith::new(
+            storage,
+            Tick::waking(self.poll_interval, wakers, self.lane, self.index),
+        );
         let gate = self.runtime.gate.clone();
         let worker = WorkerBuilder::new(name)
             .backend(storage)

@@ -53,10 +53,12 @@ impl Death {
     }
 }
 
-/// The lanes' life records, shared by the supervisors and `/healthz`.
+/// The lanes' life records, shared by the supervisors and `/healthz`: one per consumer of a lane
+/// (`SLUICE_LANE_CONSUMERS`). A handle records for one consumer ([`LaneHealth::consumer`]).
 #[derive(Clone, Default)]
 pub struct LaneHealth {
-    lanes: Arc<Mutex<PerLane<Life>>>,
+    lanes: Arc<Mutex<PerLane<Vec<Life>>>>,
+    consumer: usize,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -68,9 +70,21 @@ struct Life {
 }
 
 impl LaneHealth {
+    /// The handle that records the lives of a lane's consumer `index`.
+    pub(crate) fn consumer(&self, index: usize) -> LaneHealth {
+        LaneHealth {
+            lanes: self.lanes.clone(),
+            consumer: index,
+        }
+    }
+
     fn with<T>(&self, lane: Lane, f: impl FnOnce(&mut Life) -> T) -> T {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut lanes[lane])
+        let lives = &mut lanes[lane];
+        if lives.len() <= self.consumer {
+            lives.resize(self.consumer + 1, Life::default());
+        }
+        f(&mut lives[self.consumer])
     }
 
     pub(crate) fn started(&self, lane: Lane) {
@@ -89,13 +103,14 @@ impl LaneHealth {
         });
     }
 
-    /// Lanes that cannot be kept alive: [`MAX_STREAK`] short lives in a row, and no
-    /// incarnation since that has lived [`STABLE`].
+    /// Lanes that cannot be kept alive: a consumer with [`MAX_STREAK`] short lives in a row, and
+    /// no incarnation of it since that has lived [`STABLE`].
     pub fn failing(&self) -> Vec<Lane> {
+        let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
         Lane::ALL
             .into_iter()
             .filter(|&lane| {
-                self.with(lane, |l| {
+                lanes[lane].iter().any(|l| {
                     l.streak >= MAX_STREAK && l.up_since.is_none_or(|t| t.elapsed() < STABLE)
                 })
             })

@@ -108,13 +108,18 @@ impl Workers {
     }
 }
 
-/// The host part of `{host}-{6 hex}-{lane}-{incarnation}` (see the worker's `identity` and
-/// startup); the whole name when it has another shape.
+/// The host part of `{host}-{6 hex}-{lane}-{incarnation}`, or `{lane}.{consumer}` for a lane's
+/// second and later consumers (see the worker's `identity` and startup); the whole name when it
+/// has another shape.
 fn host_of(name: &str, lane: Lane) -> String {
     let mut parts = name.rsplitn(4, '-');
     let (incarnation, l, suffix, host) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let of_lane = |l: &str| match l.split_once('.') {
+        Some((l, consumer)) => l == lane.as_str() && consumer.parse::<u8>().is_ok(),
+        None => l == lane.as_str(),
+    };
     let shaped = incarnation.is_some_and(|i| i.parse::<u64>().is_ok())
-        && l == Some(lane.as_str())
+        && l.is_some_and(of_lane)
         && suffix.is_some_and(|s| s.len() == 6 && s.chars().all(|c| c.is_ascii_hexdigit()));
     match (shaped, host) {
         (true, Some(h)) if !h.is_empty() => h.to_owned(),
@@ -150,5 +155,14 @@ mod tests {
         assert_eq!(host_of("pod-0a1b2c-high-0", Lane::High), "pod");
         assert_eq!(host_of("pod-0a1b2c-high-0", Lane::Low), "pod-0a1b2c-high-0");
         assert_eq!(host_of("someone-else", Lane::Low), "someone-else");
+        assert_eq!(
+            host_of("pod-0a1b2c-high.1-4", Lane::High),
+            "pod",
+            "a second consumer"
+        );
+        assert_eq!(
+            host_of("pod-0a1b2c-high.x-4", Lane::High),
+            "pod-0a1b2c-high.x-4"
+        );
     }
 }

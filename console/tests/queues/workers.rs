@@ -39,14 +39,15 @@ async fn a_running_worker_shows_one_live_consumer_per_lane_with_its_in_flight_jo
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // Two consumers per lane by default (SLUICE_LANE_CONSUMERS), each its own apalis worker.
     let all_lanes = wait_until(Duration::from_secs(30), || async {
-        workers(&c).await.len() == 3
+        workers(&c).await.len() == 6
     })
     .await;
     assert!(all_lanes, "{:?}", workers(&c).await);
     let list = workers(&c).await;
     let lanes: Vec<&str> = list.iter().map(|w| w["lane"].as_str().unwrap()).collect();
-    assert_eq!(lanes, ["high", "normal", "low"]);
+    assert_eq!(lanes, ["high", "high", "normal", "normal", "low", "low"]);
     for w in &list {
         assert_eq!(w["host"], POD, "{w}");
         assert_eq!(w["in_flight"], 0, "{w}");
@@ -70,7 +71,7 @@ async fn a_running_worker_shows_one_live_consumer_per_lane_with_its_in_flight_jo
     let (status, html) = c.page(&s, "/workers").await;
     assert_eq!(status, 200);
     assert!(html.contains(&format!("data-worker=\"{name}\"")), "{html}");
-    assert!(html.contains("3 consumers · 0 stale"), "{html}");
+    assert!(html.contains("6 consumers · 0 stale"), "{html}");
 
     // Stopped with SIGTERM, as Kubernetes stops it. Its consumers stay in the sets (apalis-redis
     // 1.0's clean-up on stop removes the wrong member) until they show as stale.

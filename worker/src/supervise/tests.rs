@@ -108,3 +108,20 @@ fn panic_messages_are_read_from_either_payload() {
     let formatted = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
     assert_eq!(panic_message(&*formatted), "boom 7");
 }
+
+#[test]
+fn a_consumer_that_keeps_dying_fails_its_lane_while_another_consumer_of_it_lives() {
+    let health = LaneHealth::default();
+    health.consumer(0).started(Lane::Low);
+    let second = health.consumer(1);
+    for _ in 0..MAX_STREAK {
+        second.started(Lane::Low);
+        second.died(Lane::Low, Death::Panic);
+    }
+    assert_eq!(health.failing(), vec![Lane::Low]);
+    assert_eq!(
+        health.consumer(0).failing(),
+        vec![Lane::Low],
+        "any handle sees every consumer"
+    );
+}
