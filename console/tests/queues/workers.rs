@@ -18,7 +18,7 @@ async fn workers(c: &TestConsole) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn a_running_worker_shows_one_live_consumer_per_lane_with_its_in_flight_jobs() {
+async fn a_running_worker_shows_its_live_consumers_per_lane_with_their_in_flight_jobs() {
     let bin = tokio::task::spawn_blocking(worker_binary).await.unwrap();
     let db = TestDb::fresh().await.unwrap();
     let c = spawn().await;
