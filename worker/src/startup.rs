@@ -191,7 +191,7 @@ impl<H: UpdateHandler> Worker<H> {
         );
         let mut lanes = tokio::task::JoinSet::new();
         let mut consumers = Vec::new();
-        let per_lane = usize::from(self.cfg.lane_consumers.max(1));
+        let per_lane = self.consumers_per_lane();
         for lane in Lane::ALL {
             for index in 0..per_lane {
                 let lane_worker = Arc::new(LaneWorker {
@@ -273,11 +273,21 @@ impl<H: UpdateHandler> Worker<H> {
         let batch = self.cfg.insert_batch as usize;
         if !self.runtime.handler.stores_only() {
             batch.min(self.cfg.concurrency as usize)
-        } else if self.cfg.order.ordering != Ordering::Off {
+        } else if self.ordered_store() {
             batch * 2
         } else {
             batch
         }
+    }
+
+    /// The store handler with ordering on: most fetched jobs wait in memory behind their key.
+    fn ordered_store(&self) -> bool {
+        self.runtime.handler.stores_only() && self.cfg.order.ordering != Ordering::Off
+    }
+
+    /// Consumers per lane (`SLUICE_LANE_CONSUMERS`).
+    fn consumers_per_lane(&self) -> usize {
+        usize::from(self.cfg.lane_consumers.max(1))
     }
 
     /// Jobs one lane runs at once: the handler capacity and the row window. Each lane may hold
@@ -294,11 +304,10 @@ impl<H: UpdateHandler> Worker<H> {
     /// wait in memory behind their key (see [`Self::row_window`]), so each consumer gets the whole
     /// window; a shared one left `chat` short of jobs in flight again.
     fn consumer_window(&self) -> usize {
-        if self.runtime.handler.stores_only() && self.cfg.order.ordering != Ordering::Off {
+        if self.ordered_store() {
             return self.lane_window();
         }
-        self.lane_window()
-            .div_ceil(usize::from(self.cfg.lane_consumers.max(1)))
+        self.lane_window().div_ceil(self.consumers_per_lane())
     }
 
     fn lane_config(&self, lane: Lane) -> apalis_redis::Config {
