@@ -3,13 +3,18 @@
 //! Callers send items (each carrying its own reply channel) to a channel; one task takes
 //! whatever is waiting, up to a batch, and flushes it, with up to `parallel` flushes in flight.
 //! Under load one round trip serves many callers; with a single caller nothing waits for a batch
-//! to fill, so a lone request pays no extra latency. [`spawn_filling`] also keeps a trickle of
-//! items from going out in many small flushes beside one in flight.
+//! to fill, so a lone request pays no extra latency. [`spawn_when`] can also keep a trickle of
+//! items from going out in many small flushes beside one in flight ([`When::Filled`]), or hold a
+//! batch for a while so that work nobody waits for goes out in fewer, larger flushes
+//! ([`When::Lingered`]).
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use futures::{StreamExt, stream::FuturesUnordered};
-use tokio::sync::mpsc;
+use tokio::{
+    sync::mpsc,
+    time::{Instant, sleep_until},
+};
 
 /// Starts the batching task and returns the channel to send items to. The task ends when every
 /// sender is dropped, after flushing what it holds.
@@ -19,18 +24,28 @@ where
     F: Fn(Vec<T>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    spawn_filling(max_batch, parallel, 1, flush)
+    spawn_when(max_batch, parallel, When::Filled(1), flush)
 }
 
-/// As [`spawn`], but a batch starts beside a flush already in flight only once it holds
-/// `min_fill` items. With none in flight it starts at once, so a lone item waits for nothing.
-/// Under load, items that come in a trickle (each caller after a round trip of its own) wait at
-/// most for one flush to end, and go out together, instead of in many small flushes that each
-/// cost a whole round trip and commit.
-pub fn spawn_filling<T, F, Fut>(
+/// When a batch that is neither full nor the last may go out.
+#[derive(Debug, Clone, Copy)]
+pub enum When {
+    /// At once with no flush in flight; beside one in flight only once it holds this many
+    /// items. Under load, items that come in a trickle (each caller after a round trip of its
+    /// own) wait at most for one flush to end, and go out together, instead of in many small
+    /// flushes that each cost a whole round trip and commit. `Filled(1)` is [`spawn`].
+    Filled(usize),
+    /// Once its first item has waited this long, even with nothing in flight: for work nobody
+    /// waits for, where fewer flushes matter more than a few milliseconds (Kafka's
+    /// `linger.ms`).
+    Lingered(Duration),
+}
+
+/// As [`spawn`], with a batch going out [`When`] it may.
+pub fn spawn_when<T, F, Fut>(
     max_batch: usize,
     parallel: usize,
-    min_fill: usize,
+    when: When,
     flush: F,
 ) -> mpsc::Sender<T>
 where
@@ -39,18 +54,26 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (max_batch, parallel) = (max_batch.max(1), parallel.max(1));
-    let min_fill = min_fill.clamp(1, max_batch);
+    let when = match when {
+        When::Filled(min_fill) => When::Filled(min_fill.clamp(1, max_batch)),
+        lingered => lingered,
+    };
     let (tx, mut rx) = mpsc::channel::<T>(max_batch * parallel * 2);
     tokio::spawn(async move {
         let mut inflight = FuturesUnordered::new();
         let mut batch = Vec::with_capacity(max_batch);
+        // When the batch's first item came (`Lingered` only).
+        let mut since = Instant::now();
         let mut open = true;
         loop {
             let slot = inflight.len() < parallel;
-            if slot
-                && !batch.is_empty()
-                && (inflight.is_empty() || batch.len() >= min_fill || !open)
-            {
+            let ready = batch.len() >= max_batch
+                || !open
+                || match when {
+                    When::Filled(min_fill) => inflight.is_empty() || batch.len() >= min_fill,
+                    When::Lingered(linger) => since.elapsed() >= linger,
+                };
+            if slot && !batch.is_empty() && ready {
                 inflight.push(flush(std::mem::replace(
                     &mut batch,
                     Vec::with_capacity(max_batch),
@@ -61,15 +84,23 @@ where
                 break;
             }
             let room = max_batch - batch.len();
+            let deadline = match when {
+                When::Lingered(linger) if slot && !batch.is_empty() => Some(since + linger),
+                _ => None,
+            };
+            let was_empty = batch.is_empty();
             tokio::select! {
                 // Take more only while a flush slot is free: the rest wait in the channel and
                 // form the next, larger batch.
                 n = rx.recv_many(&mut batch, room), if open && slot && room > 0 => {
                     if n == 0 {
                         open = false;
+                    } else if was_empty {
+                        since = Instant::now();
                     }
                 }
                 Some(()) = inflight.next(), if !inflight.is_empty() => {}
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
             }
         }
     });
@@ -126,18 +157,23 @@ mod tests {
         let sizes = Flushes::default();
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
         let (seen, held) = (sizes.clone(), gate.clone());
-        let tx = spawn_filling(max_batch, parallel, min_fill, move |batch: Vec<Item>| {
-            let (seen, held) = (seen.clone(), held.clone());
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push(batch.iter().map(|(n, _)| *n).collect());
-                held.acquire().await.unwrap().forget();
-                for (n, reply) in batch {
-                    let _ = reply.send(n);
+        let tx = spawn_when(
+            max_batch,
+            parallel,
+            When::Filled(min_fill),
+            move |batch: Vec<Item>| {
+                let (seen, held) = (seen.clone(), held.clone());
+                async move {
+                    seen.lock()
+                        .unwrap()
+                        .push(batch.iter().map(|(n, _)| *n).collect());
+                    held.acquire().await.unwrap().forget();
+                    for (n, reply) in batch {
+                        let _ = reply.send(n);
+                    }
                 }
-            }
-        });
+            },
+        );
         (tx, sizes, gate)
     }
 
@@ -200,5 +236,55 @@ mod tests {
         assert_eq!(*sizes.lock().unwrap(), vec![vec![1], vec![2]]);
         gate.add_permits(2);
         assert_eq!((first.await.unwrap(), second.await.unwrap()), (1, 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lingering_batch_goes_when_its_first_item_has_waited_or_when_it_is_full() {
+        let sizes = Flushes::default();
+        let seen = sizes.clone();
+        let linger = std::time::Duration::from_millis(10);
+        let tx = spawn_when(3, 2, When::Lingered(linger), move |batch: Vec<Item>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(batch.iter().map(|(n, _)| *n).collect());
+                for (n, reply) in batch {
+                    let _ = reply.send(n);
+                }
+            }
+        });
+
+        // Nothing in flight, and still a lone item waits for its linger, gathering a second.
+        let one = send(&tx, 1).await;
+        settle().await;
+        tokio::time::advance(linger / 2).await;
+        let two = send(&tx, 2).await;
+        settle().await;
+        assert!(sizes.lock().unwrap().is_empty(), "1 and 2 linger");
+        tokio::time::advance(linger / 2).await;
+        settle().await;
+        assert_eq!(*sizes.lock().unwrap(), vec![vec![1, 2]], "a linger after 1");
+
+        // A full batch does not wait.
+        let (three, four, five) = (send(&tx, 3).await, send(&tx, 4).await, send(&tx, 5).await);
+        settle().await;
+        assert_eq!(sizes.lock().unwrap()[1], vec![3, 4, 5]);
+
+        // The last items go when the senders are gone, linger or not.
+        let six = send(&tx, 6).await;
+        drop(tx);
+        settle().await;
+        assert_eq!(sizes.lock().unwrap()[2], vec![6]);
+        for (rx, n) in [
+            (one, 1),
+            (two, 2),
+            (three, 3),
+            (four, 4),
+            (five, 5),
+            (six, 6),
+        ] {
+            assert_eq!(rx.await.unwrap(), n);
+        }
     }
 }

@@ -119,6 +119,9 @@ pub const ORDER_WAITING: &str = "sluice_order_waiting";
 /// reached its bound, or the worker is stopping) or `resumed` (a chain taken over after its
 /// worker died).
 pub const ORDER_NEXT_TOTAL: &str = "sluice_order_next_total";
+/// One call of an ordering script as the worker waits for it (`script`: start, finish), however
+/// many jobs it carries: the Redis round trip a busy chat pays between two of its updates.
+pub const ORDER_SCRIPT_SECONDS: &str = "sluice_order_script_seconds";
 /// `SLUICE_ORDER_MAX_HOLD`, for the alert on holds longer than it.
 pub const ORDER_MAX_HOLD_SECONDS: &str = "sluice_order_max_hold_seconds";
 /// Rows per partition of `updates` / `events` (`table`, `partition`): Postgres's estimate
@@ -185,6 +188,7 @@ pub const REVISION: &str = match option_env!("SLUICE_REVISION") {
 pub const LABEL_TABLE: &str = "table";
 pub const LABEL_PARTITION: &str = "partition";
 pub const LABEL_HOW: &str = "how";
+pub const LABEL_SCRIPT: &str = "script";
 
 /// Every value of the `decision` label of [`ADMISSION_TOTAL`].
 pub const ADMISSION_DECISIONS: &[&str] = &[
@@ -278,6 +282,7 @@ pub const ALL: &[&str] = &[
     ORDER_PARKED,
     ORDER_WAITING,
     ORDER_NEXT_TOTAL,
+    ORDER_SCRIPT_SECONDS,
     ORDER_MAX_HOLD_SECONDS,
     PARTITION_ROWS,
     PARTITION_BYTES,

@@ -512,7 +512,7 @@ async fn start_batch(scripts: Arc<Scripts>, batch: Vec<StartCall>) {
             .arg(if c.row_written { "1" } else { "" });
     }
     let answers: redis::RedisResult<Vec<StartAnswer>> =
-        call.invoke_async(&mut scripts.conn.clone()).await;
+        timed("start", call.invoke_async(&mut scripts.conn.clone())).await;
     answer_each(batch, answers, |c| c.reply, |a| a);
 }
 
@@ -538,8 +538,17 @@ async fn finish_batch(scripts: Arc<Scripts>, batch: Vec<FinishCall>) {
         call.arg(arg);
     }
     let answers: redis::RedisResult<Vec<FinishAnswer>> =
-        call.invoke_async(&mut scripts.conn.clone()).await;
+        timed("finish", call.invoke_async(&mut scripts.conn.clone())).await;
     answer_each(batch, answers, |c| c.reply, |a| (now, a));
+}
+
+/// `call`, one ordering script's round trip, recorded in `sluice_order_script_seconds`.
+async fn timed<T>(script: &'static str, call: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = call.await;
+    metrics::histogram!(m::ORDER_SCRIPT_SECONDS, m::LABEL_SCRIPT => script)
+        .record(started.elapsed().as_secs_f64());
+    out
 }
 
 /// Sends each call of a batch its own answer, or the batch's error to all.

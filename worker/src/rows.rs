@@ -7,7 +7,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sluice_shared::{coalesce, metrics as m};
+use sluice_shared::{
+    coalesce::{self, When},
+    metrics as m,
+};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,9 +35,12 @@ impl RowWriter {
     /// and a statement beside others in flight only once [`min_fill`] writes wait.
     /// `stores_only`: the handler does nothing beyond the row (see [`store::insert_updates`]).
     pub fn spawn(db: PgPool, max_batch: usize, parallel: usize, stores_only: bool) -> RowWriter {
-        let tx = coalesce::spawn_filling(max_batch, parallel, min_fill(max_batch), move |batch| {
-            insert(db.clone(), batch, stores_only)
-        });
+        let tx = coalesce::spawn_when(
+            max_batch,
+            parallel,
+            When::Filled(min_fill(max_batch)),
+            move |batch| insert(db.clone(), batch, stores_only),
+        );
         RowWriter { tx }
     }
 

@@ -154,6 +154,7 @@ impl<'a> Drain<'a> {
         let in_worker = receiver
             .as_ref()
             .and_then(|_| handler_in_worker(&exposition));
+        let finish_trip = receiver.as_ref().and_then(|_| finish_trip(&exposition));
         if mode != "off" && !exposition.is_empty() {
             say(turns(&exposition));
         }
@@ -182,7 +183,11 @@ impl<'a> Drain<'a> {
             check.violations,
             receiver
                 .and_then(|r| r.mean_call())
-                .map(|target| HandlerTime { target, in_worker }),
+                .map(|target| HandlerTime {
+                    target,
+                    in_worker,
+                    finish_trip,
+                }),
         ))
     }
 
@@ -247,6 +252,14 @@ impl<'a> Drain<'a> {
 fn handler_in_worker(exposition: &str) -> Option<Duration> {
     let sum = metrics::sum(exposition, "sluice_job_duration_seconds_sum", "");
     let count = metrics::sum(exposition, "sluice_job_duration_seconds_count", "");
+    (count > 0.0).then(|| Duration::from_secs_f64(sum / count))
+}
+
+/// The worker's mean wait for one `finish.lua` call (`sluice_order_script_seconds`).
+fn finish_trip(exposition: &str) -> Option<Duration> {
+    let label = r#"script="finish""#;
+    let sum = metrics::sum(exposition, "sluice_order_script_seconds_sum", label);
+    let count = metrics::sum(exposition, "sluice_order_script_seconds_count", label);
     (count > 0.0).then(|| Duration::from_secs_f64(sum / count))
 }
 

@@ -37,6 +37,11 @@ pub struct Figure {
     /// handler was running, so 1 - it is what ordering itself adds between two jobs.
     pub handler_in_worker_ms: Option<f64>,
     pub of_handler_in_worker: Option<f64>,
+    /// (b): the mean time from one job's handler to the next one's (1 / rows_per_s minus the
+    /// handler's time in the worker), and of that the mean wait for `finish.lua`'s round trip
+    /// (`sluice_order_script_seconds{script="finish"}`), in µs.
+    pub between_jobs_us: Option<f64>,
+    pub finish_trip_us: Option<f64>,
 }
 
 /// (b): how long the forward handler takes per call.
@@ -46,6 +51,8 @@ pub struct HandlerTime {
     pub target: Duration,
     /// In the worker (`sluice_job_duration_seconds`), when it could be read.
     pub in_worker: Option<Duration>,
+    /// The worker's mean wait for one `finish.lua` call, when it could be read.
+    pub finish_trip: Option<Duration>,
 }
 
 impl Figure {
@@ -67,6 +74,10 @@ impl Figure {
         let per_s = |d: Duration| 1.0 / d.as_secs_f64().max(1e-9);
         let handler_per_s = handler.map(|h| per_s(h.target));
         let in_worker = handler.and_then(|h| h.in_worker);
+        let us = |d: Duration| round_to(d.as_secs_f64() * 1e6, 1);
+        let between_jobs_us = in_worker
+            .filter(|_| rows_per_s > 0.0)
+            .map(|d| round_to(1e6 / rows_per_s - d.as_secs_f64() * 1e6, 1));
         Figure {
             mode: mode.to_owned(),
             round,
@@ -83,6 +94,8 @@ impl Figure {
             of_handler_speed: handler_per_s.map(|h| round_to(rows_per_s / h, 3)),
             handler_in_worker_ms: in_worker.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
             of_handler_in_worker: in_worker.map(|d| round_to(rows_per_s / per_s(d), 3)),
+            between_jobs_us,
+            finish_trip_us: handler.and_then(|h| h.finish_trip).map(us),
         }
     }
 
@@ -198,6 +211,12 @@ impl Summary {
                      {ms:.3} ms a call; the chat's handler was running {share:.3} of the time"
                 ));
             }
+            if let (Some(gap), Some(trip)) = (h.between_jobs_us, h.finish_trip_us) {
+                lines.push(format!(
+                    "    from one job's handler to the next: {gap:.0} µs, of which {trip:.0} µs \
+                     waiting for finish.lua (the Redis round trip that hands the key on)"
+                ));
+            }
         }
         lines
     }
@@ -224,7 +243,8 @@ mod tests {
     fn rates_span_the_first_to_the_last_row() {
         let handler = HandlerTime {
             target: Duration::from_millis(4),
-            in_worker: Some(Duration::from_millis(2)),
+            in_worker: Some(Duration::from_micros(1_800)),
+            finish_trip: Some(Duration::from_micros(150)),
         };
         let f = figure("chat", 0, 2, Some(handler));
         assert_eq!((f.updates, f.rows_per_s), (1000, 499.5));
@@ -235,12 +255,17 @@ mod tests {
         );
         assert_eq!(
             (f.handler_in_worker_ms, f.of_handler_in_worker),
-            (Some(2.0), Some(0.999))
+            (Some(1.8), Some(0.899))
         );
         assert!(
-            f.line().contains("the drain at 0.999 of that"),
+            f.line().contains("the drain at 0.899 of that"),
             "{}",
             f.line()
+        );
+        // 2 002 µs a row, 1 800 of them in the handler.
+        assert_eq!(
+            (f.between_jobs_us, f.finish_trip_us),
+            (Some(202.0), Some(150.0))
         );
         let unread = figure(
             "chat",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice_testkit::wait_until;
 
-use super::{Stack, assert_in_order, message, next_total};
+use super::{Stack, assert_in_order, message, next_total, script_calls};
 
 const CHAT: i64 = 9;
 
@@ -66,6 +66,18 @@ async fn a_hot_chat_is_handed_on_in_bounded_chains_and_keeps_its_order() {
     // a few went back through the lane.
     assert!(chained >= (n / 2) as f64, "chained {chained}");
     assert!(requeued >= 1.0, "no chain reached its bound: {requeued}");
+    // Each hand-off came from a timed `finish.lua` call: the round trip a busy chat pays between
+    // two updates is visible to an operator, in buckets fine enough for a local Redis.
+    let mut finishes = 0.0;
+    for w in &stack.workers {
+        let (calls, fine) = script_calls(w, "finish").await;
+        assert!(calls == 0.0 || fine, "no 50 µs bucket");
+        finishes += calls;
+    }
+    assert!(
+        finishes >= chained,
+        "{finishes} finish calls for {chained} chained"
+    );
 }
 
 /// Update 5 of 12 (slow) is running, handed the chat `how`, when its worker is killed (-9); an

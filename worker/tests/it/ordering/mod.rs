@@ -140,6 +140,24 @@ async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
         .sum()
 }
 
+/// Calls of the ordering script `script` the worker timed (`sluice_order_script_seconds`), and
+/// whether its histogram has the round trip's fine buckets (the first at 50 µs).
+async fn script_calls(worker: &WorkerProc, script: &str) -> (f64, bool) {
+    let label = format!(r#"script="{script}""#);
+    let metrics = worker.metrics().await;
+    let mine = || {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("sluice_order_script_seconds") && l.contains(&label))
+    };
+    let calls = mine()
+        .filter(|l| l.starts_with("sluice_order_script_seconds_count{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let fine = mine().any(|l| l.contains(r#"le="0.00005""#));
+    (calls, fine)
+}
+
 fn message(update_id: i64, chat: i64) -> String {
     format!(
         r#"{{"update_id":{update_id},"message":{{"message_id":{update_id},"from":{{"id":{chat},"is_bot":false,"first_name":"U"}},"chat":{{"id":{chat},"type":"private"}},"date":1764000000,"text":"step {update_id}"}}}}"#
