@@ -205,6 +205,19 @@ pub struct WorkerSettings {
     pub lane_weights: String,
     #[arg(skip = env_or("DB_POOL_MAX_CONNECTIONS", "10"))]
     pub db_pool_max_connections: String,
+    /// Absent means one: results written before the setting existed ran one consumer per lane,
+    /// and their JSON reads and writes back unchanged.
+    #[arg(skip = env_or("SLUICE_LANE_CONSUMERS", "2"))]
+    #[serde(default = "one_consumer", skip_serializing_if = "is_one")]
+    pub lane_consumers: String,
+}
+
+fn one_consumer() -> String {
+    "1".into()
+}
+
+fn is_one(consumers: &str) -> bool {
+    consumers == "1"
 }
 
 /// A variable's value, or `default` when it is unset or empty (as bash's `${X:-default}`).

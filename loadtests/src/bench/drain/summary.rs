@@ -151,6 +151,18 @@ mod tests {
     }
 
     #[test]
+    fn consumers_per_lane_are_recorded_and_an_old_run_reads_as_one() {
+        let old = fixture();
+        let mut summary: Summary = serde_json::from_value(old).unwrap();
+        assert_eq!(summary.worker_settings.lane_consumers, "1");
+        summary.worker_settings.lane_consumers = "2".into();
+        let written = serde_json::to_value(&summary).unwrap();
+        assert_eq!(written["worker_settings"]["lane_consumers"], "2");
+        let back: Summary = serde_json::from_value(written).unwrap();
+        assert_eq!(back.worker_settings.lane_consumers, "2");
+    }
+
+    #[test]
     fn the_ratios_of_the_captured_run() {
         let summary: Summary = serde_json::from_value(fixture()).unwrap();
         assert_eq!(
