@@ -100,7 +100,12 @@ where
                     }
                 }
                 Some(()) = inflight.next(), if !inflight.is_empty() => {}
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
+                // An async block, so that a batcher without a deadline builds no timer.
+                () = async {
+                    if let Some(deadline) = deadline {
+                        sleep_until(deadline).await;
+                    }
+                }, if deadline.is_some() => {}
             }
         }
     });
