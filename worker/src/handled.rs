@@ -43,7 +43,7 @@ const BEHIND_LINGER: Duration = Duration::from_millis(10);
 pub struct HandledMarks {
     db: PgPool,
     tx: mpsc::Sender<Pending>,
-    /// Marks nobody waits for ([`HandledMarks::mark_behind`]).
+    /// Marks nobody waits for (`behind` in [`HandledMarks::mark`]).
     behind: mpsc::Sender<Pending>,
 }
 
@@ -61,23 +61,11 @@ impl HandledMarks {
         HandledMarks { db, tx, behind }
     }
 
-    /// Returns once `handled_at` is committed for the job's row.
-    pub async fn mark(&self, job: &Job, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.mark_through(&self.tx, job, at).await
-    }
-
-    /// As [`HandledMarks::mark`], for a mark that runs behind its job (`job::execute`): it may
-    /// wait up to [`BEHIND_LINGER`] for others to share its statement.
-    pub async fn mark_behind(&self, job: &Job, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.mark_through(&self.behind, job, at).await
-    }
-
-    async fn mark_through(
-        &self,
-        tx: &mpsc::Sender<Pending>,
-        job: &Job,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    /// Returns once `handled_at` is committed for the job's row. `behind`: the mark runs behind
+    /// its job (`job::execute`) and nobody waits for it, so it may wait up to [`BEHIND_LINGER`]
+    /// for others to share its statement.
+    pub async fn mark(&self, job: &Job, at: DateTime<Utc>, behind: bool) -> Result<(), StoreError> {
+        let tx = if behind { &self.behind } else { &self.tx };
         let closed = || StoreError::Unavailable(Arc::new(sqlx::Error::PoolClosed));
         match &job.origin {
             Origin::Telegram { bot, update_id, .. } => {

@@ -646,12 +646,7 @@ async fn execute<H: UpdateHandler>(
         let (handled, worker, job) = (rt.handled.clone(), worker.clone(), job.clone());
         let at = chrono::Utc::now();
         let mark = async move {
-            let marked = if mark_behind {
-                ride_out(&worker, &job, || handled.mark_behind(&job, at)).await
-            } else {
-                ride_out(&worker, &job, || handled.mark(&job, at)).await
-            };
-            if let Err(e) = marked {
+            if let Err(e) = ride_out(&worker, &job, || handled.mark(&job, at, mark_behind)).await {
                 tracing::warn!(error = %e, job = %job.describe(), "could not record the update as handled");
             }
         };

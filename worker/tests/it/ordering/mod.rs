@@ -128,33 +128,37 @@ impl Stack {
     }
 }
 
-/// `sluice_order_next_total{how=...}` of one worker.
-async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
-    let label = format!(r#"how="{how}""#);
+/// The sum of the worker's samples whose line starts with `prefix` and holds `label`.
+async fn metric_sum(worker: &WorkerProc, prefix: &str, label: &str) -> f64 {
     worker
         .metrics()
         .await
         .lines()
-        .filter(|l| l.starts_with("sluice_order_next_total{") && l.contains(&label))
+        .filter(|l| l.starts_with(prefix) && l.contains(label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// `sluice_order_next_total{how=...}` of one worker.
+async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
+    metric_sum(
+        worker,
+        "sluice_order_next_total{",
+        &format!(r#"how="{how}""#),
+    )
+    .await
 }
 
 /// Calls of the ordering script `script` the worker timed (`sluice_order_script_seconds`), and
 /// whether its histogram has the round trip's fine buckets (the first at 50 µs).
 async fn script_calls(worker: &WorkerProc, script: &str) -> (f64, bool) {
     let label = format!(r#"script="{script}""#);
-    let metrics = worker.metrics().await;
-    let mine = || {
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("sluice_order_script_seconds") && l.contains(&label))
-    };
-    let calls = mine()
-        .filter(|l| l.starts_with("sluice_order_script_seconds_count{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    let fine = mine().any(|l| l.contains(r#"le="0.00005""#));
+    let calls = metric_sum(worker, "sluice_order_script_seconds_count{", &label).await;
+    let fine = worker.metrics().await.lines().any(|l| {
+        l.starts_with("sluice_order_script_seconds_bucket{")
+            && l.contains(&label)
+            && l.contains(r#"le="0.00005""#)
+    });
     (calls, fine)
 }
 
