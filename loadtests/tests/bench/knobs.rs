@@ -106,9 +106,15 @@ fn the_ordering_bench_defaults_are_the_issues_sizes() {
     };
     assert_eq!(
         (o.updates, o.chats, o.hot, o.rounds),
-        (100_000, 10_000, 10_000, 1)
+        (100_000, 10_000, 10_000, 3)
     );
-    assert_eq!(o.handler_time, std::time::Duration::from_millis(1));
+    let ms = std::time::Duration::from_millis;
+    assert_eq!(o.handler_time, [ms(1), ms(10)]);
+    let BenchCommand::Ordering(o) = parse(&["ordering", "--handler-time", "2ms,20ms,5ms"]).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(o.handler_time, [ms(2), ms(20), ms(5)]);
     assert_eq!((o.concurrency, o.connections), (16, 64));
     let err = parse(&["ordering", "--updates", "many"]).unwrap_err();
     assert!(err.to_string().contains("BENCH_ORDER_UPDATES"), "{err}");

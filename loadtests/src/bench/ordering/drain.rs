@@ -9,8 +9,8 @@ use sqlx::PgPool;
 
 use super::OrderingArgs;
 use super::figures::{Figure, HandlerTime};
-use super::post::{Plan, Webhook, post_chats};
-use super::receiver::{Delay, Receiver};
+use super::post::{Plan, Webhook, message, post_chats};
+use super::receiver::{Delay, Receiver, direct};
 use super::stack::Stack;
 use crate::bench::drain::metrics;
 use crate::bench::procfs;
@@ -26,6 +26,10 @@ pub enum Handler {
     /// A POST to a local target taking this long.
     Forward(Duration),
 }
+
+/// Calls a bare client makes to a forward target around its drain (fewer if the drain is
+/// shorter): the reference's mean call.
+const DIRECT_CALLS: u64 = 1_000;
 
 /// What every drain of a run shares.
 pub struct Drain<'a> {
@@ -125,6 +129,21 @@ impl<'a> Drain<'a> {
                 Some(r)
             }
         };
+        // The reference: half of its calls before the drain and half after, with nothing else
+        // running, so a machine that drifts during a long drain moves both alike.
+        let direct_calls = n.min(DIRECT_CALLS).div_ceil(2);
+        let body = message(plan.first_update_id, plan.first_chat);
+        let direct_before = match &receiver {
+            Some(r) => {
+                say(format!(
+                    "{mode}: {direct_calls} calls to the target from a bare client"
+                ));
+                let d = direct(&r.url, direct_calls, body.clone()).await?;
+                r.reset();
+                Some(d)
+            }
+            None => None,
+        };
         say(format!("{mode}: draining with one worker"));
         let before = self.redis.commandstats().await?;
         let (machine0, redis0) = (procfs::machine_busy_s()?, self.redis.cpu_s().await?);
@@ -176,18 +195,30 @@ impl<'a> Drain<'a> {
             .sum();
         let bots = [super::BOT.to_owned()];
         let check = ordering::rows::verify(&self.db, &ledger, &bots, Ordering::Chat).await?;
+        let handler = match (&receiver, direct_before) {
+            (Some(r), Some(before)) => match r.mean_call() {
+                Some(target) => {
+                    say(format!(
+                        "{mode}: {direct_calls} more calls to the target from a bare client"
+                    ));
+                    let after = direct(&r.url, direct_calls, body).await?;
+                    Some(HandlerTime {
+                        target,
+                        in_worker,
+                        finish_trip,
+                        direct: Some((before + after) / 2),
+                    })
+                }
+                None => None,
+            },
+            _ => None,
+        };
         Ok(Figure::new(
             (mode, round, plan),
             (first, last, wall_s),
             commands,
             check.violations,
-            receiver
-                .and_then(|r| r.mean_call())
-                .map(|target| HandlerTime {
-                    target,
-                    in_worker,
-                    finish_trip,
-                }),
+            handler,
         ))
     }
 

@@ -32,6 +32,11 @@ pub struct Figure {
     pub handler_per_s: Option<f64>,
     /// (b): rows_per_s / handler_per_s (1.0: the chat drains at the handler's own speed).
     pub of_handler_speed: Option<f64>,
+    /// (b): the mean time of one call to the target by a bare client calling it one call after
+    /// the other (the chat's own speed without sluice: the HTTP exchange included), and
+    /// rows_per_s against 1 / that.
+    pub direct_call_ms: Option<f64>,
+    pub of_direct_speed: Option<f64>,
     /// (b): the handler's mean time per job as the worker timed it (the target's time plus the
     /// HTTP exchange), and rows_per_s against 1 / that: the share of the time the chat's
     /// handler was running, so 1 - it is what ordering itself adds between two jobs.
@@ -53,6 +58,8 @@ pub struct HandlerTime {
     pub in_worker: Option<Duration>,
     /// The worker's mean wait for one `finish.lua` call, when it could be read.
     pub finish_trip: Option<Duration>,
+    /// A bare client's mean call, calling the target one call after the other.
+    pub direct: Option<Duration>,
 }
 
 impl Figure {
@@ -74,6 +81,7 @@ impl Figure {
         let per_s = |d: Duration| 1.0 / d.as_secs_f64().max(1e-9);
         let handler_per_s = handler.map(|h| per_s(h.target));
         let in_worker = handler.and_then(|h| h.in_worker);
+        let direct = handler.and_then(|h| h.direct);
         let us = |d: Duration| round_to(d.as_secs_f64() * 1e6, 1);
         let between_jobs_us = in_worker
             .filter(|_| rows_per_s > 0.0)
@@ -92,6 +100,8 @@ impl Figure {
             handler_ms: handler.map(|h| round_to(h.target.as_secs_f64() * 1000.0, 3)),
             handler_per_s: handler_per_s.map(|h| round_to(h, 1)),
             of_handler_speed: handler_per_s.map(|h| round_to(rows_per_s / h, 3)),
+            direct_call_ms: direct.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
+            of_direct_speed: direct.map(|d| round_to(rows_per_s / per_s(d), 3)),
             handler_in_worker_ms: in_worker.map(|d| round_to(d.as_secs_f64() * 1000.0, 3)),
             of_handler_in_worker: in_worker.map(|d| round_to(rows_per_s / per_s(d), 3)),
             between_jobs_us,
@@ -119,6 +129,10 @@ impl Figure {
                 "; handler {ms:.3} ms a call = {per_s:.1}/s, the drain at {share:.3} of it"
             );
         }
+        if let (Some(ms), Some(share)) = (self.direct_call_ms, self.of_direct_speed) {
+            line +=
+                &format!("; {ms:.3} ms a call from a bare client, the drain at {share:.3} of that");
+        }
         if let (Some(ms), Some(share)) = (self.handler_in_worker_ms, self.of_handler_in_worker) {
             line += &format!(
                 "; {ms:.3} ms a call as the worker times it, the drain at {share:.3} of that"
@@ -134,10 +148,11 @@ pub struct Summary {
     pub updates: u64,
     pub chats: u64,
     pub hot: u64,
-    pub handler_time_ms: f64,
+    /// (b)'s target times, one hot chat drained behind each.
+    pub handler_times_ms: Vec<f64>,
     pub concurrency: u32,
     pub many_chats: Vec<Figure>,
-    pub hot_chat: Option<Figure>,
+    pub hot_chats: Vec<Figure>,
 }
 
 impl Summary {
@@ -146,10 +161,14 @@ impl Summary {
             updates: args.updates,
             chats: args.chats,
             hot: args.hot,
-            handler_time_ms: args.handler_time.as_secs_f64() * 1000.0,
+            handler_times_ms: args
+                .handler_time
+                .iter()
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .collect(),
             concurrency: args.concurrency,
             many_chats: Vec::new(),
-            hot_chat: None,
+            hot_chats: Vec::new(),
         }
     }
 
@@ -193,33 +212,56 @@ impl Summary {
             self.concurrency,
             median.map_or("n/a".into(), |m| format!("{m:.3}"))
         )];
-        if let Some(h) = &self.hot_chat {
+        for (h, ms) in self.hot_chats.iter().zip(&self.handler_times_ms) {
+            lines.extend(hot_chat_lines(h, *ms));
+        }
+        if self.hot_chats.len() > 1 {
+            let gaps: Vec<String> = self
+                .hot_chats
+                .iter()
+                .zip(&self.handler_times_ms)
+                .filter_map(|(h, ms)| {
+                    h.between_jobs_us
+                        .map(|g| format!("{g:.0} µs behind {ms} ms"))
+                })
+                .collect();
             lines.push(format!(
-                "(b) one chat of {} updates, handler {} ms: {:.1} rows/s = {} of the handler's \
-                 own speed ({}/s), {:.2} Redis commands/job",
-                h.updates,
-                self.handler_time_ms,
-                h.rows_per_s,
-                h.of_handler_speed
-                    .map_or("n/a".into(), |s| format!("{s:.3}")),
-                h.handler_per_s.map_or("n/a".into(), |s| format!("{s:.1}")),
-                h.redis_commands_per_job
+                "(b) between two jobs of the chat, whatever the handler's time: {}",
+                gaps.join(", ")
             ));
-            if let (Some(ms), Some(share)) = (h.handler_in_worker_ms, h.of_handler_in_worker) {
-                lines.push(format!(
-                    "    the handler as the worker times it (the HTTP exchange included): \
-                     {ms:.3} ms a call; the chat's handler was running {share:.3} of the time"
-                ));
-            }
-            if let (Some(gap), Some(trip)) = (h.between_jobs_us, h.finish_trip_us) {
-                lines.push(format!(
-                    "    from one job's handler to the next: {gap:.0} µs, of which {trip:.0} µs \
-                     waiting for finish.lua (the Redis round trip that hands the key on)"
-                ));
-            }
         }
         lines
     }
+}
+
+/// One hot chat's drain, behind a target taking `handler_ms` a call.
+fn hot_chat_lines(h: &Figure, handler_ms: f64) -> Vec<String> {
+    let figure = |v: Option<f64>| v.map_or("n/a".into(), |s| format!("{s:.3}"));
+    let mut lines = vec![format!(
+        "(b) one chat of {} updates, handler {handler_ms} ms: {:.1} rows/s = {} of a bare client \
+         calling the target one call after the other ({} ms a call), {} of the target's own \
+         time ({} ms a call), {:.2} Redis commands/job",
+        h.updates,
+        h.rows_per_s,
+        figure(h.of_direct_speed),
+        figure(h.direct_call_ms),
+        figure(h.of_handler_speed),
+        figure(h.handler_ms),
+        h.redis_commands_per_job
+    )];
+    if let (Some(ms), Some(share)) = (h.handler_in_worker_ms, h.of_handler_in_worker) {
+        lines.push(format!(
+            "    the handler as the worker times it (the HTTP exchange included): \
+             {ms:.3} ms a call; the chat's handler was running {share:.3} of the time"
+        ));
+    }
+    if let (Some(gap), Some(trip)) = (h.between_jobs_us, h.finish_trip_us) {
+        lines.push(format!(
+            "    from one job's handler to the next: {gap:.0} µs, of which {trip:.0} µs \
+             waiting for finish.lua (the Redis round trip that hands the key on)"
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -245,6 +287,7 @@ mod tests {
             target: Duration::from_millis(4),
             in_worker: Some(Duration::from_micros(1_800)),
             finish_trip: Some(Duration::from_micros(150)),
+            direct: Some(Duration::from_micros(2_500)),
         };
         let f = figure("chat", 0, 2, Some(handler));
         assert_eq!((f.updates, f.rows_per_s), (1000, 499.5));
@@ -256,6 +299,11 @@ mod tests {
         assert_eq!(
             (f.handler_in_worker_ms, f.of_handler_in_worker),
             (Some(1.8), Some(0.899))
+        );
+        // A bare client's 400 calls a second.
+        assert_eq!(
+            (f.direct_call_ms, f.of_direct_speed),
+            (Some(2.5), Some(1.249))
         );
         assert!(
             f.line().contains("the drain at 0.899 of that"),
@@ -280,15 +328,48 @@ mod tests {
     }
 
     #[test]
+    fn each_hot_chat_has_its_lines_and_their_gaps_are_set_side_by_side() {
+        let hot = |target_ms: u64, seconds: i64| {
+            let handler = HandlerTime {
+                target: Duration::from_millis(target_ms),
+                in_worker: Some(Duration::from_millis(target_ms)),
+                finish_trip: Some(Duration::from_micros(100)),
+                direct: Some(Duration::from_millis(target_ms)),
+            };
+            figure("chat", 0, seconds, Some(handler))
+        };
+        let s = Summary {
+            updates: 1000,
+            chats: 10,
+            hot: 1000,
+            handler_times_ms: vec![1.0, 10.0],
+            concurrency: 16,
+            many_chats: Vec::new(),
+            // 999 intervals in 2 s and in 11 s: 2 002 and 11 011 µs a job.
+            hot_chats: vec![hot(1, 2), hot(10, 11)],
+        };
+        let lines = s.lines();
+        let b: Vec<&String> = lines.iter().filter(|l| l.starts_with("(b)")).collect();
+        assert_eq!(b.len(), 3, "{lines:#?}");
+        assert!(b[0].contains("handler 1 ms") && b[0].contains("0.500 of a bare client"));
+        assert!(b[1].contains("handler 10 ms") && b[1].contains("0.908 of a bare client"));
+        assert!(
+            b[2].ends_with("1002 µs behind 1 ms, 1011 µs behind 10 ms"),
+            "{}",
+            b[2]
+        );
+    }
+
+    #[test]
     fn the_ratio_is_the_median_of_the_rounds() {
         let mut s = Summary {
             updates: 1000,
             chats: 10,
             hot: 0,
-            handler_time_ms: 1.0,
+            handler_times_ms: vec![1.0],
             concurrency: 16,
             many_chats: Vec::new(),
-            hot_chat: None,
+            hot_chats: Vec::new(),
         };
         // Round 0: chat took 2 s, off 1 s (0.5); round 1: both 1 s (1.0); round 2: 4 s vs 2 s.
         for (round, on, off) in [(0, 2, 1), (1, 1, 1), (2, 4, 2)] {
