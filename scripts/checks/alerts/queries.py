@@ -11,8 +11,11 @@ import yaml
 from checks import promql
 from checks.report import Result
 
+# Every replica samples the same Redis (or exports the same setting): a sum would multiply them.
 GLOBAL_GAUGES = ("sluice_queue_depth", "sluice_queue_oldest_age_seconds",
-                 "sluice_redis_used_memory_bytes", "sluice_redis_maxmemory_bytes")
+                 "sluice_redis_used_memory_bytes", "sluice_redis_maxmemory_bytes",
+                 "sluice_order_keys_held", "sluice_order_oldest_hold_seconds", "sluice_order_parked",
+                 "sluice_order_max_hold_seconds")
 # Names agreed with branches not merged yet (admission, issue 7): allowed, but reported.
 PENDING = {"sluice_admission_total", "sluice_ratelimit_fallback_total", "sluice_hook_deliveries_total"}
 
@@ -47,7 +50,8 @@ def gauges(queries):
         if where.startswith("variable"):
             continue
         problems += [f"{where}: {g} not under max" for g, _ in promql.gauge_aggregations(q, GLOBAL_GAUGES)]
-    return Result("global gauges (queue depth, Redis memory) aggregated with max, never sum", problems)
+    return Result("global gauges (queue depth, Redis memory, ordering) aggregated with max, never sum",
+                  problems)
 
 
 def metric_names(queries, root):

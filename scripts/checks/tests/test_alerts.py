@@ -150,6 +150,16 @@ class Queries(TreeCase):
         self.replace(DASHBOARD, '"max by (lane) (sluice_queue_depth', '"sum by (lane) (sluice_queue_depth')
         self.assertEqual(queries.gauges(self.found()).problems, ["panel 'Depth' A: sluice_queue_depth not under max"])
 
+    def test_the_ordering_gauges_are_global_and_the_waiting_one_is_not(self):
+        found = [("panel 'Held' A", 'sum(sluice_order_keys_held{namespace="$namespace"})'),
+                 ("panel 'Held' B", 'max(sluice_order_parked{namespace="$namespace"})'),
+                 ("panel 'Held' C", 'sum(sluice_order_waiting{namespace="$namespace"})'),
+                 ("rule SluiceOrderHoldTooLong",
+                  "sum(sluice_order_oldest_hold_seconds) > max(sluice_order_max_hold_seconds)")]
+        self.assertEqual(queries.gauges(found).problems,
+                         ["panel 'Held' A: sluice_order_keys_held not under max",
+                          "rule SluiceOrderHoldTooLong: sluice_order_oldest_hold_seconds not under max"])
+
     def test_a_wrong_metric_name(self):
         self.replace(DASHBOARD, "sluice_http_requests_total{namespace", "sluice_http_requests{namespace")
         result = queries.metric_names(self.found(), self.root)
