@@ -222,17 +222,19 @@ async fn bench(
             summary.many_chats.push(figure);
         }
     }
-    for (round, &time) in (0..).zip(&args.handler_time) {
-        if args.hot == 0 {
-            break;
-        }
-        let plan = post::Plan {
-            chats: 1,
-            per_chat: args.hot,
-            first_chat: 8_500_000_000,
-            first_update_id: 1,
-            connections: 1,
-        };
+    let plan = post::Plan {
+        chats: 1,
+        per_chat: args.hot,
+        first_chat: 8_500_000_000,
+        first_update_id: 1,
+        connections: 1,
+    };
+    let hot_times = if args.hot > 0 {
+        &args.handler_time[..]
+    } else {
+        &[]
+    };
+    for (round, &time) in (0..).zip(hot_times) {
         let figure = drain
             .run("chat", plan, Handler::Forward(time), round)
             .await?;

@@ -195,24 +195,21 @@ impl<'a> Drain<'a> {
             .sum();
         let bots = [super::BOT.to_owned()];
         let check = ordering::rows::verify(&self.db, &ledger, &bots, Ordering::Chat).await?;
-        let handler = match (&receiver, direct_before) {
-            (Some(r), Some(before)) => match r.mean_call() {
-                Some(target) => {
-                    say(format!(
-                        "{mode}: {direct_calls} more calls to the target from a bare client"
-                    ));
-                    let after = direct(&r.url, direct_calls, body).await?;
-                    Some(HandlerTime {
-                        target,
-                        in_worker,
-                        finish_trip,
-                        direct: Some((before + after) / 2),
-                    })
-                }
-                None => None,
-            },
-            _ => None,
-        };
+        let mut handler = None;
+        if let (Some(r), Some(before)) = (&receiver, direct_before)
+            && let Some(target) = r.mean_call()
+        {
+            say(format!(
+                "{mode}: {direct_calls} more calls to the target from a bare client"
+            ));
+            let after = direct(&r.url, direct_calls, body).await?;
+            handler = Some(HandlerTime {
+                target,
+                in_worker,
+                finish_trip,
+                direct: Some((before + after) / 2),
+            });
+        }
         Ok(Figure::new(
             (mode, round, plan),
             (first, last, wall_s),
