@@ -114,7 +114,12 @@ impl<'a> Drain<'a> {
             // not. Every second, each drain pays for its own, as under steady load.
             ("SLUICE_VACUUM_INTERVAL", "1s".to_owned()),
         ];
-        let receiver = match handler {
+        // The reference: half of its calls before the drain and half after, with nothing else
+        // running, so a machine that drifts during a long drain moves both alike.
+        let direct_calls = n.min(DIRECT_CALLS).div_ceil(2);
+        let body = message(plan.first_update_id, plan.first_chat);
+        // The forward target, and a bare client's mean call to it before the drain.
+        let target = match handler {
             Handler::Store => None,
             Handler::Forward(d) => {
                 let r = Receiver::start(Delay::Fixed(d)).await?;
@@ -126,23 +131,13 @@ impl<'a> Drain<'a> {
                         "bench-ordering-forward-key".to_owned(),
                     ),
                 ]);
-                Some(r)
-            }
-        };
-        // The reference: half of its calls before the drain and half after, with nothing else
-        // running, so a machine that drifts during a long drain moves both alike.
-        let direct_calls = n.min(DIRECT_CALLS).div_ceil(2);
-        let body = message(plan.first_update_id, plan.first_chat);
-        let direct_before = match &receiver {
-            Some(r) => {
                 say(format!(
                     "{mode}: {direct_calls} calls to the target from a bare client"
                 ));
-                let d = direct(&r.url, direct_calls, body.clone()).await?;
+                let before = direct(&r.url, direct_calls, body.clone()).await?;
                 r.reset();
-                Some(d)
+                Some((r, before))
             }
-            None => None,
         };
         say(format!("{mode}: draining with one worker"));
         let before = self.redis.commandstats().await?;
@@ -170,10 +165,8 @@ impl<'a> Drain<'a> {
         };
         // Beside the worker's log: the batch sizes and turns behind a figure, for a later look.
         self.keep(&format!("worker-{name}.metrics"), &exposition);
-        let in_worker = receiver
-            .as_ref()
-            .and_then(|_| handler_in_worker(&exposition));
-        let finish_trip = receiver.as_ref().and_then(|_| finish_trip(&exposition));
+        let in_worker = target.as_ref().and_then(|_| handler_in_worker(&exposition));
+        let finish_trip = target.as_ref().and_then(|_| finish_trip(&exposition));
         if mode != "off" && !exposition.is_empty() {
             say(turns(&exposition));
         }
@@ -196,7 +189,7 @@ impl<'a> Drain<'a> {
         let bots = [super::BOT.to_owned()];
         let check = ordering::rows::verify(&self.db, &ledger, &bots, Ordering::Chat).await?;
         let mut handler = None;
-        if let (Some(r), Some(before)) = (&receiver, direct_before)
+        if let Some((r, before)) = &target
             && let Some(target) = r.mean_call()
         {
             say(format!(
@@ -207,7 +200,7 @@ impl<'a> Drain<'a> {
                 target,
                 in_worker,
                 finish_trip,
-                direct: Some((before + after) / 2),
+                direct: Some((*before + after) / 2),
             });
         }
         Ok(Figure::new(

@@ -128,11 +128,9 @@ impl Stack {
     }
 }
 
-/// The sum of the worker's samples whose line starts with `prefix` and holds `label`.
-async fn metric_sum(worker: &WorkerProc, prefix: &str, label: &str) -> f64 {
-    worker
-        .metrics()
-        .await
+/// The sum of the samples in `metrics` whose line starts with `prefix` and holds `label`.
+fn metric_sum(metrics: &str, prefix: &str, label: &str) -> f64 {
+    metrics
         .lines()
         .filter(|l| l.starts_with(prefix) && l.contains(label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -142,19 +140,19 @@ async fn metric_sum(worker: &WorkerProc, prefix: &str, label: &str) -> f64 {
 /// `sluice_order_next_total{how=...}` of one worker.
 async fn next_total(worker: &WorkerProc, how: &str) -> f64 {
     metric_sum(
-        worker,
+        &worker.metrics().await,
         "sluice_order_next_total{",
         &format!(r#"how="{how}""#),
     )
-    .await
 }
 
 /// Calls of the ordering script `script` the worker timed (`sluice_order_script_seconds`), and
 /// whether its histogram has the round trip's fine buckets (the first at 50 µs).
 async fn script_calls(worker: &WorkerProc, script: &str) -> (f64, bool) {
     let label = format!(r#"script="{script}""#);
-    let calls = metric_sum(worker, "sluice_order_script_seconds_count{", &label).await;
-    let fine = worker.metrics().await.lines().any(|l| {
+    let metrics = worker.metrics().await;
+    let calls = metric_sum(&metrics, "sluice_order_script_seconds_count{", &label);
+    let fine = metrics.lines().any(|l| {
         l.starts_with("sluice_order_script_seconds_bucket{")
             && l.contains(&label)
             && l.contains(r#"le="0.00005""#)
