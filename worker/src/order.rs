@@ -39,39 +39,17 @@ use ulid::Ulid;
 
 use self::chain::Chained;
 
-/// `start.lua` for a batch of jobs (see [`batched`]): 4 keys and 7 arguments a job.
-static START: LazyLock<Script> = LazyLock::new(|| batched(include_str!("order/start.lua"), 4, 7));
-/// `finish.lua` for a batch of jobs (see [`batched`]): 3 keys and 9 arguments a job, then the
-/// lanes' arguments, which every job shares.
-static FINISH: LazyLock<Script> = LazyLock::new(|| batched(include_str!("order/finish.lua"), 3, 9));
+/// `start.lua` and `finish.lua`: each answers a batch of jobs, one answer per job, as if each
+/// job had been asked alone, in the batch's order. A failing job fails the whole call, as it
+/// would fail its own.
+static START: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/start.lua")));
+static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("order/finish.lua")));
 
 /// Jobs per batched script call, and calls in flight (of starts, and of finishes): the jobs of a
 /// fetched batch share a few round trips, while a lone job (a hot chat's next one) never waits
 /// for a batch to fill (`sluice_shared::coalesce`).
 const SCRIPT_BATCH: usize = 64;
 const SCRIPT_PARALLEL: usize = 4;
-
-/// A script that runs `body` (a script for one job) once per job of a batch, in the batch's
-/// order: ARGV[1] is the number of jobs n, then n groups of `args` arguments, then arguments
-/// every job shares, which `body` reads from the table `SHARED` (built once per call, not
-/// copied into every job's ARGV); KEYS holds n groups of `keys` keys. Answers one answer of
-/// `body` per job. A failing job fails the whole call, as it would fail its own.
-fn batched(body: &str, keys: usize, args: usize) -> Script {
-    Script::new(&format!(
-        "local function one(KEYS, ARGV, SHARED)\n{body}\nend\n\
-         local n = tonumber(ARGV[1])\n\
-         local shared = {{}}\n\
-         for j = 2 + n * {args}, #ARGV do shared[#shared + 1] = ARGV[j] end\n\
-         local out = {{}}\n\
-         for i = 0, n - 1 do\n\
-           local k, a = {{}}, {{}}\n\
-           for j = 1, {keys} do k[j] = KEYS[i * {keys} + j] end\n\
-           for j = 1, {args} do a[j] = ARGV[1 + i * {args} + j] end\n\
-           out[i + 1] = one(k, a, shared)\n\
-         end\n\
-         return out\n"
-    ))
-}
 
 /// How long a key's state outlives its last finished job when nothing else of it is queued:
 /// long enough that a copy of a finished job re-run after a lost acknowledgement (orphan
@@ -167,10 +145,11 @@ struct Scripts {
     /// The held-keys set and the parked counter.
     holds: String,
     parked: String,
-    /// Each lane's data hash, where `start.lua` copies a parked job's bytes from.
-    data: PerLane<String>,
-    /// `finish.lua`'s shared arguments: per lane its name, data hash, meta hash prefix and
-    /// active list (where a woken job goes).
+    /// Each lane's data hash, where `start.lua` copies a parked job's bytes from, in
+    /// [`Lane::ALL`]'s order (a job names its lane by its place there, from 1).
+    data: Vec<String>,
+    /// `finish.lua`'s arguments for the lanes: per lane its name, data hash, meta hash prefix
+    /// and active list (where a woken job goes).
     lanes: Vec<String>,
     /// A key's state lifetime while work is queued, in seconds.
     busy_ttl_s: u64,
@@ -205,7 +184,10 @@ impl Orderer {
             conn,
             holds: format!("{namespace}:holds"),
             parked: format!("{namespace}:parked"),
-            data: PerLane::from_fn(|lane| lanes[lane].job_data_hash()),
+            data: Lane::ALL
+                .iter()
+                .map(|&lane| lanes[lane].job_data_hash())
+                .collect(),
             lanes: lanes
                 .iter()
                 .flat_map(|(lane, config): (Lane, &apalis_redis::Config)| {
@@ -497,17 +479,22 @@ where
 async fn start_batch(scripts: Arc<Scripts>, batch: Vec<StartCall>) {
     let now = now_ms();
     let mut call = START.prepare_invoke();
-    call.arg(batch.len());
+    call.key(&scripts.holds).key(&scripts.parked);
+    for data in &scripts.data {
+        call.key(data);
+    }
+    call.arg(batch.len())
+        .arg(scripts.data.len())
+        .arg(now)
+        .arg(scripts.busy_ttl_s);
+    for lane in Lane::ALL {
+        call.arg(lane.as_str());
+    }
     for c in &batch {
-        call.key(&c.state)
-            .key(&scripts.holds)
-            .key(&scripts.parked)
-            .key(&scripts.data[c.lane]);
+        call.key(&c.state);
         call.arg(c.seq)
-            .arg(now)
-            .arg(scripts.busy_ttl_s)
             .arg(&c.task_id)
-            .arg(c.lane.as_str())
+            .arg(c.lane.index() + 1)
             .arg(&c.key)
             .arg(if c.row_written { "1" } else { "" });
     }
@@ -521,21 +508,23 @@ async fn start_batch(scripts: Arc<Scripts>, batch: Vec<StartCall>) {
 async fn finish_batch(scripts: Arc<Scripts>, batch: Vec<FinishCall>) {
     let now = now_ms();
     let mut call = FINISH.prepare_invoke();
-    call.arg(batch.len());
+    call.key(&scripts.holds).key(&scripts.parked);
+    call.arg(batch.len())
+        .arg(now)
+        .arg(scripts.busy_ttl_s)
+        .arg(IDLE_TTL.as_secs())
+        .arg(scripts.lanes.len() / 4);
+    for arg in &scripts.lanes {
+        call.arg(arg);
+    }
     for c in &batch {
-        call.key(&c.state).key(&scripts.holds).key(&scripts.parked);
+        call.key(&c.state);
         call.arg(c.seq)
-            .arg(now)
-            .arg(scripts.busy_ttl_s)
-            .arg(IDLE_TTL.as_secs())
             .arg(&c.key)
             .arg(Ulid::generate().to_string())
             .arg(&c.carrier)
             .arg(if c.hand { "1" } else { "" })
             .arg(c.first);
-    }
-    for arg in &scripts.lanes {
-        call.arg(arg);
     }
     let answers: redis::RedisResult<Vec<FinishAnswer>> =
         timed("finish", call.invoke_async(&mut scripts.conn.clone())).await;

@@ -1,62 +1,81 @@
--- May this job of an ordered key start now? (sluice_worker::order; key layout in
--- shared/src/queue/order.rs)
+-- May these jobs of ordered keys start now? (sluice_worker::order; key layout in
+-- shared/src/queue/order.rs) One call answers a batch of jobs, each as if asked alone, in the
+-- batch's order.
 --
--- KEYS[1] the key's state hash, KEYS[2] the held-keys set, KEYS[3] the parked counter,
--- KEYS[4] the job's lane data hash (its bytes, copied when it is parked)
--- ARGV[1] its sequence, ARGV[2] now (ms), ARGV[3] state lifetime (s), ARGV[4] its task id,
--- ARGV[5] its lane, ARGV[6] the order key, ARGV[7] "1" when its row is already written (and was
--- not handled): kept beside its parked bytes (`w:<seq>`) so that whoever runs it skips the write
--- Returns {what, hold start ms, sequence, parked job ("<lane>\n<bytes>")}:
+-- KEYS[1] the held-keys set, KEYS[2] the parked counter, KEYS[3 .. 2+L] each lane's data hash
+-- (a job's bytes, copied when it is parked), then one per job: its key's state hash
+-- ARGV[1] n jobs, ARGV[2] L lanes, ARGV[3] now (ms), ARGV[4] state lifetime (s), ARGV[5 .. 4+L]
+-- the lanes' names, then five per job: its sequence, its task id, its lane's number (1 .. L),
+-- the order key, "1" when its row is already written (and was not handled): kept beside its
+-- parked bytes (`w:<seq>`) so that whoever runs it skips the write
+-- Returns per job {what, hold start ms, sequence, parked job ("<lane>\n<bytes>")}:
 -- {"go", since} when it is the key's turn (n-1 finished): the key is held from its first attempt
 -- until it finishes; {"parked"} when earlier work of its key has not finished: its bytes wait in
 -- the state hash until that work finishes and hands it on; {"stale"} when it finished before (a
 -- copy re-run after a lost acknowledgement); {"free"} when its key's state is gone (expired): it
 -- runs unordered; {"resume", since, seq, job} when this task was carrying a chain of its key
 -- (finish.lua) and its worker died: the chained job `seq` that holds the key runs again here.
+--
+-- Named parameters, not a KEYS/ARGV table per job: Redis's Lua spends about as much on building
+-- small tables and strings as on the commands themselves (docs/performance.md).
 
-local state = KEYS[1]
-local s = redis.call("hmget", state, "next", "done", "held", "since", "c")
-if not s[1] then
-    return {"free", 0, 0, ""}
-end
-local seq = tonumber(ARGV[1])
-local done = tonumber(s[2] or "0")
-if seq <= done then
-    if s[5] == ARGV[4] and s[3] and s[4] then
-        -- Re-delivered after its worker's lease ran out mid-chain: the job it carried still
-        -- holds the key (nothing later started) and its bytes are still parked.
-        local job = redis.call("hget", state, "p:" .. s[3])
-        if job then
-            redis.call("expire", state, ARGV[3])
-            return {"resume", tonumber(s[4]), tonumber(s[3]), job}
-        end
-    end
-    return {"stale", 0, 0, ""}
-end
-if seq == done + 1 then
-    local since = s[4]
-    if s[3] ~= ARGV[1] or not since then
-        -- Its first attempt: a retry or a re-run after a crash keeps the first start, so the
-        -- time it holds its key is counted from there (SLUICE_ORDER_MAX_HOLD).
-        since = ARGV[2]
-        redis.call("hset", state, "held", ARGV[1], "since", since)
-        redis.call("zadd", KEYS[2], since, ARGV[6])
-    end
-    redis.call("expire", state, ARGV[3])
-    return {"go", tonumber(since), seq, ""}
-end
-local field = "p:" .. ARGV[1]
-if redis.call("hexists", state, field) == 0 then
-    local bytes = redis.call("hget", KEYS[4], ARGV[4])
-    if not bytes then
-        -- Its bytes are gone (vacuumed): nothing to park; run it rather than lose it.
+local holds, parked_count = KEYS[1], KEYS[2]
+local n, lanes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, ttl = ARGV[3], ARGV[4]
+
+local function start(state, seq_arg, task, lane, order_key, written)
+    local s = redis.call("hmget", state, "next", "done", "held", "since", "c")
+    if not s[1] then
         return {"free", 0, 0, ""}
     end
-    redis.call("hset", state, field, ARGV[5] .. "\n" .. bytes)
-    if ARGV[7] == "1" then
-        redis.call("hset", state, "w:" .. ARGV[1], 1)
+    local seq = tonumber(seq_arg)
+    local done = tonumber(s[2] or "0")
+    if seq <= done then
+        if s[5] == task and s[3] and s[4] then
+            -- Re-delivered after its worker's lease ran out mid-chain: the job it carried still
+            -- holds the key (nothing later started) and its bytes are still parked.
+            local job = redis.call("hget", state, "p:" .. s[3])
+            if job then
+                redis.call("expire", state, ttl)
+                return {"resume", tonumber(s[4]), tonumber(s[3]), job}
+            end
+        end
+        return {"stale", 0, 0, ""}
     end
-    redis.call("incr", KEYS[3])
+    if seq == done + 1 then
+        local since = s[4]
+        if s[3] ~= seq_arg or not since then
+            -- Its first attempt: a retry or a re-run after a crash keeps the first start, so the
+            -- time it holds its key is counted from there (SLUICE_ORDER_MAX_HOLD).
+            since = now
+            redis.call("hset", state, "held", seq_arg, "since", since)
+            redis.call("zadd", holds, since, order_key)
+        end
+        redis.call("expire", state, ttl)
+        return {"go", tonumber(since), seq, ""}
+    end
+    local field = "p:" .. seq_arg
+    if redis.call("hexists", state, field) == 0 then
+        local bytes = redis.call("hget", KEYS[2 + lane], task)
+        if not bytes then
+            -- Its bytes are gone (vacuumed): nothing to park; run it rather than lose it.
+            return {"free", 0, 0, ""}
+        end
+        redis.call("hset", state, field, ARGV[4 + lane] .. "\n" .. bytes)
+        if written == "1" then
+            redis.call("hset", state, "w:" .. seq_arg, 1)
+        end
+        redis.call("incr", parked_count)
+    end
+    redis.call("expire", state, ttl)
+    return {"parked", 0, 0, ""}
 end
-redis.call("expire", state, ARGV[3])
-return {"parked", 0, 0, ""}
+
+local out = {}
+local a = 4 + lanes
+for i = 1, n do
+    out[i] = start(KEYS[2 + lanes + i], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]),
+        ARGV[a + 4], ARGV[a + 5])
+    a = a + 5
+end
+return out

@@ -1,7 +1,10 @@
 //! `finish.lua` for a run written together (`order::local`: a handler that only stores writes
 //! a key's waiting jobs with its own and finishes them at once), against real Redis: every job
 //! of the run is finished, its flags and any parked copy of it (a duplicate delivery) are gone,
-//! the parked counter drops by the copies, and the key's next parked job is handed on.
+//! the parked counter drops by the copies, and the key's next parked job is handed on. And a
+//! batch of starts and finishes over many keys and lanes in one script call each: every job gets
+//! its own answer, parks in its own lane's bytes, and a key with nothing parked ends with only
+//! its counters.
 
 use std::time::Duration;
 
@@ -104,5 +107,103 @@ async fn a_run_finishes_all_its_jobs_and_drops_their_parked_copies() {
             .unwrap(),
         Start::Stale
     ));
+    sluice_testkit::clear_prefix(&url, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_batch_over_many_keys_and_lanes_answers_each_job_as_if_alone() {
+    let (url, prefix) = (redis_url(), prefix());
+    let conn = connect(&url, Duration::from_secs(5)).unwrap();
+    let queue = QueueConfig {
+        dedup_ttl: Duration::from_secs(25 * 3600),
+    };
+    let orderer = Orderer::new(conn.clone(), &prefix, &queue, &OrderConfig::default());
+    let namespace = order_namespace(&prefix);
+    let state = |key: &str| format!("{namespace}:k:{key}");
+    let mut redis = conn.clone();
+    const KEYS: usize = 30;
+    // Key k has two jobs queued: 1 runs, 2 (in lane k % 3) arrives early and parks.
+    let lane_of = |k: usize| Lane::ALL[k % Lane::ALL.len()];
+    let key = |k: usize| format!("b:{k}");
+    let at = |k: usize, seq: u64| OrderTag { key: key(k), seq };
+    for k in 0..KEYS {
+        let _: () = redis.hset(state(&key(k)), "next", 2).await.unwrap();
+        let data = lane_config(&prefix, lane_of(k), &queue).job_data_hash();
+        let job = serde_json::to_vec(&envelope("order_bot", k as i64, lane_of(k))).unwrap();
+        let _: () = redis.hset(&data, format!("t{k}-2"), job).await.unwrap();
+    }
+    let ones = (0..KEYS).map(|k| at(k, 1)).collect::<Vec<_>>();
+    let twos = (0..KEYS).map(|k| at(k, 2)).collect::<Vec<_>>();
+    // All at once: the first goes alone, the rest share the batcher's calls.
+    let firsts = futures::future::join_all(
+        (0..KEYS).map(|k| orderer.start(&ones[k], "t-1", Lane::Normal, false)),
+    )
+    .await;
+    for (k, start) in firsts.into_iter().enumerate() {
+        assert!(matches!(start, Ok(Start::Go { .. })), "{k}: {start:?}");
+    }
+    let task = (0..KEYS).map(|k| format!("t{k}-2")).collect::<Vec<_>>();
+    let seconds = futures::future::join_all(
+        (0..KEYS).map(|k| orderer.start(&twos[k], &task[k], lane_of(k), k % 2 == 0)),
+    )
+    .await;
+    for (k, start) in seconds.into_iter().enumerate() {
+        assert!(matches!(start, Ok(Start::Parked)), "{k}: {start:?}");
+        let parked: Vec<u8> = redis.hget(state(&key(k)), "p:2").await.unwrap();
+        let lane = lane_of(k).as_str();
+        assert!(
+            parked.starts_with(format!("{lane}\n").as_bytes()),
+            "{k}: parked under its own lane"
+        );
+        let written: Option<String> = redis.hget(state(&key(k)), "w:2").await.unwrap();
+        assert_eq!(written.is_some(), k % 2 == 0, "{k}: its row flag");
+    }
+    let held: u64 = redis.zcard(format!("{namespace}:holds")).await.unwrap();
+    assert_eq!(held, KEYS as u64);
+
+    // 1 finishes everywhere at once, in chains for the even keys: each even key's 2 comes back
+    // to this slot with its own bytes and row flag; each odd key's goes to the front of its lane.
+    let carriers = (0..KEYS)
+        .map(|k| (k % 2 == 0).then(|| format!("carrier{k}")))
+        .collect::<Vec<_>>();
+    let nexts = futures::future::join_all(
+        (0..KEYS).map(|k| orderer.finish(&ones[k], 1, carriers[k].as_deref(), false)),
+    )
+    .await;
+    for (k, next) in nexts.into_iter().enumerate() {
+        match next.unwrap() {
+            Next::Chained(chained) => {
+                assert_eq!(k % 2, 0, "{k}: only a carrier chains");
+                assert_eq!(chained.tag, at(k, 2));
+                assert_eq!(chained.job.lane, lane_of(k), "{k}: its own bytes");
+                assert!(chained.written, "{k}: its row flag came along");
+            }
+            Next::Nothing => {
+                assert_eq!(k % 2, 1, "{k}: a carrier chains");
+                let active = lane_config(&prefix, lane_of(k), &queue).active_jobs_list();
+                let queued: Vec<String> = redis.lrange(&active, 0, -1).await.unwrap();
+                assert!(!queued.is_empty(), "{k}: re-queued to its lane");
+            }
+            other => panic!("{k}: {other:?}"),
+        }
+    }
+
+    // 2 finishes: nothing was parked behind it, so each key keeps only its counters, idles,
+    // and leaves the held keys.
+    let lasts =
+        futures::future::join_all((0..KEYS).map(|k| orderer.finish(&twos[k], 2, None, false)))
+            .await;
+    for (k, last) in lasts.into_iter().enumerate() {
+        assert!(matches!(last, Ok(Next::Nothing)), "{k}: {last:?}");
+        let mut fields: Vec<String> = redis.hkeys(state(&key(k))).await.unwrap();
+        fields.sort();
+        assert_eq!(fields, ["done", "next"], "{k}");
+        let ttl: i64 = redis.ttl(state(&key(k))).await.unwrap();
+        assert!((1..=600).contains(&ttl), "{k}: idle lifetime, {ttl}");
+    }
+    let held: u64 = redis.zcard(format!("{namespace}:holds")).await.unwrap();
+    assert_eq!(held, 0);
+    let parked: i64 = redis.get(format!("{namespace}:parked")).await.unwrap();
+    assert_eq!(parked, 0);
     sluice_testkit::clear_prefix(&url, &prefix).await;
 }
