@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use redis::AsyncCommands;
+use redis::{AsyncCommands, aio::ConnectionManager};
 use sluice_shared::{
     lanes::Lane,
     queue::{
@@ -30,8 +30,17 @@ fn tag(seq: u64) -> OrderTag {
     }
 }
 
-#[tokio::test]
-async fn a_run_finishes_all_its_jobs_and_drops_their_parked_copies() {
+/// An orderer on a fresh key prefix of the test Redis.
+struct Setup {
+    url: String,
+    prefix: String,
+    conn: ConnectionManager,
+    queue: QueueConfig,
+    orderer: Orderer,
+    namespace: String,
+}
+
+fn setup() -> Setup {
     let (url, prefix) = (redis_url(), prefix());
     let conn = connect(&url, Duration::from_secs(5)).unwrap();
     let queue = QueueConfig {
@@ -39,9 +48,25 @@ async fn a_run_finishes_all_its_jobs_and_drops_their_parked_copies() {
     };
     let orderer = Orderer::new(conn.clone(), &prefix, &queue, &OrderConfig::default());
     let namespace = order_namespace(&prefix);
+    Setup {
+        url,
+        prefix,
+        conn,
+        queue,
+        orderer,
+        namespace,
+    }
+}
+
+#[tokio::test]
+async fn a_run_finishes_all_its_jobs_and_drops_their_parked_copies() {
+    let t = setup();
+    let (url, prefix, queue) = (&t.url, &t.prefix, &t.queue);
+    let (orderer, namespace) = (&t.orderer, &t.namespace);
+    let conn = t.conn.clone();
     let state = format!("{namespace}:k:{KEY}");
     let parked = format!("{namespace}:parked");
-    let data = lane_config(&prefix, Lane::Normal, &queue).job_data_hash();
+    let data = lane_config(prefix, Lane::Normal, queue).job_data_hash();
     let mut redis = conn.clone();
     // Five jobs queued for the key (push.lua gives out 1..5); the bytes of those that park.
     let _: () = redis.hset(&state, "next", 5).await.unwrap();
@@ -107,18 +132,15 @@ async fn a_run_finishes_all_its_jobs_and_drops_their_parked_copies() {
             .unwrap(),
         Start::Stale
     ));
-    sluice_testkit::clear_prefix(&url, &prefix).await;
+    sluice_testkit::clear_prefix(url, prefix).await;
 }
 
 #[tokio::test]
 async fn a_batch_over_many_keys_and_lanes_answers_each_job_as_if_alone() {
-    let (url, prefix) = (redis_url(), prefix());
-    let conn = connect(&url, Duration::from_secs(5)).unwrap();
-    let queue = QueueConfig {
-        dedup_ttl: Duration::from_secs(25 * 3600),
-    };
-    let orderer = Orderer::new(conn.clone(), &prefix, &queue, &OrderConfig::default());
-    let namespace = order_namespace(&prefix);
+    let t = setup();
+    let (url, prefix, queue) = (&t.url, &t.prefix, &t.queue);
+    let (orderer, namespace) = (&t.orderer, &t.namespace);
+    let conn = t.conn.clone();
     let state = |key: &str| format!("{namespace}:k:{key}");
     let mut redis = conn.clone();
     const KEYS: usize = 30;
@@ -128,7 +150,7 @@ async fn a_batch_over_many_keys_and_lanes_answers_each_job_as_if_alone() {
     let at = |k: usize, seq: u64| OrderTag { key: key(k), seq };
     for k in 0..KEYS {
         let _: () = redis.hset(state(&key(k)), "next", 2).await.unwrap();
-        let data = lane_config(&prefix, lane_of(k), &queue).job_data_hash();
+        let data = lane_config(prefix, lane_of(k), queue).job_data_hash();
         let job = serde_json::to_vec(&envelope("order_bot", k as i64, lane_of(k))).unwrap();
         let _: () = redis.hset(&data, format!("t{k}-2"), job).await.unwrap();
     }
@@ -180,7 +202,7 @@ async fn a_batch_over_many_keys_and_lanes_answers_each_job_as_if_alone() {
             }
             Next::Nothing => {
                 assert_eq!(k % 2, 1, "{k}: a carrier chains");
-                let active = lane_config(&prefix, lane_of(k), &queue).active_jobs_list();
+                let active = lane_config(prefix, lane_of(k), queue).active_jobs_list();
                 let queued: Vec<String> = redis.lrange(&active, 0, -1).await.unwrap();
                 assert!(!queued.is_empty(), "{k}: re-queued to its lane");
             }
@@ -205,5 +227,5 @@ async fn a_batch_over_many_keys_and_lanes_answers_each_job_as_if_alone() {
     assert_eq!(held, 0);
     let parked: i64 = redis.get(format!("{namespace}:parked")).await.unwrap();
     assert_eq!(parked, 0);
-    sluice_testkit::clear_prefix(&url, &prefix).await;
+    sluice_testkit::clear_prefix(url, prefix).await;
 }
