@@ -145,14 +145,23 @@ struct Scripts {
     /// The held-keys set and the parked counter.
     holds: String,
     parked: String,
-    /// Each lane's data hash, where `start.lua` copies a parked job's bytes from, in
-    /// [`Lane::ALL`]'s order (a job names its lane by its place there, from 1).
-    data: Vec<String>,
-    /// `finish.lua`'s arguments for the lanes: per lane its name, data hash, meta hash prefix
-    /// and active list (where a woken job goes).
+    /// Both scripts' arguments for the lanes, in [`Lane::ALL`]'s order (`start.lua` names a
+    /// job's lane by its place there, from 1): per lane its name, data hash (where `start.lua`
+    /// copies a parked job's bytes from), meta hash prefix and active list (where `finish.lua`
+    /// wakes a job to).
     lanes: Vec<String>,
     /// A key's state lifetime while work is queued, in seconds.
     busy_ttl_s: u64,
+}
+
+impl Scripts {
+    /// The lanes' arguments, as both scripts take them: their number, then [`Scripts::lanes`].
+    fn lane_args(&self, call: &mut redis::ScriptInvocation<'_>) {
+        call.arg(Lane::ALL.len());
+        for arg in &self.lanes {
+            call.arg(arg);
+        }
+    }
 }
 
 /// The worker's side of ordering; cheap to share.
@@ -184,10 +193,6 @@ impl Orderer {
             conn,
             holds: format!("{namespace}:holds"),
             parked: format!("{namespace}:parked"),
-            data: Lane::ALL
-                .iter()
-                .map(|&lane| lanes[lane].job_data_hash())
-                .collect(),
             lanes: lanes
                 .iter()
                 .flat_map(|(lane, config): (Lane, &apalis_redis::Config)| {
@@ -480,16 +485,8 @@ async fn start_batch(scripts: Arc<Scripts>, batch: Vec<StartCall>) {
     let now = now_ms();
     let mut call = START.prepare_invoke();
     call.key(&scripts.holds).key(&scripts.parked);
-    for data in &scripts.data {
-        call.key(data);
-    }
-    call.arg(batch.len())
-        .arg(scripts.data.len())
-        .arg(now)
-        .arg(scripts.busy_ttl_s);
-    for lane in Lane::ALL {
-        call.arg(lane.as_str());
-    }
+    call.arg(batch.len()).arg(now).arg(scripts.busy_ttl_s);
+    scripts.lane_args(&mut call);
     for c in &batch {
         call.key(&c.state);
         call.arg(c.seq)
@@ -512,11 +509,8 @@ async fn finish_batch(scripts: Arc<Scripts>, batch: Vec<FinishCall>) {
     call.arg(batch.len())
         .arg(now)
         .arg(scripts.busy_ttl_s)
-        .arg(IDLE_TTL.as_secs())
-        .arg(scripts.lanes.len() / 4);
-    for arg in &scripts.lanes {
-        call.arg(arg);
-    }
+        .arg(IDLE_TTL.as_secs());
+    scripts.lane_args(&mut call);
     for c in &batch {
         call.key(&c.state);
         call.arg(c.seq)

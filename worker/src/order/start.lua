@@ -2,12 +2,13 @@
 -- shared/src/queue/order.rs) One call answers a batch of jobs, each as if asked alone, in the
 -- batch's order.
 --
--- KEYS[1] the held-keys set, KEYS[2] the parked counter, KEYS[3 .. 2+L] each lane's data hash
--- (a job's bytes, copied when it is parked), then one per job: its key's state hash
--- ARGV[1] n jobs, ARGV[2] L lanes, ARGV[3] now (ms), ARGV[4] state lifetime (s), ARGV[5 .. 4+L]
--- the lanes' names, then five per job: its sequence, its task id, its lane's number (1 .. L),
--- the order key, "1" when its row is already written (and was not handled): kept beside its
--- parked bytes (`w:<seq>`) so that whoever runs it skips the write
+-- KEYS[1] the held-keys set, KEYS[2] the parked counter, then one per job: its key's state hash
+-- ARGV[1] n jobs, ARGV[2] now (ms), ARGV[3] state lifetime (s), ARGV[4] L lanes, ARGV[5 .. 4+4L]
+-- four per lane, as finish.lua takes them: its name, data hash (a job's bytes, copied when it is
+-- parked), meta hash prefix and active list; then five per job: its sequence, its task id, its
+-- lane's number (1 .. L, in that order), the order key, "1" when its row is already written (and
+-- was not handled): kept beside its parked bytes (`w:<seq>`) so that whoever runs it skips the
+-- write
 -- Returns per job {what, hold start ms, sequence, parked job ("<lane>\n<bytes>")}:
 -- {"go", since} when it is the key's turn (n-1 finished): the key is held from its first attempt
 -- until it finishes; {"parked"} when earlier work of its key has not finished: its bytes wait in
@@ -20,8 +21,8 @@
 -- small tables and strings as on the commands themselves (docs/performance.md).
 
 local holds, parked_count = KEYS[1], KEYS[2]
-local n, lanes = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now, ttl = ARGV[3], ARGV[4]
+local n, now, ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local lanes = tonumber(ARGV[4])
 
 local function start(state, seq_arg, task, lane, order_key, written)
     local s = redis.call("hmget", state, "next", "done", "held", "since", "c")
@@ -56,12 +57,13 @@ local function start(state, seq_arg, task, lane, order_key, written)
     end
     local field = "p:" .. seq_arg
     if redis.call("hexists", state, field) == 0 then
-        local bytes = redis.call("hget", KEYS[2 + lane], task)
+        local at = 4 * lane + 1
+        local bytes = redis.call("hget", ARGV[at + 1], task)
         if not bytes then
             -- Its bytes are gone (vacuumed): nothing to park; run it rather than lose it.
             return {"free", 0, 0, ""}
         end
-        redis.call("hset", state, field, ARGV[4 + lane] .. "\n" .. bytes)
+        redis.call("hset", state, field, ARGV[at] .. "\n" .. bytes)
         if written == "1" then
             redis.call("hset", state, "w:" .. seq_arg, 1)
         end
@@ -72,9 +74,9 @@ local function start(state, seq_arg, task, lane, order_key, written)
 end
 
 local out = {}
-local a = 4 + lanes
+local a = 4 + 4 * lanes
 for i = 1, n do
-    out[i] = start(KEYS[2 + lanes + i], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]),
+    out[i] = start(KEYS[2 + i], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]),
         ARGV[a + 4], ARGV[a + 5])
     a = a + 5
 end
